@@ -1,0 +1,5 @@
+"""``python -m qnemu`` runs the command line."""
+
+from qnemu.cli import main
+
+main()

@@ -1,0 +1,127 @@
+"""The ``qnemu`` command: parses arguments and calls one library function per command."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from qnemu.errors import QnemuError
+
+app = typer.Typer(add_completion=False, no_args_is_help=True,
+                  help="qnemu: a quantum network emulator.")
+console = Console(stderr=False)
+errors = Console(stderr=True)
+
+
+def _fail(exc: QnemuError) -> None:
+    problems = getattr(exc, "problems", None) or [str(exc)]
+    for problem in problems:  # plain writes: one problem is one line, never wrapped
+        sys.stderr.write(f"error: {problem}\n")
+    raise typer.Exit(2)
+
+
+@app.command()
+def validate(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")]) -> None:
+    """Check a scenario and print the resolved network, or every problem (exit 2)."""
+    from qnemu.nodes.plan import NetworkPlan
+    from qnemu.scenario import describe, load_scenario
+
+    try:
+        resolved = load_scenario(scenario)
+        NetworkPlan.build(resolved)
+    except QnemuError as exc:
+        _fail(exc)
+    console.print(describe(resolved), markup=False, highlight=False)
+
+
+@app.command()
+def run(
+    scenario: Annotated[Path | None, typer.Argument(
+        help="Scenario YAML file (default: the bundled 5-node chain).")] = None,
+    results: Annotated[Path, typer.Option(help="Folder for the run's results.")] = Path("runs"),
+    address: Annotated[str | None, typer.Option(
+        help="Ray cluster to join (auto, HOST:PORT or ray://...); default: embedded local Ray."
+    )] = None,
+    dilation: Annotated[float | None, typer.Option(
+        help="Wall seconds per emulated second (default: the scenario's, auto).")] = None,
+    virtual: Annotated[bool, typer.Option(
+        "--virtual", help="Run in virtual time in this process (no Ray, no wall clock).")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+) -> None:
+    """Run an emulation and write its results folder."""
+    from qnemu.emulation import Emulation
+    from qnemu.scenario import DEFAULT_SCENARIO_PATH, load_scenario
+
+    try:
+        loaded = load_scenario(scenario or DEFAULT_SCENARIO_PATH)
+        emulation = Emulation(loaded, address=address, results_dir=results, dilation=dilation,
+                              mode="virtual" if virtual else "ray",
+                              say=lambda text: console.print(text, markup=False))
+    except QnemuError as exc:
+        _fail(exc)
+    console.print(f"qnemu: {loaded.name}: {len(loaded.nodes)} nodes, {len(loaded.links)} links, "
+                  f"{len(loaded.tenants)} tenants, {loaded.duration_s:g} s emulated",
+                  markup=False)
+    bar = Progress(TextColumn("emulating"), BarColumn(), TextColumn("{task.description}"),
+                   TimeElapsedColumn(), console=console, disable=quiet or not console.is_terminal)
+    task = bar.add_task("", total=loaded.duration_s)
+
+    def on_progress(progress: Any) -> None:
+        bar.update(task, completed=progress.emulated_s,
+                   description=f"{progress.emulated_s:.3f}/{progress.duration_s:g} s, "
+                               f"{progress.delivered} pairs delivered")
+
+    emulation.on_progress = on_progress
+    try:
+        with bar:
+            summary = emulation.run()
+    except KeyboardInterrupt:
+        errors.print(f"interrupted; results kept in {emulation.folder.path}", markup=False)
+        raise typer.Exit(130) from None
+    except QnemuError as exc:
+        _fail(exc)
+    print_summary(summary)
+    console.print(f"results: {summary['results']}", markup=False, highlight=False)
+
+
+def print_summary(summary: dict[str, Any]) -> None:
+    """The end-of-run tables: per tenant, violations, emulator health."""
+    table = Table(title=f"{summary['scenario']} ({summary['controller']})")
+    for column in ("tenant", "pairs", "rate (Hz)", "F mean", "F min", "latency (ms)"):
+        table.add_column(column, justify="right")
+    for name, row in summary["tenants"].items():
+        table.add_row(name, str(row["pairs_delivered"]), f"{row['rate_hz']:.1f}",
+                      _fmt(row["fidelity_mean"], "{:.4f}"), _fmt(row["fidelity_min"], "{:.4f}"),
+                      _fmt(row["latency_mean_s"], "{:.3f}", 1e3))
+    console.print(table)
+    violations = ", ".join(f"{k} {v}" for k, v in summary["violations"].items() if v) or "none"
+    console.print(f"violations: {violations}", markup=False)
+    emulator = summary["emulator"]
+    if emulator.get("mode") == "ray":
+        console.print(
+            f"emulator: {emulator['actors']} actors, dilation {emulator['dilation']:g}, "
+            f"lateness p50 {_fmt(emulator['lateness_p50_s'], '{:.3f}', 1e3)} ms "
+            f"p99 {_fmt(emulator['lateness_p99_s'], '{:.3f}', 1e3)} ms (wall), "
+            f"overloaded: {'YES - numbers not trusted' if emulator['overloaded'] else 'no'}",
+            markup=False)
+    elif emulator:
+        console.print(f"emulator: virtual time, {emulator['wall_s']:.2f} s wall", markup=False)
+
+
+def _fmt(value: float | None, pattern: str, scale: float = 1.0) -> str:
+    return "-" if value is None else pattern.format(value * scale)
+
+
+def main() -> None:
+    """Entry point for ``python -m qnemu``."""
+    sys.exit(app())
+
+
+if __name__ == "__main__":
+    main()

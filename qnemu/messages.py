@@ -1,0 +1,165 @@
+"""Classical messages: one frozen dataclass per kind, msgpack frames, the delay model.
+
+Every message carries the emulated time at which the receiver may act on it
+(``deliver_at_s``); the receiver releases it exactly then (see ``runtime.scheduler``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import msgpack
+import networkx as nx
+import numpy as np
+
+from qnemu.physics.fiber import propagation_delay_s
+
+MAX_FRAME_BYTES = 1 << 20  # a single frame above 1 MiB is a bug or an attack
+_LENGTH = struct.Struct("!I")
+
+
+@dataclass(frozen=True)
+class Message:
+    """Fields every classical message has: who sends, who receives, when it may be used."""
+
+    kind: ClassVar[int] = 0
+    src: str
+    dst: str
+    sent_at_s: float
+    deliver_at_s: float
+
+
+@dataclass(frozen=True)
+class Herald(Message):
+    """The midpoint station announces a heralded link pair to one end of the link."""
+
+    kind: ClassVar[int] = 1
+    link_pair: str
+    neighbor: str
+    slot: int
+    tenant: str
+    created_at_s: float
+    owner_host: int
+
+
+@dataclass(frozen=True)
+class SwapOutcome(Message):
+    """A repeater's Bell-measurement result, sent to both end nodes of the tenant."""
+
+    kind: ClassVar[int] = 2
+    tenant: str
+    repeater: str
+    left_pair: str
+    right_pair: str
+    outcome: int
+    success: bool
+
+
+@dataclass(frozen=True)
+class ModeFree(Message):
+    """The far end of a link tells the link's owner that a memory mode is free again."""
+
+    kind: ClassVar[int] = 3
+    link: str
+    mode: int
+
+
+@dataclass(frozen=True)
+class Discard(Message):
+    """One end gave up on a link pair (cutoff or failed swap); the other end frees its half."""
+
+    kind: ClassVar[int] = 4
+    link_pair: str
+    reason: str
+
+
+MESSAGE_TYPES: dict[int, type[Message]] = {
+    cls.kind: cls for cls in (Herald, SwapOutcome, ModeFree, Discard)
+}
+
+
+def encode(message: Message) -> list[Any]:
+    """A message as a msgpack-ready list: its kind code followed by its fields in order."""
+    return [message.kind, *dataclasses.astuple(message)]
+
+
+def decode(item: list[Any]) -> Message:
+    """The message that :func:`encode` produced; an unknown kind is a ValueError."""
+    kind, *fields = item
+    cls = MESSAGE_TYPES.get(kind)
+    if cls is None:
+        raise ValueError(f"message kind: unknown code {kind!r}")
+    return cls(*fields)
+
+
+def frame(payload: Any) -> bytes:
+    """One length-prefixed msgpack frame."""
+    body = msgpack.packb(payload, use_bin_type=True)
+    return _LENGTH.pack(len(body)) + body
+
+
+class FrameReader:
+    """Splits a byte stream into decoded frames, refusing frames over the size limit."""
+
+    def __init__(self, max_frame_bytes: int = MAX_FRAME_BYTES) -> None:
+        self._buffer = bytearray()
+        self._max = max_frame_bytes
+
+    def feed(self, data: bytes) -> Iterator[Any]:
+        """Add received bytes; yield every frame now complete."""
+        self._buffer += data
+        while len(self._buffer) >= _LENGTH.size:
+            (length,) = _LENGTH.unpack_from(self._buffer)
+            if length > self._max:
+                raise ValueError(f"frame length: {length} bytes exceeds the {self._max} limit")
+            end = _LENGTH.size + length
+            if len(self._buffer) < end:
+                return
+            body = bytes(self._buffer[_LENGTH.size:end])
+            del self._buffer[:end]
+            yield msgpack.unpackb(body, raw=False, max_bin_len=self._max, max_str_len=self._max)
+
+
+class ClassicalNetwork:
+    """The emulated classical network: per-hop fiber propagation plus processing, and jitter.
+
+    Classical messages follow the fiber topology along the path of least delay; each hop
+    costs propagation (L / (c/n)) plus ``processing_s``. Jitter is Gaussian with standard
+    deviation ``jitter_s`` per message, truncated so that a message is never faster than
+    its propagation; ``loss`` is the probability a message is lost.
+    """
+
+    def __init__(
+        self,
+        graph: nx.Graph,
+        processing_s: float = 1e-5,
+        jitter_s: float = 0.0,
+        loss: float = 0.0,
+    ) -> None:
+        for u, v, data in graph.edges(data=True):
+            data["delay_s"] = propagation_delay_s(data["length_km"]) + processing_s
+        self.processing_s = processing_s
+        self.jitter_s = jitter_s
+        self.loss = loss
+        self._delay = dict(nx.all_pairs_dijkstra_path_length(graph, weight="delay_s"))
+
+    def delay_s(self, src: str, dst: str) -> float:
+        """Mean one-way delay between two nodes in emulated seconds (0 to oneself)."""
+        return self._delay[src][dst]
+
+    def sample_delay_s(self, rng: np.random.Generator, src: str, dst: str) -> float | None:
+        """A delay drawn for one message, or None when the message is lost."""
+        if self.loss > 0.0 and rng.random() < self.loss:
+            return None
+        delay = self._delay[src][dst]
+        if self.jitter_s > 0.0 and src != dst:
+            delay = max(delay - self.processing_s, delay + rng.normal(0.0, self.jitter_s))
+        return delay
+
+    def shortest_hop_delay_s(self) -> float:
+        """The smallest delay between two distinct nodes: the emulation's finest time scale."""
+        return min(d for src, row in self._delay.items() for dst, d in row.items() if src != dst)

@@ -1,0 +1,385 @@
+"""The plain logic of one quantum node: link layer, swap-ASAP, corrections, cutoffs.
+
+A :class:`Node` knows only what classical messages told it (heralds, swap outcomes,
+discards, free modes) and its own memory slots. It asks its host's ground-truth store to
+carry out quantum operations on its own qubits, and never reads a true state. Nothing
+here imports Ray: the same class runs under the virtual-time scheduler in tests and in a
+Ray actor under the real-time one.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from qnemu.messages import Discard, Herald, Message, ModeFree, SwapOutcome
+from qnemu.nodes.groundtruth import (
+    GroundTruthStore,
+    PairRecord,
+    Qubit,
+    swap_records,
+    true_fidelity,
+    use_qubit,
+)
+from qnemu.nodes.plan import LinkPlan, NetworkPlan
+from qnemu.physics.link import sample_time_to_success
+from qnemu.runtime.scheduler import Event
+
+
+class Environment(Protocol):
+    """What a node needs from the host that runs it."""
+
+    host_id: int
+    store: GroundTruthStore
+
+    def now(self) -> float: ...
+    def schedule(self, time_s: float, callback: Any, *args: Any) -> Event: ...
+    def send(self, message: Message) -> None: ...
+    def emit(self, event: dict[str, Any]) -> None: ...
+    def host_of(self, node: str) -> int: ...
+
+
+@dataclass
+class HeldQubit:
+    """A memory slot holding one half of a heralded link pair, as the node knows it."""
+
+    slot: int
+    link_pair: str
+    neighbor: str
+    tenant: str
+    created_at_s: float
+    known_at_s: float
+    cutoff: Event | None = None
+    busy: bool = False
+
+
+class _LinkGenerator:
+    """The owner's side of a link: which mode pairs are free, the next sampled success."""
+
+    def __init__(self, plan: LinkPlan) -> None:
+        self.plan = plan
+        self.mine_free = [True] * plan.modes
+        self.theirs_free = [True] * plan.modes
+        self.pending: Event | None = None
+        self.sequence = 0
+        self.round_robin = 0
+        self.attempts = 0  # attempts the pending success took (for the record)
+
+    def free_modes(self) -> list[int]:
+        return [j for j in range(self.plan.modes) if self.mine_free[j] and self.theirs_free[j]]
+
+
+class Node:
+    """One quantum node: its memory slots, the links it owns, swap-ASAP for its tenants."""
+
+    def __init__(self, node_id: str, plan: NetworkPlan, env: Environment,
+                 rng: np.random.Generator) -> None:
+        self.id = node_id
+        self.plan = plan
+        self.me = plan.nodes[node_id]
+        self.env = env
+        self.rng = rng
+        self.held: dict[int, HeldQubit] = {}
+        self.generators = {lp.name: _LinkGenerator(lp) for lp in self.me.links.values()
+                           if lp.a == node_id}
+        self.roles: dict[str, tuple[str | None, str | None]] = {}
+        for tenant, path in plan.paths.items():
+            if node_id in path:
+                i = path.index(node_id)
+                self.roles[tenant] = (path[i - 1] if i > 0 else None,
+                                      path[i + 1] if i + 1 < len(path) else None)
+        self._outcomes: dict[str, dict[str, list[SwapOutcome]]] = {t: {} for t in self.roles}
+        self._expired: set[str] = set()  # link pairs this end dropped at its cutoff
+
+    # -- start ---------------------------------------------------------------------------
+    def start(self) -> None:
+        """Begin generating pairs on every link this node owns."""
+        for generator in self.generators.values():
+            self._generate(generator)
+
+    # -- link layer (owner side) -----------------------------------------------------------
+    def _generate(self, generator: _LinkGenerator) -> None:
+        if generator.pending is not None:
+            generator.pending.cancel()
+            generator.pending = None
+        free = generator.free_modes()
+        if not free:
+            return
+        model = generator.plan.model
+        wait = sample_time_to_success(self.rng, model.p_attempt, model.period_s, modes=len(free))
+        generator.attempts = round(wait / model.period_s)
+        generator.pending = self.env.schedule(self.env.now() + wait, self._link_success,
+                                              generator)
+
+    def _link_success(self, generator: _LinkGenerator) -> None:
+        generator.pending = None
+        lp = generator.plan
+        mode = generator.free_modes()[0]
+        generator.mine_free[mode] = generator.theirs_free[mode] = False
+        generator.sequence += 1
+        pair = f"{lp.name}#{generator.sequence}"
+        tenant = lp.tenants[generator.round_robin % len(lp.tenants)]
+        generator.round_robin += 1
+        now = self.env.now()
+        a_profile, b_profile = self.plan.nodes[lp.a].profile, self.plan.nodes[lp.b].profile
+        self.env.store.add(PairRecord(
+            pair_id=pair, qubits=[(lp.a, pair), (lp.b, pair)], rho=lp.model.initial_state(),
+            updated_at_s=[now, now], t1_s=[a_profile.t1_s, b_profile.t1_s],
+            t2_s=[a_profile.t2_s, b_profile.t2_s], link_pairs=[pair], created_at_s=now,
+        ))
+        self.env.emit({"event": "pair_generated", "t_s": now, "link": lp.name, "pair": pair,
+                       "tenant": tenant, "attempts": generator.attempts})
+        arrive = now + lp.model.herald_delay_s + self.plan.classical.processing_s
+        for end, slot in ((lp.a, lp.slots_a[mode]), (lp.b, lp.slots_b[mode])):
+            self.env.send(Herald(src=self.id, dst=end, sent_at_s=now, deliver_at_s=arrive,
+                                 link_pair=pair, neighbor=lp.other(end), slot=slot,
+                                 tenant=tenant, created_at_s=now, owner_host=self.env.host_id))
+        self._generate(generator)
+
+    def _mode_freed(self, link: str, mode: int, mine: bool) -> None:
+        generator = self.generators[link]
+        if mine:
+            generator.mine_free[mode] = True
+        else:
+            generator.theirs_free[mode] = True
+        self._generate(generator)
+
+    def _release_slot(self, held: HeldQubit) -> None:
+        """Free a memory slot and tell the link's owner (locally or by message)."""
+        self.held.pop(held.slot, None)
+        if held.cutoff is not None:
+            held.cutoff.cancel()
+        lp = self.me.links[held.neighbor]
+        mode = lp.slots_at(self.id).index(held.slot)
+        if lp.a == self.id:
+            self._mode_freed(lp.name, mode, mine=True)
+        else:
+            self._send(ModeFree, lp.a, link=lp.name, mode=mode)
+
+    # -- messages --------------------------------------------------------------------------
+    def receive(self, message: Message) -> None:
+        """Act on a classical message released at its delivery time."""
+        if isinstance(message, Herald):
+            self._on_herald(message)
+        elif isinstance(message, SwapOutcome):
+            self._on_outcome(message)
+        elif isinstance(message, ModeFree):
+            self._mode_freed(message.link, message.mode, mine=False)
+        elif isinstance(message, Discard):
+            self._on_discard(message)
+        else:
+            raise TypeError(f"node {self.id}: no handler for {type(message).__name__}")
+
+    def _send(self, cls: type[Message], dst: str, **fields: Any) -> None:
+        now = self.env.now()
+        delay = self.plan.classical.sample_delay_s(self.rng, self.id, dst)
+        if delay is None:
+            self.env.emit({"event": "message_lost", "t_s": now, "node": self.id, "dst": dst,
+                           "kind": cls.__name__})
+            return
+        self.env.send(cls(src=self.id, dst=dst, sent_at_s=now, deliver_at_s=now + delay,
+                          **fields))
+
+    def _on_herald(self, message: Herald) -> None:
+        now = self.env.now()
+        held = HeldQubit(message.slot, message.link_pair, message.neighbor, message.tenant,
+                         message.created_at_s, now)
+        self.held[held.slot] = held
+        self.env.store.expect((self.id, held.link_pair), message.owner_host)
+        self.env.emit({"event": "herald", "t_s": now, "node": self.id, "pair": held.link_pair,
+                       "created_s": held.created_at_s, "tenant": held.tenant})
+        expiry = held.created_at_s + self.me.cutoff_s
+        if now >= expiry:
+            self._violation("herald_late", held.tenant, waited_s=now - held.created_at_s)
+            self._discard(held, "herald_late")
+            return
+        if math.isfinite(expiry):
+            held.cutoff = self.env.schedule(expiry, self._on_cutoff, held)
+        self._progress(held.tenant)
+
+    def _on_cutoff(self, held: HeldQubit) -> None:
+        held.cutoff = None
+        if held.busy or self.held.get(held.slot) is not held:
+            return
+        self._violation("cutoff_expired", held.tenant, waited_s=self.env.now() - held.created_at_s)
+        if None in self.roles[held.tenant]:
+            self._expired.add(held.link_pair)
+        self._discard(held, "cutoff")
+
+    def _on_discard(self, message: Discard) -> None:
+        for held in list(self.held.values()):
+            if held.link_pair == message.link_pair and not held.busy:
+                self._discard(held, f"partner_{message.reason}", tell_partner=False)
+
+    def _discard(self, held: HeldQubit, reason: str, tell_partner: bool = True) -> None:
+        held.busy = True
+        now = self.env.now()
+        qubit = (self.id, held.link_pair)
+
+        def reset(record: PairRecord) -> None:
+            record.advance(record.index(qubit), now)
+            record.frozen[record.index(qubit)] = True
+            record.broken = True
+            if all(record.frozen):
+                self.env.store.remove(record)
+            self.env.store.forget_qubit(qubit)
+
+        self.env.store.operate([qubit], reset)
+        self.env.emit({"event": "discard", "t_s": now, "node": self.id, "pair": held.link_pair,
+                       "tenant": held.tenant, "reason": reason,
+                       "waited_s": now - held.created_at_s})
+        self._release_slot(held)
+        if tell_partner:
+            self._send(Discard, held.neighbor, link_pair=held.link_pair, reason=reason)
+
+    def _violation(self, kind: str, tenant: str, **detail: Any) -> None:
+        self.env.emit({"event": "violation", "kind": kind, "t_s": self.env.now(), "node": self.id,
+                       "tenant": tenant, **detail})
+
+    # -- swap-ASAP -------------------------------------------------------------------------
+    def _progress(self, tenant: str) -> None:
+        previous, following = self.roles[tenant]
+        if previous is not None and following is not None:
+            while True:
+                left = self._freshest(tenant, previous)
+                right = self._freshest(tenant, following)
+                if left is None or right is None:
+                    return
+                self._swap(tenant, left, right)
+        else:
+            for held in list(self.held.values()):
+                if held.tenant == tenant and not held.busy:
+                    self._try_deliver(tenant, held)
+
+    def _freshest(self, tenant: str, neighbor: str) -> HeldQubit | None:
+        ready = [h for h in self.held.values()
+                 if h.tenant == tenant and h.neighbor == neighbor and not h.busy]
+        return max(ready, key=lambda h: h.created_at_s, default=None)
+
+    def _swap(self, tenant: str, left: HeldQubit, right: HeldQubit) -> None:
+        left.busy = right.busy = True
+        now = self.env.now()
+        success = self.rng.random() < self.me.swap_success
+        profile = self.me.profile
+        q_left, q_right = (self.id, left.link_pair), (self.id, right.link_pair)
+        src, dst = self.plan.paths[tenant][0], self.plan.paths[tenant][-1]
+
+        def operation(rec_left: PairRecord, rec_right: PairRecord) -> None:
+            store = self.env.store
+            store.remove(rec_left)
+            store.remove(rec_right)
+            outcome = 0
+            if rec_left is rec_right:  # both halves of one pair: a loop, nothing to extend
+                success_here = False
+            else:
+                success_here = success
+                outcome, merged = swap_records(rec_left, q_left, rec_right, q_right, now,
+                                               self.rng, profile.gate_error,
+                                               profile.measurement_error)
+                merged.broken = merged.broken or not success
+                if not all(merged.frozen):
+                    store.add(merged)
+            store.forget_qubit(q_left)
+            store.forget_qubit(q_right)
+            for end in (src, dst):
+                self._send(SwapOutcome, end, tenant=tenant, repeater=self.id,
+                           left_pair=left.link_pair, right_pair=right.link_pair,
+                           outcome=outcome, success=success_here)
+
+        self.env.store.operate([q_left, q_right], operation)
+        self.env.emit({"event": "swap", "t_s": now, "node": self.id, "tenant": tenant,
+                       "left_pair": left.link_pair, "right_pair": right.link_pair,
+                       "left_known_s": left.known_at_s, "right_known_s": right.known_at_s,
+                       "success": success})
+        self._release_slot(left)
+        self._release_slot(right)
+
+    # -- end nodes -------------------------------------------------------------------------
+    def _on_outcome(self, message: SwapOutcome) -> None:
+        for pair in (message.left_pair, message.right_pair):
+            if pair in self._expired:
+                self._expired.discard(pair)
+                self._violation("correction_late", message.tenant, pair=pair)
+        book = self._outcomes[message.tenant]
+        book.setdefault(message.left_pair, []).append(message)
+        book.setdefault(message.right_pair, []).append(message)
+        self.env.emit({"event": "outcome_received", "t_s": self.env.now(), "node": self.id,
+                       "tenant": message.tenant, "repeater": message.repeater,
+                       "left_pair": message.left_pair, "right_pair": message.right_pair})
+        self._progress(message.tenant)
+
+    def _chain(self, tenant: str, link_pair: str) -> list[SwapOutcome]:
+        """Every swap outcome connected to ``link_pair`` through shared link pairs."""
+        book = self._outcomes[tenant]
+        seen_pairs, seen, frontier = {link_pair}, [], [link_pair]
+        while frontier:
+            for message in book.get(frontier.pop(), []):
+                if message in seen:
+                    continue
+                seen.append(message)
+                for pair in (message.left_pair, message.right_pair):
+                    if pair not in seen_pairs:
+                        seen_pairs.add(pair)
+                        frontier.append(pair)
+        return seen
+
+    def _try_deliver(self, tenant: str, held: HeldQubit) -> None:
+        path = self.plan.paths[tenant]
+        chain = self._chain(tenant, held.link_pair)
+        if any(not m.success for m in chain):
+            self._forget_chain(tenant, chain)
+            self._discard(held, "swap_failed", tell_partner=False)
+            return
+        if len(chain) < len(path) - 2:
+            return
+        self._forget_chain(tenant, chain)
+        held.busy = True
+        now = self.env.now()
+        is_src = self.id == path[0]
+        corrections = [] if is_src else [m.outcome for m in chain]
+        qubit = (self.id, held.link_pair)
+        role = "src" if is_src else "dst"
+        waited = now - held.created_at_s
+
+        def operation(record: PairRecord) -> None:
+            use_qubit(record, qubit, now, corrections)
+            record.uses[role] = [now, waited]
+            self.env.store.forget_qubit(qubit)
+            if all(record.frozen):
+                self.env.store.remove(record)
+                if not record.broken and "src" in record.uses and "dst" in record.uses:
+                    self._deliver(tenant, record)
+
+        self.env.store.operate([qubit], operation)
+        self.env.emit({"event": "use", "t_s": now, "node": self.id, "tenant": tenant,
+                       "role": role, "pair": held.link_pair,
+                       "repeaters": [m.repeater for m in chain], "waited_s": waited,
+                       "chain": [[m.repeater, m.left_pair, m.right_pair] for m in chain]})
+        self._release_slot(held)
+
+    def _forget_chain(self, tenant: str, chain: list[SwapOutcome]) -> None:
+        book = self._outcomes[tenant]
+        for message in chain:
+            book.pop(message.left_pair, None)
+            book.pop(message.right_pair, None)
+
+    def _deliver(self, tenant: str, record: PairRecord) -> None:
+        """Oracle side: both ends used the pair; record what was truly delivered."""
+        spec = next(t for t in self.plan.scenario.tenants if t.name == tenant)
+        (t_src, wait_src), (t_dst, wait_dst) = record.uses["src"], record.uses["dst"]
+        delivered_at = max(t_src, t_dst)
+        value = true_fidelity(record)
+        self.env.emit({
+            "event": "delivered", "tenant": tenant, "src": spec.src, "dst": spec.dst,
+            "t_delivered_s": delivered_at, "fidelity": value,
+            "latency_s": delivered_at - record.created_at_s, "link_pairs": record.link_pairs,
+            "src_used_s": t_src, "dst_used_s": t_dst, "src_waited_s": wait_src,
+            "dst_waited_s": wait_dst,
+        })
+        if value < spec.f_min:
+            self.env.emit({"event": "violation", "kind": "below_threshold",
+                           "t_s": delivered_at, "node": spec.dst, "tenant": tenant,
+                           "fidelity": value})

@@ -1,0 +1,147 @@
+"""The network plan: everything every host derives identically from a scenario.
+
+Tenant paths, which memory slots serve which link, each link's model and owner, each
+node's cutoff. Computed once per process from the frozen scenario, so all hosts agree
+without exchanging it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from qnemu.errors import ScenarioError
+from qnemu.messages import ClassicalNetwork
+from qnemu.physics.hardware import HardwareProfile, profile_t_long_eb
+from qnemu.physics.link import LinkModel, link_model
+from qnemu.physics.operations import swap_success_probability
+from qnemu.scenario import Scenario
+
+
+def link_name(a: str, b: str) -> str:
+    """The canonical name of the link between two nodes (owner first)."""
+    return f"{a}~{b}"
+
+
+@dataclass(frozen=True)
+class LinkPlan:
+    """One link as the emulation runs it: its owner ``a`` generates pairs on its modes."""
+
+    name: str
+    a: str
+    b: str
+    model: LinkModel
+    slots_a: tuple[int, ...]
+    slots_b: tuple[int, ...]
+    tenants: tuple[str, ...]
+
+    @property
+    def modes(self) -> int:
+        """Memory slot pairs this link may fill at once."""
+        return len(self.slots_a)
+
+    def slots_at(self, node: str) -> tuple[int, ...]:
+        """The memory slots ``node`` devotes to this link."""
+        return self.slots_a if node == self.a else self.slots_b
+
+    def other(self, node: str) -> str:
+        """The node at the far end from ``node``."""
+        return self.b if node == self.a else self.a
+
+
+@dataclass(frozen=True)
+class NodePlan:
+    """One node's share of the plan: its profile, cutoff and swap success."""
+
+    id: str
+    profile: HardwareProfile
+    memories: int
+    cutoff_s: float
+    swap_success: float
+    links: dict[str, LinkPlan] = field(default_factory=dict)  # by neighbour
+
+
+@dataclass
+class NetworkPlan:
+    """Paths, links and nodes of a scenario, ready to run."""
+
+    scenario: Scenario
+    paths: dict[str, list[str]]
+    links: dict[str, LinkPlan]
+    nodes: dict[str, NodePlan]
+    classical: ClassicalNetwork
+
+    @classmethod
+    def build(cls, scenario: Scenario) -> NetworkPlan:
+        """Derive the plan; a network that cannot serve its tenants is a ScenarioError."""
+        graph = scenario.graph()
+        paths = {t.name: scenario.shortest_path(t.src, t.dst) for t in scenario.tenants}
+        used: dict[tuple[str, str], list[str]] = {}
+        for tenant in scenario.tenants:
+            path = paths[tenant.name]
+            for u, v in zip(path, path[1:]):
+                used.setdefault(_ordered(u, v), []).append(tenant.name)
+        slots = _allocate_slots(scenario, used)
+        links: dict[str, LinkPlan] = {}
+        for (a, b), tenants in sorted(used.items()):
+            data = graph.edges[a, b]
+            model = link_model(scenario.profile_of(a), scenario.profile_of(b),
+                               data["length_km"], data["attenuation_db_per_km"])
+            modes = min(len(slots[a][b]), len(slots[b][a]))
+            name = link_name(a, b)
+            links[name] = LinkPlan(name, a, b, model, slots[a][b][:modes], slots[b][a][:modes],
+                                   tuple(dict.fromkeys(tenants)))
+        nodes = {}
+        for spec in scenario.nodes:
+            profile = scenario.profile_of(spec.id)
+            cutoff = scenario.control.cutoff_s
+            if cutoff is None:
+                cutoff = profile_t_long_eb(profile)
+            swap_p = swap_success_probability(profile.swap_success, profile.timing_jitter_s,
+                                              profile.wavepacket_s)
+            node_links = {lp.other(spec.id): lp for lp in links.values()
+                          if spec.id in (lp.a, lp.b)}
+            nodes[spec.id] = NodePlan(spec.id, profile, spec.memories, cutoff, swap_p, node_links)
+        classical = ClassicalNetwork(graph, scenario.classical.processing_s,
+                                     scenario.classical.jitter_s, scenario.classical.loss)
+        return cls(scenario, paths, links, nodes, classical)
+
+    def shortest_cutoff_s(self) -> float:
+        """The tightest coherence budget of any node (inf when none decoheres)."""
+        return min((n.cutoff_s for n in self.nodes.values()), default=math.inf)
+
+
+def _ordered(u: str, v: str) -> tuple[str, str]:
+    return (u, v) if u < v else (v, u)
+
+
+def _allocate_slots(
+    scenario: Scenario, used: dict[tuple[str, str], list[str]]
+) -> dict[str, dict[str, tuple[int, ...]]]:
+    """Split each node's memory slots evenly over the links its tenants use."""
+    neighbours: dict[str, list[str]] = {n.id: [] for n in scenario.nodes}
+    for a, b in used:
+        neighbours[a].append(b)
+        neighbours[b].append(a)
+    problems = []
+    slots: dict[str, dict[str, tuple[int, ...]]] = {}
+    for spec in scenario.nodes:
+        peers = sorted(neighbours[spec.id])
+        slots[spec.id] = {}
+        if not peers:
+            continue
+        if spec.memories < len(peers):
+            problems.append(
+                f"nodes.{spec.id}.memories: {spec.memories} memory slots cannot serve the "
+                f"{len(peers)} links its tenants use ({', '.join(peers)})"
+            )
+            continue
+        share, extra = divmod(spec.memories, len(peers))
+        start = 0
+        for i, peer in enumerate(peers):
+            count = share + (1 if i < extra else 0)
+            slots[spec.id][peer] = tuple(range(start, start + count))
+            start += count
+    if problems:
+        raise ScenarioError(problems)
+    return slots

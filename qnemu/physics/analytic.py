@@ -1,0 +1,158 @@
+"""Closed-form reference results (PHYSICS-REFERENCE.md, R1-R13) for tests and controllers.
+
+Each function cites its row of the reference sheet. Fidelities, probabilities and Werner
+parameters are dimensionless; times in seconds.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+from qnemu.physics import _checks
+
+
+def _werner_w(f: float) -> float:
+    return (4.0 * f - 1.0) / 3.0
+
+
+def werner_swap_fidelity(f1: float, f2: float) -> float:
+    """R1: fidelity after swapping two Werner pairs (perfect BSM): F1 F2 + (1-F1)(1-F2)/3."""
+    f1 = _checks.probability("f1", f1)
+    f2 = _checks.probability("f2", f2)
+    return f1 * f2 + (1.0 - f1) * (1.0 - f2) / 3.0
+
+
+def werner_chain_fidelity(fidelities: Iterable[float]) -> float:
+    """R2: end-to-end fidelity of a chain of Werner links, no waiting: w = prod w_i."""
+    fs = [_checks.probability(f"fidelities[{i}]", f) for i, f in enumerate(fidelities)]
+    if not fs:
+        raise ValueError("fidelities: must contain at least one fidelity, got []")
+    w = math.prod(_werner_w(f) for f in fs)
+    return (1.0 + 3.0 * w) / 4.0
+
+
+def bbpssw_map(f1: float, f2: float) -> tuple[float, float]:
+    """R6: BBPSSW on Werner inputs F1, F2 -> (p_success, output fidelity F')."""
+    f1 = _checks.probability("f1", f1)
+    f2 = _checks.probability("f2", f2)
+    q1, q2 = (1.0 - f1) / 3.0, (1.0 - f2) / 3.0
+    p = f1 * f2 + f1 * q2 + q1 * f2 + 5.0 * q1 * q2
+    return p, (f1 * f2 + q1 * q2) / p
+
+
+def dejmps_map(
+    a: float, b: float, c: float, d: float
+) -> tuple[float, tuple[float, float, float, float]]:
+    """R7: DEJMPS on two equal Bell-diagonal pairs (A, B, C, D in the DEJMPS order).
+
+    Returns (p, (A', B', C', D')) with N = (A+B)^2 + (C+D)^2, A' = (A^2+B^2)/N, B' = 2CD/N,
+    C' = (C^2+D^2)/N, D' = 2AB/N, p = N.
+    """
+    a, b, c, d = (_checks.probability(n, v) for n, v in zip("abcd", (a, b, c, d), strict=True))
+    if abs(a + b + c + d - 1.0) > 1e-9:
+        raise ValueError(f"a+b+c+d: must equal 1, got {a + b + c + d!r}")
+    n = (a + b) ** 2 + (c + d) ** 2
+    return n, ((a * a + b * b) / n, 2.0 * c * d / n, (c * c + d * d) / n, 2.0 * a * b / n)
+
+
+def dephased_fidelity(f0: float, t_s: float, t2_s: float, both_halves: bool = False) -> float:
+    """R4: dephased Bell state F0 Phi+ + (1-F0) Phi- after pure dephasing for t_s seconds.
+
+    F(t) = (1 + (2F0 - 1) exp(-k t/T2))/2 with k = 1 (one half stored) or 2 (both halves).
+    """
+    f0 = _checks.probability("f0", f0)
+    t = _checks.nonnegative("t_s", t_s)
+    t2 = _checks.positive("t2_s", t2_s)
+    k = 2.0 if both_halves else 1.0
+    return (1.0 + (2.0 * f0 - 1.0) * math.exp(-k * t / t2)) / 2.0
+
+
+def amplitude_damped_fidelity(t_s: float, t1_s: float) -> float:
+    """R5: Phi+ with both halves amplitude damped for t_s seconds: F = 1 - gamma + gamma^2/2,
+    gamma = 1 - exp(-t/T1)."""
+    t = _checks.nonnegative("t_s", t_s)
+    t1 = _checks.positive("t1_s", t1_s)
+    gamma = -math.expm1(-t / t1)
+    return 1.0 - gamma + gamma * gamma / 2.0
+
+
+def t_long_eb_dephased(f0: float, t2_s: float) -> float:
+    """R10: time (seconds) until a dephased Bell state F0 with one half dephasing reaches 2/3:
+    T2 ln(3(2F0 - 1)); 0.0 when F0 <= 2/3."""
+    f0 = _checks.probability("f0", f0)
+    t2 = _checks.positive("t2_s", t2_s)
+    if f0 <= 2.0 / 3.0:
+        return 0.0
+    return t2 * math.log(3.0 * (2.0 * f0 - 1.0))
+
+
+def depolarized_werner_parameter(w0: float, t_s: float, t_s_coherence: float) -> float:
+    """R3: Werner parameter after depolarizing memory noise: w(t) = w0 exp(-t/T) (t, T in s)."""
+    w0 = float(w0)
+    if not (-1.0 / 3.0 <= w0 <= 1.0):
+        raise ValueError(f"w0: must be in [-1/3, 1], got {w0!r}")
+    t = _checks.nonnegative("t_s", t_s)
+    tc = _checks.positive("t_s_coherence", t_s_coherence)
+    return w0 * math.exp(-t / tc)
+
+
+def two_segment_mean_wait_attempts(p: float) -> float:
+    """R8: mean attempts until both of two geometric(p) links succeed: (3-2p)/(p(2-p))."""
+    p = _checks.probability("p", p)
+    if p == 0.0:
+        raise ValueError("p: must be in (0, 1], got 0.0")
+    return (3.0 - 2.0 * p) / (p * (2.0 - p))
+
+
+def effective_eps(
+    egr_hz: float, p_swap: float, eta: float, n_links: int, overhead: float = 1.0
+) -> float:
+    """Effective end-to-end entangled pairs per second (Hz) over ``n_links`` links.
+
+    Model: EPS = EGR * eta * p_swap^(n_links - 1) / overhead, with the link generation rate
+    EGR (Hz), delivery efficiency eta, swap success p_swap and a protocol overhead >= 1.
+    """
+    egr = _checks.finite_nonnegative("egr_hz", egr_hz)
+    ps = _checks.probability("p_swap", p_swap)
+    e = _checks.probability("eta", eta)
+    n = _checks.positive_int("n_links", n_links)
+    ov = _checks.finite_positive("overhead", overhead)
+    if ov < 1.0:
+        raise ValueError(f"overhead: must be >= 1, got {overhead!r}")
+    return egr * e * ps ** (n - 1) / ov
+
+
+def binary_entropy(q: float) -> float:
+    """Binary entropy h(q) = -q log2 q - (1-q) log2(1-q) in bits; h(0) = h(1) = 0."""
+    q = _checks.probability("q", q)
+    if q in (0.0, 1.0):
+        return 0.0
+    return -(q * math.log2(q) + (1.0 - q) * math.log2(1.0 - q))
+
+
+def qber_from_werner_fidelity(f: float) -> float:
+    """R12: QBER of a Werner pair of fidelity F in either basis: Q = 2(1-F)/3."""
+    f = _checks.probability("f", f)
+    return 2.0 * (1.0 - f) / 3.0
+
+
+def bb84_secret_fraction(qber: float, f_ec: float = 1.0) -> float:
+    """R12: BB84 asymptotic secret fraction r = 1 - h(Q) - f_EC h(Q), floored at 0 (no key).
+
+    ``f_ec`` >= 1 is the error-correction inefficiency (1 = Shannon limit).
+    """
+    q = _checks.probability("qber", qber)
+    f = _checks.finite_positive("f_ec", f_ec)
+    if f < 1.0:
+        raise ValueError(f"f_ec: must be >= 1, got {f_ec!r}")
+    h = binary_entropy(q)
+    return max(0.0, 1.0 - h - f * h)
+
+
+def synchronous_path_success(probs: Iterable[float]) -> float:
+    """R13: success probability of a path without memories (all steps at once): prod p_i."""
+    ps = [_checks.probability(f"probs[{i}]", p) for i, p in enumerate(probs)]
+    if not ps:
+        raise ValueError("probs: must contain at least one probability, got []")
+    return math.prod(ps)

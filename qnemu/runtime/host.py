@@ -1,0 +1,108 @@
+"""A host runs one or more nodes in one process: scheduler, store, message routing.
+
+The host is the plain class behind a Ray actor (``runtime.ray_backend.QuantumNode``) and
+behind the in-process virtual-time mode. Messages between its own nodes stay local but
+are still released at their emulated delivery time; messages to other hosts leave as
+msgpack frames through ``send_frame``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from qnemu.messages import Message, decode, encode
+from qnemu.nodes.groundtruth import GroundTruthStore
+from qnemu.nodes.node import Node
+from qnemu.nodes.plan import NetworkPlan
+from qnemu.runtime.scheduler import Event, _Kernel
+
+
+def node_generators(plan: NetworkPlan) -> dict[str, np.random.Generator]:
+    """One independent generator per node, spawned from the scenario seed."""
+    ids = [n.id for n in plan.scenario.nodes]
+    children = np.random.SeedSequence(plan.scenario.seed).spawn(len(ids))
+    return {node_id: np.random.default_rng(child) for node_id, child in zip(ids, children)}
+
+
+class Host:
+    """Runs the nodes placed on it; the environment every one of its nodes sees."""
+
+    def __init__(self, host_id: int, plan: NetworkPlan, node_ids: list[str],
+                 placement: dict[str, int]) -> None:
+        self.host_id = host_id
+        self.plan = plan
+        self.placement = placement
+        self.store = GroundTruthStore(host_id, self._send_internal)
+        self.scheduler: _Kernel | None = None
+        self._send_frame: Callable[[int, list[Any]], None] | None = None
+        self._events: list[dict[str, Any]] = []
+        rngs = node_generators(plan)
+        self.nodes = {node_id: Node(node_id, plan, self, rngs[node_id]) for node_id in node_ids}
+        self.messages_sent = 0
+        self.messages_released = 0
+
+    def attach(self, scheduler: _Kernel, send_frame: Callable[[int, list[Any]], None]) -> None:
+        """Connect the host to its clock and to the other hosts."""
+        self.scheduler = scheduler
+        self._send_frame = send_frame
+
+    def start(self) -> None:
+        """Start every node (link generation begins at emulated time 0)."""
+        for node in self.nodes.values():
+            node.start()
+
+    # -- the environment nodes see -----------------------------------------------------------
+    def now(self) -> float:
+        """Emulated time of the event being handled."""
+        return self.scheduler.now()
+
+    def schedule(self, time_s: float, callback: Any, *args: Any) -> Event:
+        """Run a node's callback at an emulated time."""
+        return self.scheduler.schedule(time_s, callback, *args)
+
+    def host_of(self, node: str) -> int:
+        """The host a node is placed on."""
+        return self.placement[node]
+
+    def send(self, message: Message) -> None:
+        """Hand a classical message to its receiver's host, stamped with its delivery time."""
+        self.messages_sent += 1
+        target = self.placement[message.dst]
+        if target == self.host_id:
+            self.accept(message)
+        else:
+            self._send_frame(target, encode(message))
+
+    def emit(self, event: dict[str, Any]) -> None:
+        """Record an event for the results folder."""
+        self._events.append(event)
+
+    # -- inbound -----------------------------------------------------------------------------
+    def on_frame(self, payload: list[Any]) -> None:
+        """A frame arrived from another host: a classical message or a ground-truth hand-over."""
+        if payload[0] > 0:
+            self.accept(decode(payload))
+        else:
+            self.store.handle(payload)
+
+    def accept(self, message: Message) -> None:
+        """Queue a classical message for release at its delivery time."""
+        self.scheduler.schedule(message.deliver_at_s, self._release, message, measured=True)
+
+    def _release(self, message: Message) -> None:
+        self.messages_released += 1
+        self.nodes[message.dst].receive(message)
+
+    def _send_internal(self, host: int, payload: list[Any]) -> None:
+        if host == self.host_id:
+            self.store.handle(payload)
+        else:
+            self._send_frame(host, payload)
+
+    def drain_events(self) -> list[dict[str, Any]]:
+        """Hand over and forget the events recorded so far."""
+        events, self._events = self._events, []
+        return events
