@@ -15,8 +15,7 @@ from qnemu.errors import QnemuError
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="qnemu: a quantum network emulator.")
-console = Console(stderr=False)
-errors = Console(stderr=True)
+console = Console(soft_wrap=True)  # never wrap a path or a reason mid-line
 
 
 def _fail(exc: QnemuError) -> None:
@@ -82,7 +81,7 @@ def run(
         with bar:
             summary = emulation.run()
     except KeyboardInterrupt:
-        errors.print(f"interrupted; results kept in {emulation.folder.path}", markup=False)
+        sys.stderr.write(f"interrupted; results kept in {emulation.folder.path}\n")
         raise typer.Exit(130) from None
     except QnemuError as exc:
         _fail(exc)

@@ -140,12 +140,13 @@ class ClassicalNetwork:
         jitter_s: float = 0.0,
         loss: float = 0.0,
     ) -> None:
-        for u, v, data in graph.edges(data=True):
-            data["delay_s"] = propagation_delay_s(data["length_km"]) + processing_s
+        def hop_delay_s(u: str, v: str, data: dict[str, Any]) -> float:
+            return propagation_delay_s(data["length_km"]) + processing_s
+
         self.processing_s = processing_s
         self.jitter_s = jitter_s
         self.loss = loss
-        self._delay = dict(nx.all_pairs_dijkstra_path_length(graph, weight="delay_s"))
+        self._delay = dict(nx.all_pairs_dijkstra_path_length(graph, weight=hop_delay_s))
 
     def delay_s(self, src: str, dst: str) -> float:
         """Mean one-way delay between two nodes in emulated seconds (0 to oneself)."""

@@ -19,7 +19,6 @@ from qnemu.messages import Discard, Herald, Message, ModeFree, SwapOutcome
 from qnemu.nodes.groundtruth import (
     GroundTruthStore,
     PairRecord,
-    Qubit,
     swap_records,
     true_fidelity,
     use_qubit,
@@ -173,8 +172,11 @@ class Node:
         else:
             raise TypeError(f"node {self.id}: no handler for {type(message).__name__}")
 
-    def _send(self, cls: type[Message], dst: str, **fields: Any) -> None:
-        now = self.env.now()
+    def _send(self, cls: type[Message], dst: str, at: float | None = None,
+              **fields: Any) -> None:
+        """Send at emulated time ``at`` (default: now); operations that completed after a
+        ground-truth hand-over still send at the time the node decided."""
+        now = self.env.now() if at is None else at
         delay = self.plan.classical.sample_delay_s(self.rng, self.id, dst)
         if delay is None:
             self.env.emit({"event": "message_lost", "t_s": now, "node": self.id, "dst": dst,
@@ -285,7 +287,7 @@ class Node:
             store.forget_qubit(q_left)
             store.forget_qubit(q_right)
             for end in (src, dst):
-                self._send(SwapOutcome, end, tenant=tenant, repeater=self.id,
+                self._send(SwapOutcome, end, at=now, tenant=tenant, repeater=self.id,
                            left_pair=left.link_pair, right_pair=right.link_pair,
                            outcome=outcome, success=success_here)
 

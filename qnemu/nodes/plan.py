@@ -7,6 +7,7 @@ without exchanging it.
 
 from __future__ import annotations
 
+import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -79,7 +80,7 @@ class NetworkPlan:
         used: dict[tuple[str, str], list[str]] = {}
         for tenant in scenario.tenants:
             path = paths[tenant.name]
-            for u, v in zip(path, path[1:]):
+            for u, v in itertools.pairwise(path):
                 used.setdefault(_ordered(u, v), []).append(tenant.name)
         slots = _allocate_slots(scenario, used)
         links: dict[str, LinkPlan] = {}

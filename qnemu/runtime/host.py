@@ -24,7 +24,8 @@ def node_generators(plan: NetworkPlan) -> dict[str, np.random.Generator]:
     """One independent generator per node, spawned from the scenario seed."""
     ids = [n.id for n in plan.scenario.nodes]
     children = np.random.SeedSequence(plan.scenario.seed).spawn(len(ids))
-    return {node_id: np.random.default_rng(child) for node_id, child in zip(ids, children)}
+    return {node_id: np.random.default_rng(child)
+            for node_id, child in zip(ids, children, strict=True)}
 
 
 class Host:

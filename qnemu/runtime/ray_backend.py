@@ -93,6 +93,7 @@ class QuantumNode:
         return {
             "events": self.host.drain_events(),
             "lateness_s": self.scheduler.lateness_s if self.scheduler else [],
+            "lateness_at_s": self.scheduler.lateness_at_s if self.scheduler else [],
             "messages_sent": self.host.messages_sent,
             "messages_released": self.host.messages_released,
             "frames_sent": self.transport.frames_sent,

@@ -17,7 +17,7 @@ from typing import Any
 
 from qnemu.clock import Clock
 
-EARLY_WAKE_S = 5e-4  # epoll rounds timeouts up to whole ms: wake early, then spin
+EARLY_WAKE_S = 1.1e-3  # epoll rounds timeouts up to whole ms: wake early, then spin
 
 
 class Event:
@@ -50,6 +50,8 @@ class _Kernel:
         self._now = 0.0
         self.stop_at_s = stop_at_s
         self.lateness_s: list[float] = []  # wall seconds late, for measured events
+        self.lateness_at_s: list[float] = []  # the emulated time each lateness was measured at
+        self.lateness_at_s: list[float] = []  # the emulated time each lateness was measured at
 
     def now(self) -> float:
         """Emulated time of the event being handled, in seconds."""
@@ -119,6 +121,9 @@ class RealTimeScheduler(_Kernel):
         if not self._heap:
             return
         target = self.clock.wall_at(self._heap[0][0])
+        if target - time.time() > EARLY_WAKE_S:  # woke for an event that has since gone
+            self._wake()
+            return
         while time.time() < target:  # a sub-millisecond spin buys exact release times
             pass
         horizon = self.clock.now()
@@ -128,6 +133,11 @@ class RealTimeScheduler(_Kernel):
                 continue
             if event.measured:
                 self.lateness_s.append(time.time() - self.clock.wall_at(event.intended_s))
+                self.lateness_at_s.append(event.intended_s)
             self._now = time_s
             event.callback(*event.args)
+        if self._timer is not None:  # armed by a handler for an event handled just now
+            self._timer.cancel()
+            self._timer = None
+            self._armed_for = float("inf")
         self._wake()

@@ -12,7 +12,7 @@ from qnemu.nodes.groundtruth import (
     true_fidelity,
     use_qubit,
 )
-from qnemu.physics import analytic, bell_state, decohere, werner
+from qnemu.physics import analytic, bell_state, werner
 
 
 def _record(pair, a, b, rho, t=0.0, t1=math.inf, t2=math.inf):

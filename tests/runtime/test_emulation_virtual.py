@@ -38,7 +38,7 @@ DEPHASING_ONLY = {"mem": {"base": "er_telecom", "t1_s": 1.0e9, "t2_s": 0.05,
 def test_two_node_rate_matches_the_link_model(tmp_path):
     hardware = {"mem": {"base": "er_telecom", "t1_s": 1.0e9, "t2_s": 1.0e9}}
     scenario = _scenario(
-        [{"id": "a", "hardware": "mem", "memories": 1}, {"id": "b", "hardware": "mem", "memories": 1}],
+        [{"id": n, "hardware": "mem", "memories": 1} for n in ("a", "b")],
         [{"a": "a", "b": "b", "length_km": 20.0}],
         [{"name": "t", "app": "qkd", "src": "a", "dst": "b", "rate_hz": 10, "f_min": 0.5}],
         duration_s=2.0, hardware=hardware)
@@ -47,7 +47,8 @@ def test_two_node_rate_matches_the_link_model(tmp_path):
     summary = Emulation(scenario, results_dir=tmp_path, mode="virtual").run()
     # one memory per end: a renewal process. After a success the owner resumes once both
     # halves are free: its own at the herald, the far one a ModeFree message later.
-    busy = link.model.herald_delay_s + plan.classical.processing_s + plan.classical.delay_s("a", "b")
+    busy = (link.model.herald_delay_s + plan.classical.processing_s
+            + plan.classical.delay_s("a", "b"))
     mean_wait = link.model.period_s / link.model.p_attempt
     var_wait = link.model.period_s ** 2 * (1 - link.model.p_attempt) / link.model.p_attempt ** 2
     cycle = mean_wait + busy
@@ -60,7 +61,7 @@ def test_two_node_rate_matches_the_link_model(tmp_path):
 
 def test_two_node_fidelity_follows_the_recorded_storage_times(tmp_path):
     scenario = _scenario(
-        [{"id": "a", "hardware": "mem", "memories": 2}, {"id": "b", "hardware": "mem", "memories": 2}],
+        [{"id": n, "hardware": "mem", "memories": 2} for n in ("a", "b")],
         [{"a": "a", "b": "b", "length_km": 50.0}],
         [{"name": "t", "app": "qkd", "src": "a", "dst": "b", "rate_hz": 10, "f_min": 0.5}],
         duration_s=2.0, hardware=DEPHASING_ONLY)
