@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -31,6 +31,20 @@ LATENESS_BUDGET = 0.1  # expected lateness as a share of the shortest hop delay
 COHERENCE_BUDGET = 0.01  # ... and of the shortest T_longEB
 OVERLOAD_BUDGET = 0.5  # p99 lateness above this share of the shortest hop delay = overloaded
 NICE_DILATIONS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
+
+
+class TelemetrySink(Protocol):
+    """Receives a run's event stream as it happens (the telemetry collector is one)."""
+
+    def start(self, plan: NetworkPlan, emulator: dict[str, Any]) -> None:
+        """Called once the actors are placed, before emulated time 0."""
+
+    def record(self, batch: dict[str, Any]) -> None:
+        """One drained batch: ``events``, ``lateness_s`` (wall), ``message_latency_s``
+        (emulated), ``host``, ``nodes``."""
+
+    def close(self, summary: dict[str, Any]) -> None:
+        """The run ended; ``summary`` is what ``summary.json`` holds."""
 
 
 @dataclass
@@ -76,7 +90,8 @@ class Emulation:
     def __init__(self, scenario: Scenario, *, address: str | None = None,
                  results_dir: str | Path = "runs", dilation: float | None = None,
                  mode: str = "ray", say: Callable[[str], None] | None = None,
-                 on_progress: Callable[[Progress], None] | None = None) -> None:
+                 on_progress: Callable[[Progress], None] | None = None,
+                 telemetry: TelemetrySink | None = None) -> None:
         if mode not in ("ray", "virtual"):
             raise ScenarioError(f"mode: must be 'ray' or 'virtual', got {mode!r}")
         if dilation is not None and not dilation >= 1:
@@ -89,6 +104,8 @@ class Emulation:
         self.mode = mode
         self.say = say or (lambda text: None)
         self.on_progress = on_progress
+        self.telemetry = telemetry
+        self._lateness_s: list[float] = []
         self.folder: RunFolder | None = None
         self.summary: dict[str, Any] | None = None
 
@@ -110,6 +127,8 @@ class Emulation:
             self.summary = self._summary(builder, emulator, interrupted)
             self.folder.write_summary(self.summary)
             self.folder.close()
+            if self.telemetry is not None:
+                self.telemetry.close(self.summary)
         if interrupted:
             raise KeyboardInterrupt
         return self.summary
@@ -122,11 +141,13 @@ class Emulation:
         scheduler = VirtualScheduler(stop_at_s=scenario.duration_s)
         host.attach(scheduler, _no_remote_hosts)
         scheduler.schedule(0.0, host.start)
+        if self.telemetry is not None:
+            self.telemetry.start(self.plan, {"mode": "virtual", "actors": 0, "dilation": None})
         step = scenario.duration_s / 20
         wall = time.perf_counter()
         for i in range(1, 21):
             scheduler.run(i * step)
-            self._record(builder, host.drain_events())
+            self._record(builder, [host.drain()])
             self._progress(i * step, builder)
         return {"mode": "virtual", "dilation": None, "actors": 0, "nodes_per_actor": len(ids),
                 "lateness_p50_s": 0.0, "lateness_p99_s": 0.0, "overloaded": False,
@@ -153,6 +174,9 @@ class Emulation:
             book = {i: (p["address"], p["port"]) for i, p in enumerate(placed)}
             ray_backend.call_all(actors, "connect", book)
             dilation = self._dilation(actors)
+            if self.telemetry is not None:
+                self.telemetry.start(self.plan, {"mode": "ray", "actors": len(actors),
+                                                 "dilation": dilation})
             return self._drive(actors, dilation, builder, placed, per_actor, startup_s)
         finally:
             if actors:
@@ -189,15 +213,15 @@ class Emulation:
             now = time.time()
             time.sleep(min(0.25, max(0.0, end_wall - now) + 0.05))
             before = builder.delivered
-            self._record(builder, _flatten(ray_backend.call_all(actors, "drain")))
+            self._record(builder, ray_backend.call_all(actors, "drain"))
             if first_pair_wall is None and builder.delivered > before:
                 first_pair_wall = time.time()
             self._progress(min(duration, max(0.0, (time.time() - t0) / dilation)), builder)
             if time.time() >= end_wall + 0.2:
                 break
         finals = ray_backend.call_all(actors, "finish")
-        self._record(builder, _flatten([f["events"] for f in finals]))
-        lateness = [x for f in finals for x in f["lateness_s"]]
+        self._record(builder, finals)
+        lateness = self._lateness_s
         p50, p99 = percentile(lateness, 50), percentile(lateness, 99)
         tolerance_wall = OVERLOAD_BUDGET * self.plan.classical.shortest_hop_delay_s() * dilation
         released = sum(f["messages_released"] for f in finals)
@@ -216,7 +240,13 @@ class Emulation:
         }
 
     # -- shared ------------------------------------------------------------------------------
-    def _record(self, builder: SummaryBuilder, events: list[dict[str, Any]]) -> None:
+    def _record(self, builder: SummaryBuilder, batches: list[dict[str, Any]]) -> None:
+        """Stream drained batches to the results folder, the summary and telemetry."""
+        events = [event for batch in batches for event in batch["events"]]
+        for batch in batches:
+            self._lateness_s.extend(batch["lateness_s"])
+            if self.telemetry is not None:
+                self.telemetry.record(batch)
         if events:
             events.sort(key=lambda e: e.get("t_s", e.get("t_delivered_s", 0.0)))
             self.folder.write(events)
@@ -240,10 +270,6 @@ class Emulation:
             "counts": builder.counts,
             "emulator": emulator,
         }
-
-
-def _flatten(batches: list[list[dict[str, Any]]]) -> list[dict[str, Any]]:
-    return [event for batch in batches for event in batch]
 
 
 def _no_remote_hosts(host: int, payload: list[Any]) -> None:

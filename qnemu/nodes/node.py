@@ -192,7 +192,8 @@ class Node:
         self.held[held.slot] = held
         self.env.store.expect((self.id, held.link_pair), message.owner_host)
         self.env.emit({"event": "herald", "t_s": now, "node": self.id, "pair": held.link_pair,
-                       "created_s": held.created_at_s, "tenant": held.tenant})
+                       "created_s": held.created_at_s, "tenant": held.tenant,
+                       "occupied": len(self.held)})
         expiry = held.created_at_s + self.me.cutoff_s
         if now >= expiry:
             self._violation("herald_late", held.tenant, waited_s=now - held.created_at_s)
@@ -230,10 +231,10 @@ class Node:
             self.env.store.forget_qubit(qubit)
 
         self.env.store.operate([qubit], reset)
+        self._release_slot(held)
         self.env.emit({"event": "discard", "t_s": now, "node": self.id, "pair": held.link_pair,
                        "tenant": held.tenant, "reason": reason,
-                       "waited_s": now - held.created_at_s})
-        self._release_slot(held)
+                       "waited_s": now - held.created_at_s, "occupied": len(self.held)})
         if tell_partner:
             self._send(Discard, held.neighbor, link_pair=held.link_pair, reason=reason)
 
@@ -292,12 +293,13 @@ class Node:
                            outcome=outcome, success=success_here)
 
         self.env.store.operate([q_left, q_right], operation)
+        self._release_slot(left)
+        self._release_slot(right)
         self.env.emit({"event": "swap", "t_s": now, "node": self.id, "tenant": tenant,
                        "left_pair": left.link_pair, "right_pair": right.link_pair,
                        "left_known_s": left.known_at_s, "right_known_s": right.known_at_s,
-                       "success": success})
-        self._release_slot(left)
-        self._release_slot(right)
+                       "ages_s": [now - left.created_at_s, now - right.created_at_s],
+                       "success": success, "occupied": len(self.held)})
 
     # -- end nodes -------------------------------------------------------------------------
     def _on_outcome(self, message: SwapOutcome) -> None:
@@ -356,11 +358,12 @@ class Node:
                     self._deliver(tenant, record)
 
         self.env.store.operate([qubit], operation)
+        self._release_slot(held)
         self.env.emit({"event": "use", "t_s": now, "node": self.id, "tenant": tenant,
                        "role": role, "pair": held.link_pair,
                        "repeaters": [m.repeater for m in chain], "waited_s": waited,
-                       "chain": [[m.repeater, m.left_pair, m.right_pair] for m in chain]})
-        self._release_slot(held)
+                       "chain": [[m.repeater, m.left_pair, m.right_pair] for m in chain],
+                       "occupied": len(self.held)})
 
     def _forget_chain(self, tenant: str, chain: list[SwapOutcome]) -> None:
         book = self._outcomes[tenant]

@@ -44,6 +44,8 @@ class Host:
         self.nodes = {node_id: Node(node_id, plan, self, rngs[node_id]) for node_id in node_ids}
         self.messages_sent = 0
         self.messages_released = 0
+        self._message_latency_s: list[float] = []  # emulated, sent to released
+        self._lateness_drained = 0
 
     def attach(self, scheduler: _Kernel, send_frame: Callable[[int, list[Any]], None]) -> None:
         """Connect the host to its clock and to the other hosts."""
@@ -95,6 +97,7 @@ class Host:
 
     def _release(self, message: Message) -> None:
         self.messages_released += 1
+        self._message_latency_s.append(message.deliver_at_s - message.sent_at_s)
         self.nodes[message.dst].receive(message)
 
     def _send_internal(self, host: int, payload: list[Any]) -> None:
@@ -107,3 +110,17 @@ class Host:
         """Hand over and forget the events recorded so far."""
         events, self._events = self._events, []
         return events
+
+    def drain(self) -> dict[str, Any]:
+        """Events and fresh samples since the last drain (for results and telemetry).
+
+        ``lateness_s``: wall seconds each released message was late;
+        ``message_latency_s``: emulated seconds from send to release.
+        """
+        lateness = getattr(self.scheduler, "lateness_s", [])
+        fresh = lateness[self._lateness_drained:]
+        self._lateness_drained = len(lateness)
+        latency, self._message_latency_s = self._message_latency_s, []
+        return {"events": self.drain_events(), "lateness_s": fresh,
+                "message_latency_s": latency, "host": self.host_id,
+                "nodes": list(self.nodes)}

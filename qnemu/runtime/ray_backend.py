@@ -81,9 +81,9 @@ class QuantumNode:
         self.scheduler.schedule(0.0, self.host.start)
         self.scheduler.start()
 
-    async def drain(self) -> list[dict[str, Any]]:
-        """Events recorded since the last drain."""
-        return self.host.drain_events()
+    async def drain(self) -> dict[str, Any]:
+        """Events and samples recorded since the last drain (see ``Host.drain``)."""
+        return self.host.drain()
 
     async def finish(self) -> dict[str, Any]:
         """Stop releasing events, close sockets, return the last events and statistics."""
@@ -91,9 +91,7 @@ class QuantumNode:
             self.scheduler.stop_at_s = -math.inf
         await self.transport.close()
         return {
-            "events": self.host.drain_events(),
-            "lateness_s": self.scheduler.lateness_s if self.scheduler else [],
-            "lateness_at_s": self.scheduler.lateness_at_s if self.scheduler else [],
+            **self.host.drain(),
             "messages_sent": self.host.messages_sent,
             "messages_released": self.host.messages_released,
             "frames_sent": self.transport.frames_sent,

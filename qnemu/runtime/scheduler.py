@@ -50,8 +50,6 @@ class _Kernel:
         self._now = 0.0
         self.stop_at_s = stop_at_s
         self.lateness_s: list[float] = []  # wall seconds late, for measured events
-        self.lateness_at_s: list[float] = []  # the emulated time each lateness was measured at
-        self.lateness_at_s: list[float] = []  # the emulated time each lateness was measured at
 
     def now(self) -> float:
         """Emulated time of the event being handled, in seconds."""
@@ -133,7 +131,6 @@ class RealTimeScheduler(_Kernel):
                 continue
             if event.measured:
                 self.lateness_s.append(time.time() - self.clock.wall_at(event.intended_s))
-                self.lateness_at_s.append(event.intended_s)
             self._now = time_s
             event.callback(*event.args)
         if self._timer is not None:  # armed by a handler for an event handled just now
