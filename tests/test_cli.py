@@ -115,3 +115,28 @@ def test_qnemu_run_with_no_argument_runs_the_default_scenario_on_ray(tmp_path):
     assert summary["emulator"]["mode"] == "ray"
     assert summary["emulator"]["dilation"] <= 50
     assert sum(t["pairs_delivered"] for t in summary["tenants"].values()) > 0
+
+
+@pytest.mark.ray
+def test_ctrl_c_keeps_what_was_recorded_and_exits_130(tmp_path):
+    import os
+    import signal
+    import time
+
+    process = subprocess.Popen(
+        [sys.executable, "-m", "qnemu", "run", "--results", str(tmp_path), "--dilation", "50"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.time() + 120
+    line = ""
+    while "dilation" not in line and time.time() < deadline:
+        line = process.stdout.readline()
+    time.sleep(5)  # a few emulated milliseconds of pairs
+    os.killpg(process.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 130, stderr[-2000:]
+    assert "Traceback" not in stderr
+    folder = next(tmp_path.iterdir())
+    summary = json.loads((folder / "summary.json").read_text())
+    assert summary["interrupted"] is True
+    events = (folder / "events.jsonl").read_text().splitlines()
+    assert len(events) > 10 and all(json.loads(line) for line in events)

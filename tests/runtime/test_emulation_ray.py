@@ -124,3 +124,24 @@ def test_two_node_rate_on_real_actors_matches_the_link_model(ray_local, tmp_path
     delivered = summary["tenants"]["t"]["pairs_delivered"]
     assert expected > 100
     assert abs(delivered - expected) < 4 * standard_error + 0.02 * expected  # 2%: lateness
+
+
+def test_packing_several_nodes_per_actor_keeps_messages_timed(ray_local, tmp_path):
+    scenario = load_scenario({
+        "name": "packed", "seed": 2, "duration_s": 0.03, "dilation": 50,
+        "topology": {"generator": "chain", "n": 6, "hop_km": 5, "hardware": "mem",
+                     "memories": 4},
+        "hardware": EFFICIENT,
+        "runtime": {"nodes_per_actor": 2},
+        "tenants": [{"name": "t", "app": "qkd", "src": "n0", "dst": "n5", "rate_hz": 10,
+                     "f_min": 0.5}],
+    })
+    summary = Emulation(scenario, results_dir=tmp_path).run()
+    assert summary["emulator"]["actors"] == 3
+    assert summary["emulator"]["nodes_per_actor"] == 2
+    assert summary["tenants"]["t"]["pairs_delivered"] > 0
+    events = _events(summary["results"])
+    known = {(e["node"], e["pair"]): e["t_s"] for e in events if e["event"] == "herald"}
+    for swap_event in (e for e in events if e["event"] == "swap"):
+        for pair in (swap_event["left_pair"], swap_event["right_pair"]):
+            assert known[(swap_event["node"], pair)] <= swap_event["t_s"]
