@@ -77,8 +77,46 @@ class Discard(Message):
     reason: str
 
 
+@dataclass(frozen=True)
+class PathSetup(Message):
+    """The routing controller tells a node (or a controller's node) a tenant's path."""
+
+    kind: ClassVar[int] = 5
+    tenant: str
+    path: list[str]
+    rounds: int
+
+
+@dataclass(frozen=True)
+class Report(Message):
+    """A node's batched news for its controller: pairs heralded and released since last.
+
+    ``heralded`` rows: [pair, neighbor, tenant, created_at_s, known_at_s];
+    ``released`` rows: [pair, reason].
+    """
+
+    kind: ClassVar[int] = 6
+    site: str
+    heralded: list[list]
+    released: list[list]
+    occupied: int
+
+
+@dataclass(frozen=True)
+class SwapInstruction(Message):
+    """A controller tells a repeater which two link pairs to join for a tenant."""
+
+    kind: ClassVar[int] = 7
+    site: str
+    tenant: str
+    left_pair: str
+    right_pair: str
+    compute_s: float
+
+
 MESSAGE_TYPES: dict[int, type[Message]] = {
-    cls.kind: cls for cls in (Herald, SwapOutcome, ModeFree, Discard)
+    cls.kind: cls
+    for cls in (Herald, SwapOutcome, ModeFree, Discard, PathSetup, Report, SwapInstruction)
 }
 
 

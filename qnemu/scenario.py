@@ -163,6 +163,10 @@ class ControlSpec:
     routing: str = "qnum"
     scheduling: str = "asynchronous"
     k_paths: int = 4
+    #: domain name -> its nodes (hierarchical control); None: graph communities
+    domains: Mapping[str, tuple[str, ...]] | None = None
+    #: multiplies controllers' measured compute time (emulate slower/faster hardware)
+    cpu_scale: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -252,6 +256,8 @@ class Scenario:
             "control": {
                 **dataclasses.asdict(self.control),
                 "cutoff_s": _auto_out(self.control.cutoff_s),
+                "domains": None if self.control.domains is None else {
+                    name: list(members) for name, members in self.control.domains.items()},
             },
             "runtime": {
                 **dataclasses.asdict(self.runtime),
@@ -360,6 +366,8 @@ class ControlModel(_Model):
     routing: Routing = "qnum"
     scheduling: Scheduling = "asynchronous"
     k_paths: Count = ControlSpec.k_paths
+    domains: dict[Name, list[Name]] | None = None
+    cpu_scale: NonNegative = ControlSpec.cpu_scale
 
 
 class RuntimeModel(_Model):
@@ -894,12 +902,39 @@ class _Resolver:
             self.problems.append(f"{path}.dst: {tenant.dst!r} is not reachable from {tenant.src!r}")
 
     def _check_control(self, control: ControlModel | None, g: nx.Graph | None) -> None:
-        if control is None or g is None or control.location is None:
+        if control is None or g is None:
             return
-        if control.location not in g:
+        if control.location is not None and control.location not in g:
             self.problems.append(
                 f"control.location: unknown node {control.location!r} (nodes: {_names(g.nodes)})"
             )
+        if control.domains is not None:
+            self._check_domains(control.domains, g)
+
+    def _check_domains(self, domains: dict[str, list[str]], g: nx.Graph) -> None:
+        seen: dict[str, str] = {}
+        for name, members in domains.items():
+            for node in members:
+                if node not in g:
+                    self.problems.append(f"control.domains.{name}: unknown node {node!r} "
+                                         f"(nodes: {_names(g.nodes)})")
+                elif node in seen:
+                    self.problems.append(f"control.domains.{name}: node {node!r} is already "
+                                         f"in domain {seen[node]!r}")
+                else:
+                    seen[node] = name
+        missing = [n for n in g.nodes if n not in seen]
+        if missing:
+            self.problems.append(f"control.domains: do not cover the nodes "
+                                 f"{', '.join(map(str, missing))}")
+
+
+def _control_spec(model: ControlModel) -> ControlSpec:
+    values = model.model_dump()
+    if values["domains"] is not None:
+        values["domains"] = _FrozenMap(
+            {name: tuple(members) for name, members in values["domains"].items()})
+    return ControlSpec(**values)
 
 
 def _float_or_none(value: Any) -> float | None:
@@ -934,7 +969,7 @@ def _build(model: ScenarioModel, g: nx.Graph, profiles: Mapping[str, HardwarePro
         links=links,
         profiles=_FrozenMap(used),
         classical=ClassicalSpec(**model.classical.model_dump()),
-        control=ControlSpec(**model.control.model_dump()),
+        control=_control_spec(model.control),
         tenants=tuple(TenantSpec(**t.model_dump()) for t in model.tenants),
         runtime=RuntimeSpec(**model.runtime.model_dump()),
     )

@@ -15,7 +15,17 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from qnemu.messages import Discard, Herald, Message, ModeFree, SwapOutcome
+from qnemu.controller.base import PairHeralded, PairReleased, RequestArrived
+from qnemu.messages import (
+    Discard,
+    Herald,
+    Message,
+    ModeFree,
+    PathSetup,
+    Report,
+    SwapInstruction,
+    SwapOutcome,
+)
 from qnemu.nodes.groundtruth import (
     GroundTruthStore,
     PairRecord,
@@ -39,6 +49,8 @@ class Environment(Protocol):
     def send(self, message: Message) -> None: ...
     def emit(self, event: dict[str, Any]) -> None: ...
     def host_of(self, node: str) -> int: ...
+    def controller(self, site: str) -> Any: ...
+    def local_controllers(self) -> list[Any]: ...
 
 
 @dataclass
@@ -70,6 +82,14 @@ class _LinkGenerator:
     def free_modes(self) -> list[int]:
         return [j for j in range(self.plan.modes) if self.mine_free[j] and self.theirs_free[j]]
 
+    def next_tenant(self, active: set[str]) -> str | None:
+        """Round-robin over the link's tenants whose path is set up."""
+        ready = [t for t in self.plan.tenants if t in active]
+        if not ready:
+            return None
+        self.round_robin += 1
+        return ready[(self.round_robin - 1) % len(ready)]
+
 
 class Node:
     """One quantum node: its memory slots, the links it owns, swap-ASAP for its tenants."""
@@ -91,13 +111,36 @@ class Node:
                 self.roles[tenant] = (path[i - 1] if i > 0 else None,
                                       path[i + 1] if i + 1 < len(path) else None)
         self._outcomes: dict[str, dict[str, list[SwapOutcome]]] = {t: {} for t in self.roles}
+        self.site = plan.site_of[node_id]
+        self.active: set[str] = set()  # tenants whose path setup reached this node
+        self._news: tuple[list[list], list[list]] = ([], [])  # for the next report
+        self._report_due: Event | None = None
         self._expired: set[str] = set()  # link pairs this end dropped at its cutoff
 
     # -- start ---------------------------------------------------------------------------
     def start(self) -> None:
-        """Begin generating pairs on every link this node owns."""
+        """Announce the paths this node's controller routes; links start once set up."""
+        for tenant, path in self.plan.paths.items():
+            if self.plan.setup_node[tenant] != self.id:
+                continue
+            targets = dict.fromkeys(path)
+            targets.update(dict.fromkeys(self.plan.site_of[n].location for n in path))
+            for target in targets:
+                self._send(PathSetup, target, tenant=tenant, path=list(path), rounds=0)
+
+    def _on_path_setup(self, message: PathSetup) -> None:
+        now = self.env.now()
+        self.env.emit({"event": "path_setup", "t_s": now, "node": self.id,
+                       "tenant": message.tenant, "path": message.path})
+        for host in self.env.local_controllers():
+            if host.site.location == self.id and host.site.served & set(message.path):
+                host.dispatch([RequestArrived(now, message.tenant, tuple(message.path))])
+        if self.id not in message.path or message.tenant in self.active:
+            return
+        self.active.add(message.tenant)
         for generator in self.generators.values():
-            self._generate(generator)
+            if message.tenant in generator.plan.tenants:
+                self._generate(generator)
 
     # -- link layer (owner side) -----------------------------------------------------------
     def _generate(self, generator: _LinkGenerator) -> None:
@@ -105,7 +148,7 @@ class Node:
             generator.pending.cancel()
             generator.pending = None
         free = generator.free_modes()
-        if not free:
+        if not free or not any(t in self.active for t in generator.plan.tenants):
             return
         model = generator.plan.model
         wait = sample_time_to_success(self.rng, model.p_attempt, model.period_s, modes=len(free))
@@ -117,11 +160,10 @@ class Node:
         generator.pending = None
         lp = generator.plan
         mode = generator.free_modes()[0]
+        tenant = generator.next_tenant(self.active)
         generator.mine_free[mode] = generator.theirs_free[mode] = False
         generator.sequence += 1
         pair = f"{lp.name}#{generator.sequence}"
-        tenant = lp.tenants[generator.round_robin % len(lp.tenants)]
-        generator.round_robin += 1
         now = self.env.now()
         a_profile, b_profile = self.plan.nodes[lp.a].profile, self.plan.nodes[lp.b].profile
         self.env.store.add(PairRecord(
@@ -146,9 +188,10 @@ class Node:
             generator.theirs_free[mode] = True
         self._generate(generator)
 
-    def _release_slot(self, held: HeldQubit) -> None:
-        """Free a memory slot and tell the link's owner (locally or by message)."""
+    def _release_slot(self, held: HeldQubit, reason: str) -> None:
+        """Free a memory slot, tell the link's owner and this node's controller."""
         self.held.pop(held.slot, None)
+        self._announce(released=[held.link_pair, reason])
         if held.cutoff is not None:
             held.cutoff.cancel()
         lp = self.me.links[held.neighbor]
@@ -169,6 +212,10 @@ class Node:
             self._mode_freed(message.link, message.mode, mine=False)
         elif isinstance(message, Discard):
             self._on_discard(message)
+        elif isinstance(message, SwapInstruction):
+            self._on_instruction(message)
+        elif isinstance(message, PathSetup):
+            self._on_path_setup(message)
         else:
             raise TypeError(f"node {self.id}: no handler for {type(message).__name__}")
 
@@ -201,6 +248,7 @@ class Node:
             return
         if math.isfinite(expiry):
             held.cutoff = self.env.schedule(expiry, self._on_cutoff, held)
+        self._announce(heralded=held)
         self._progress(held.tenant)
 
     def _on_cutoff(self, held: HeldQubit) -> None:
@@ -231,7 +279,7 @@ class Node:
             self.env.store.forget_qubit(qubit)
 
         self.env.store.operate([qubit], reset)
-        self._release_slot(held)
+        self._release_slot(held, reason)
         self.env.emit({"event": "discard", "t_s": now, "node": self.id, "pair": held.link_pair,
                        "tenant": held.tenant, "reason": reason,
                        "waited_s": now - held.created_at_s, "occupied": len(self.held)})
@@ -240,27 +288,66 @@ class Node:
 
     def _violation(self, kind: str, tenant: str, **detail: Any) -> None:
         self.env.emit({"event": "violation", "kind": kind, "t_s": self.env.now(), "node": self.id,
-                       "tenant": tenant, **detail})
+                       "tenant": tenant, "site": self.site.name,
+                       "controller": self.plan.scenario.control.architecture, **detail})
 
     # -- swap-ASAP -------------------------------------------------------------------------
     def _progress(self, tenant: str) -> None:
-        previous, following = self.roles[tenant]
-        if previous is not None and following is not None:
-            while True:
-                left = self._freshest(tenant, previous)
-                right = self._freshest(tenant, following)
-                if left is None or right is None:
-                    return
-                self._swap(tenant, left, right)
-        else:
-            for held in list(self.held.values()):
-                if held.tenant == tenant and not held.busy:
-                    self._try_deliver(tenant, held)
+        """End nodes deliver what is complete; repeaters wait for their controller."""
+        if None not in self.roles[tenant]:
+            return
+        for held in list(self.held.values()):
+            if held.tenant == tenant and not held.busy:
+                self._try_deliver(tenant, held)
 
-    def _freshest(self, tenant: str, neighbor: str) -> HeldQubit | None:
-        ready = [h for h in self.held.values()
-                 if h.tenant == tenant and h.neighbor == neighbor and not h.busy]
-        return max(ready, key=lambda h: h.created_at_s, default=None)
+    # -- the controller's side -----------------------------------------------------------------
+    def _announce(self, heralded: HeldQubit | None = None,
+                  released: list | None = None) -> None:
+        """Tell this node's controller: at once if it runs here, else in the next report."""
+        now = self.env.now()
+        if self.site.location == self.id:
+            if heralded is not None:
+                event = PairHeralded(now, self.id, heralded.link_pair, heralded.neighbor,
+                                     heralded.tenant, heralded.created_at_s, heralded.known_at_s)
+            else:
+                event = PairReleased(now, self.id, released[0], released[1])
+            self.env.controller(self.site.name).dispatch([event])
+            return
+        if heralded is not None:
+            self._news[0].append([heralded.link_pair, heralded.neighbor, heralded.tenant,
+                                  heralded.created_at_s, heralded.known_at_s])
+        else:
+            self._news[1].append(released)
+        if self._report_due is None:
+            interval = self.plan.scenario.control.report_interval_s
+            self._report_due = self.env.schedule(now + interval, self._report)
+
+    def _report(self) -> None:
+        self._report_due = None
+        heralded, released = self._news
+        self._news = ([], [])
+        self._send(Report, self.site.location, site=self.site.name, heralded=heralded,
+                   released=released, occupied=len(self.held))
+
+    def _holding(self, link_pair: str) -> HeldQubit | None:
+        return next((h for h in self.held.values() if h.link_pair == link_pair), None)
+
+    def _on_instruction(self, message: SwapInstruction) -> None:
+        now = self.env.now()
+        left, right = self._holding(message.left_pair), self._holding(message.right_pair)
+        if left is None or right is None or left.busy or right.busy:
+            missing = [p for p, h in ((message.left_pair, left), (message.right_pair, right))
+                       if h is None or h.busy]
+            self._violation("controller_late", message.tenant, missing=missing)
+            for survivor in (left, right):
+                if survivor is not None and not survivor.busy:
+                    self._announce(heralded=survivor)  # back into the controller's view
+            return
+        self.env.emit({"event": "decision", "t_s": now, "node": self.id,
+                       "controller": message.site, "tenant": message.tenant,
+                       "latency_s": now - max(left.known_at_s, right.known_at_s),
+                       "compute_s": message.compute_s})
+        self._swap(message.tenant, left, right)
 
     def _swap(self, tenant: str, left: HeldQubit, right: HeldQubit) -> None:
         left.busy = right.busy = True
@@ -293,8 +380,8 @@ class Node:
                            outcome=outcome, success=success_here)
 
         self.env.store.operate([q_left, q_right], operation)
-        self._release_slot(left)
-        self._release_slot(right)
+        self._release_slot(left, "swapped")
+        self._release_slot(right, "swapped")
         self.env.emit({"event": "swap", "t_s": now, "node": self.id, "tenant": tenant,
                        "left_pair": left.link_pair, "right_pair": right.link_pair,
                        "left_known_s": left.known_at_s, "right_known_s": right.known_at_s,
@@ -358,7 +445,7 @@ class Node:
                     self._deliver(tenant, record)
 
         self.env.store.operate([qubit], operation)
-        self._release_slot(held)
+        self._release_slot(held, "used")
         self.env.emit({"event": "use", "t_s": now, "node": self.id, "tenant": tenant,
                        "role": role, "pair": held.link_pair,
                        "repeaters": [m.repeater for m in chain], "waited_s": waited,

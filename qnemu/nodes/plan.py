@@ -11,6 +11,10 @@ import itertools
 import math
 from dataclasses import dataclass, field
 
+import networkx as nx
+
+from qnemu.controller.base import Controller, load_controller
+from qnemu.controller.sites import ControllerSite, controller_sites, graph_centre
 from qnemu.errors import ScenarioError
 from qnemu.messages import ClassicalNetwork
 from qnemu.physics.hardware import HardwareProfile, profile_t_long_eb
@@ -64,19 +68,31 @@ class NodePlan:
 
 @dataclass
 class NetworkPlan:
-    """Paths, links and nodes of a scenario, ready to run."""
+    """Paths, links, nodes and controller sites of a scenario, ready to run.
+
+    ``setup_node``: per tenant, the node whose controller computes and announces its
+    path (the source under distributed control, else the central or root controller's
+    node). ``slot_s``: the time slot of synchronous scheduling (None: asynchronous).
+    """
 
     scenario: Scenario
     paths: dict[str, list[str]]
     links: dict[str, LinkPlan]
     nodes: dict[str, NodePlan]
     classical: ClassicalNetwork
+    graph: nx.Graph
+    controller: type[Controller]
+    sites: list[ControllerSite]
+    site_of: dict[str, ControllerSite]
+    setup_node: dict[str, str]
+    slot_s: float | None
 
     @classmethod
     def build(cls, scenario: Scenario) -> NetworkPlan:
         """Derive the plan; a network that cannot serve its tenants is a ScenarioError."""
         graph = scenario.graph()
         paths = {t.name: scenario.shortest_path(t.src, t.dst) for t in scenario.tenants}
+        load_controller(scenario.control.architecture)  # a bad name fails before any work
         used: dict[tuple[str, str], list[str]] = {}
         for tenant in scenario.tenants:
             path = paths[tenant.name]
@@ -92,24 +108,55 @@ class NetworkPlan:
             name = link_name(a, b)
             links[name] = LinkPlan(name, a, b, model, slots[a][b][:modes], slots[b][a][:modes],
                                    tuple(dict.fromkeys(tenants)))
+        classical = ClassicalNetwork(graph, scenario.classical.processing_s,
+                                     scenario.classical.jitter_s, scenario.classical.loss)
+        slot = None
+        if scenario.control.scheduling == "synchronous":
+            slot = _slot_s(paths, links, classical)
         nodes = {}
         for spec in scenario.nodes:
             profile = scenario.profile_of(spec.id)
             cutoff = scenario.control.cutoff_s
-            if cutoff is None:
+            if slot is not None:
+                cutoff = slot  # memoryless: nothing outlives its time slot
+            elif cutoff is None:
                 cutoff = profile_t_long_eb(profile)
             swap_p = swap_success_probability(profile.swap_success, profile.timing_jitter_s,
                                               profile.wavepacket_s)
             node_links = {lp.other(spec.id): lp for lp in links.values()
                           if spec.id in (lp.a, lp.b)}
             nodes[spec.id] = NodePlan(spec.id, profile, spec.memories, cutoff, swap_p, node_links)
-        classical = ClassicalNetwork(graph, scenario.classical.processing_s,
-                                     scenario.classical.jitter_s, scenario.classical.loss)
-        return cls(scenario, paths, links, nodes, classical)
+        control = scenario.control
+        controller = load_controller(control.architecture)
+        sites = controller_sites(graph, controller.placement, control.location, control.domains,
+                                 scenario.seed, control.architecture)
+        site_of = {node: site for site in sites for node in site.served}
+        if controller.placement == "node":
+            setup = {t.name: t.src for t in scenario.tenants}
+        elif controller.placement == "central":
+            setup = {t.name: sites[0].location for t in scenario.tenants}
+        else:
+            root = control.location or graph_centre(graph)
+            setup = {t.name: root for t in scenario.tenants}
+        return cls(scenario, paths, links, nodes, classical, graph, controller, sites, site_of,
+                   setup, slot)
 
     def shortest_cutoff_s(self) -> float:
         """The tightest coherence budget of any node (inf when none decoheres)."""
         return min((n.cutoff_s for n in self.nodes.values()), default=math.inf)
+
+
+def _slot_s(paths: dict[str, list[str]], links: dict[str, LinkPlan],
+            classical: ClassicalNetwork) -> float:
+    """A synchronous time slot: the slowest attempt, its herald, then the outcomes' trip.
+
+    Long enough for every link of a path to attempt once and herald, for the repeaters
+    to swap and for both ends to hear every outcome.
+    """
+    attempt = max(lp.model.period_s for lp in links.values())
+    herald = max(lp.model.herald_delay_s for lp in links.values()) + classical.processing_s
+    spread = max(classical.delay_s(p[0], p[-1]) for p in paths.values())
+    return attempt + herald + spread
 
 
 def _ordered(u: str, v: str) -> tuple[str, str]:

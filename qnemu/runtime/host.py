@@ -13,19 +13,21 @@ from typing import Any
 
 import numpy as np
 
-from qnemu.messages import Message, decode, encode
+from qnemu.controller.base import PairHeralded, PairReleased
+from qnemu.controller.hosting import ControllerHost
+from qnemu.messages import Message, Report, decode, encode
 from qnemu.nodes.groundtruth import GroundTruthStore
 from qnemu.nodes.node import Node
 from qnemu.nodes.plan import NetworkPlan
 from qnemu.runtime.scheduler import Event, _Kernel
 
 
-def node_generators(plan: NetworkPlan) -> dict[str, np.random.Generator]:
-    """One independent generator per node, spawned from the scenario seed."""
-    ids = [n.id for n in plan.scenario.nodes]
-    children = np.random.SeedSequence(plan.scenario.seed).spawn(len(ids))
-    return {node_id: np.random.default_rng(child)
-            for node_id, child in zip(ids, children, strict=True)}
+def generators(plan: NetworkPlan) -> dict[str, np.random.Generator]:
+    """One independent generator per node and per controller site, from the scenario seed."""
+    names = [n.id for n in plan.scenario.nodes] + [site.name for site in plan.sites]
+    children = np.random.SeedSequence(plan.scenario.seed).spawn(len(names))
+    return {name: np.random.default_rng(child)
+            for name, child in zip(names, children, strict=True)}
 
 
 class Host:
@@ -40,7 +42,10 @@ class Host:
         self.scheduler: _Kernel | None = None
         self._send_frame: Callable[[int, list[Any]], None] | None = None
         self._events: list[dict[str, Any]] = []
-        rngs = node_generators(plan)
+        rngs = generators(plan)
+        self.controllers = {site.name: ControllerHost(site, plan.controller, plan, self,
+                                                      rngs[site.name])
+                            for site in plan.sites if site.location in node_ids}
         self.nodes = {node_id: Node(node_id, plan, self, rngs[node_id]) for node_id in node_ids}
         self.messages_sent = 0
         self.messages_released = 0
@@ -70,6 +75,14 @@ class Host:
         """The host a node is placed on."""
         return self.placement[node]
 
+    def controller(self, site: str) -> ControllerHost:
+        """The controller instance of ``site`` (it runs on this host)."""
+        return self.controllers[site]
+
+    def local_controllers(self) -> list[ControllerHost]:
+        """Every controller instance this host runs."""
+        return list(self.controllers.values())
+
     def send(self, message: Message) -> None:
         """Hand a classical message to its receiver's host, stamped with its delivery time."""
         self.messages_sent += 1
@@ -98,7 +111,10 @@ class Host:
     def _release(self, message: Message) -> None:
         self.messages_released += 1
         self._message_latency_s.append(message.deliver_at_s - message.sent_at_s)
-        self.nodes[message.dst].receive(message)
+        if isinstance(message, Report):
+            self.controllers[message.site].dispatch(_report_events(message))
+        else:
+            self.nodes[message.dst].receive(message)
 
     def _send_internal(self, host: int, payload: list[Any]) -> None:
         if host == self.host_id:
@@ -124,3 +140,13 @@ class Host:
         return {"events": self.drain_events(), "lateness_s": fresh,
                 "message_latency_s": latency, "host": self.host_id,
                 "nodes": list(self.nodes)}
+
+
+def _report_events(report: Report) -> list[PairHeralded | PairReleased]:
+    """The controller events a node's report carries, as of its arrival."""
+    t = report.deliver_at_s
+    events: list[PairHeralded | PairReleased] = [
+        PairReleased(t, report.src, pair, reason) for pair, reason in report.released]
+    events += [PairHeralded(t, report.src, pair, neighbor, tenant, created, known)
+               for pair, neighbor, tenant, created, known in report.heralded]
+    return events

@@ -20,7 +20,9 @@ from qnemu.physics.fiber import propagation_delay_s
 def _example(cls):
     values = {}
     for f in dataclasses.fields(cls):
-        values[f.name] = {"str": "x-" + f.name, "float": 1.25, "int": 3, "bool": True}[f.type]
+        values[f.name] = {"str": "x-" + f.name, "float": 1.25, "int": 3, "bool": True,
+                          "list[str]": ["a", "b"], "list[list]": [["p", 1.5], ["q", 2.5]]
+                          }[f.type]
     return cls(**values)
 
 

@@ -1,0 +1,74 @@
+"""``qnemu compare``: parses arguments and calls :func:`qnemu.experiments.compare`.
+
+Registered on the main app as ``app.command()(compare)``; ``python -m
+qnemu.experiments.cli`` runs it on its own.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from qnemu.errors import QnemuError
+
+__all__ = ["compare", "main"]
+
+console = Console(soft_wrap=True)  # never wrap a path or a reason mid-line
+
+
+def _fail(exc: QnemuError) -> None:
+    for problem in getattr(exc, "problems", None) or [str(exc)]:
+        sys.stderr.write(f"error: {problem}\n")  # one problem, one line
+    raise typer.Exit(2)
+
+
+def compare(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    controllers: Annotated[str, typer.Option(
+        help="Comma-separated: centralized, distributed, hierarchical, or "
+             "package.module:Class.")] = "centralized,distributed,hierarchical",
+    repeats: Annotated[int, typer.Option(help="Runs per controller and sweep point.")] = 5,
+    seed: Annotated[int | None, typer.Option(
+        help="Seed of repeat 0; repeat i uses seed+i (default: the scenario's).")] = None,
+    sweep: Annotated[list[str] | None, typer.Option(
+        help="PARAM=v1,v2,... (repeatable; the grid of all values is run), e.g. "
+             "hardware.trapped_ion.t2_s=0.01,0.1,1.")] = None,
+    results: Annotated[Path, typer.Option(
+        help="Folder under which the comparison folder is made.")] = Path("runs"),
+    resume: Annotated[Path | None, typer.Option(
+        help="An interrupted comparison folder: skip the runs it recorded.")] = None,
+    address: Annotated[str | None, typer.Option(
+        help="Ray cluster to join (auto, HOST:PORT or ray://...); default: embedded Ray."
+    )] = None,
+    virtual: Annotated[bool, typer.Option(
+        "--virtual", help="Run in virtual time in this process (no Ray, no wall clock).")] = False,
+    quiet: Annotated[bool, typer.Option(
+        "--quiet", help="No progress bar and no per-run lines.")] = False,
+) -> None:
+    """Compare control planes on one scenario: repeats, sweeps, 95% CIs, tables, plots."""
+    from qnemu.experiments.runner import ComparisonInterrupted
+    from qnemu.experiments.runner import compare as run_comparison
+
+    try:
+        folder = run_comparison(scenario, controllers, repeats, seed, sweep or [], results,
+                                "virtual" if virtual else "ray", resume, address=address,
+                                console=console, quiet=quiet)
+    except QnemuError as exc:
+        _fail(exc)
+    except ComparisonInterrupted as exc:
+        sys.stderr.write(f"{exc}\n")
+        raise typer.Exit(130) from None
+    console.print(f"comparison: {folder}", markup=False, highlight=False)
+
+
+def main() -> None:
+    """Run ``compare`` as a command of its own."""
+    typer.run(compare)
+
+
+if __name__ == "__main__":
+    main()

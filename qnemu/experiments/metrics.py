@@ -1,0 +1,130 @@
+"""One run's row in ``runs.csv``: what a comparison measures, taken from its results.
+
+Per tenant: delivered rate, mean true fidelity, Q-NUM utility; for the whole run: total
+rate, pair-weighted mean fidelity, total utility, violations (total and by kind), the
+controller's mean decision latency (emulated) and the emulator's lateness and overload.
+
+Utility comes from the summary when the controller reports it, else from
+``qnemu.apps.utility`` on the delivered rate and mean fidelity; decision latency from the
+summary's ``controller_decision_latency_s``, else from the ``decision`` events in
+``events.jsonl``. Where neither exists the cell is left empty, never invented.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from qnemu.results import VIOLATION_KINDS
+from qnemu.scenario import Scenario
+
+__all__ = ["RUN_COLUMNS", "TENANT_METRICS", "TOTAL_METRICS", "metric_columns", "run_metrics"]
+
+#: Bookkeeping columns of every row, before the sweep parameters.
+RUN_COLUMNS = ("run", "controller", "repeat", "seed")
+#: Whole-run metrics, in table order.
+TOTAL_METRICS = ("rate_hz", "fidelity_mean", "utility", "violations",
+                 "controller_decision_latency_s", "lateness_p50_s", "lateness_p99_s")
+#: Per-tenant metrics; their columns are ``tenant.<name>.<metric>``.
+TENANT_METRICS = ("pairs_delivered", "rate_hz", "fidelity_mean", "utility", "latency_mean_s")
+#: Bookkeeping columns after the metrics.
+TAIL_COLUMNS = ("overloaded", "dilation", "wall_s", "results")
+
+
+def tenant_column(tenant: str, metric: str) -> str:
+    """The CSV column of one tenant's metric."""
+    return f"tenant.{tenant}.{metric}"
+
+
+def metric_columns(tenants: Sequence[str]) -> list[str]:
+    """Every metric column, whole-run first, then by violation kind, then per tenant."""
+    columns = list(TOTAL_METRICS)
+    columns += [f"violations.{kind}" for kind in VIOLATION_KINDS]
+    columns += [tenant_column(t, m) for t in tenants for m in TENANT_METRICS]
+    return columns
+
+
+def run_metrics(summary: Mapping[str, Any], scenario: Scenario) -> dict[str, Any]:
+    """The metric cells (and the overload tail) of one finished run."""
+    row: dict[str, Any] = {}
+    tenants = summary["tenants"]
+    specs = {t.name: t for t in scenario.tenants}
+    utilities = []
+    for name, figures in tenants.items():
+        for metric in ("pairs_delivered", "rate_hz", "fidelity_mean", "latency_mean_s"):
+            row[tenant_column(name, metric)] = figures.get(metric)
+        utility = _tenant_utility(figures, specs.get(name))
+        row[tenant_column(name, "utility")] = utility
+        utilities.append(utility)
+    row["rate_hz"] = sum(f["rate_hz"] for f in tenants.values())
+    row["fidelity_mean"] = _weighted_fidelity(tenants.values())
+    row["utility"] = None if None in utilities else sum(utilities)
+    violations = summary.get("violations", {})
+    row["violations"] = sum(violations.values())
+    for kind in VIOLATION_KINDS:
+        row[f"violations.{kind}"] = violations.get(kind, 0)
+    row["controller_decision_latency_s"] = _decision_latency(summary)
+    row.update(_emulator(summary.get("emulator", {})))
+    return row
+
+
+def _tenant_utility(figures: Mapping[str, Any], spec: Any) -> float | None:
+    if figures.get("utility") is not None:
+        return float(figures["utility"])
+    if spec is None:
+        return None
+    if not figures.get("pairs_delivered"):
+        return 0.0  # U = R · q(F) and R = 0
+    utility = _apps_utility()
+    if utility is None:
+        return None
+    return float(utility(spec.app, figures["rate_hz"], figures["fidelity_mean"], spec.f_min))
+
+
+def _apps_utility() -> Any:
+    """``qnemu.apps.utility`` if that module exists yet; None while it does not."""
+    try:
+        from qnemu.apps import utility
+    except ImportError as exc:
+        if exc.name == "qnemu.apps":  # not written yet; anything else is a bug
+            return None
+        raise
+    return utility
+
+
+def _weighted_fidelity(tenants: Any) -> float | None:
+    pairs = [(f["pairs_delivered"], f["fidelity_mean"]) for f in tenants
+             if f.get("pairs_delivered")]
+    total = sum(n for n, _ in pairs)
+    return sum(n * f for n, f in pairs) / total if total else None
+
+
+def _decision_latency(summary: Mapping[str, Any]) -> float | None:
+    if summary.get("controller_decision_latency_s") is not None:
+        return float(summary["controller_decision_latency_s"])
+    events = Path(summary.get("results", "")) / "events.jsonl"
+    if not events.is_file():
+        return None
+    total, count = 0.0, 0
+    with events.open(encoding="utf-8") as stream:
+        for line in stream:
+            if '"decision"' not in line:  # cheap filter before parsing
+                continue
+            event = json.loads(line)
+            if event.get("event") == "decision" and event.get("latency_s") is not None:
+                total += float(event["latency_s"])
+                count += 1
+    return total / count if count else None
+
+
+def _emulator(emulator: Mapping[str, Any]) -> dict[str, Any]:
+    """Lateness only means something against a wall clock: empty in virtual mode."""
+    virtual = emulator.get("mode") == "virtual"
+    return {
+        "lateness_p50_s": None if virtual else emulator.get("lateness_p50_s"),
+        "lateness_p99_s": None if virtual else emulator.get("lateness_p99_s"),
+        "overloaded": bool(emulator.get("overloaded", False)),
+        "dilation": emulator.get("dilation"),
+    }

@@ -1,0 +1,246 @@
+"""What a comparison will run: controllers, sweep grid, repeats and seeds, all validated.
+
+Everything a user can get wrong is checked here, before the first run starts, and every
+problem is reported at once (one line each) in a :class:`~qnemu.errors.ScenarioError`:
+an unknown controller (answered with the valid ones), a ``--sweep`` that is not
+``PARAM=v1,v2``, a swept parameter the scenario does not have or that changes nothing.
+"""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from qnemu.errors import QnemuError, ScenarioError
+from qnemu.scenario import ARCHITECTURES, Scenario, load_scenario
+
+__all__ = [
+    "SWEEP_FORM",
+    "Plan",
+    "RunSpec",
+    "Sweep",
+    "build_plan",
+    "parse_controllers",
+    "parse_sweep",
+]
+
+#: The shape every ``--sweep`` must have; errors quote it.
+SWEEP_FORM = "PARAM=v1,v2"
+_DOTTED = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
+#: Parameters a comparison sets itself, so a sweep over them would fight it.
+_RESERVED = {"seed": "set by --seed and the repeat number",
+             "control.architecture": "set by --controllers"}
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """One swept parameter: its dotted path and its values (as typed, and parsed as YAML)."""
+
+    param: str
+    texts: tuple[str, ...]
+    values: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of the grid: a controller, a sweep point, a repeat and its seed."""
+
+    controller: str
+    repeat: int
+    seed: int
+    point: tuple[tuple[str, str], ...]  # (param, value text), in sweep order
+    overrides: Mapping[str, Any] = field(compare=False, hash=False)
+
+    def cells(self) -> dict[str, str]:
+        """The cells that identify the run in ``runs.csv`` (what ``--resume`` skips)."""
+        return {"controller": self.controller, "repeat": str(self.repeat),
+                "seed": str(self.seed), **dict(self.point)}
+
+    @property
+    def label(self) -> str:
+        """``distributed r1 t2_s=0.01`` for progress lines."""
+        point = " ".join(f"{p.rsplit('.', 1)[-1]}={v}" for p, v in self.point)
+        return f"{self.controller} r{self.repeat}" + (f" {point}" if point else "")
+
+    @property
+    def slug(self) -> str:
+        """A folder name: ``distributed-hardware.trapped_ion.t2_s=0.01-r1``."""
+        parts = [self.controller, *(f"{p}={v}" for p, v in self.point), f"r{self.repeat}"]
+        return re.sub(r"[^A-Za-z0-9_.=,-]+", "-", "-".join(parts))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A validated comparison: the base scenario, the sweeps and every run in order."""
+
+    scenario_path: Path
+    base: Scenario
+    controllers: tuple[str, ...]
+    repeats: int
+    seed: int
+    sweeps: tuple[Sweep, ...]
+    runs: tuple[RunSpec, ...]
+    tenants: tuple[str, ...]  # every tenant name at any sweep point, in first-seen order
+
+    @property
+    def params(self) -> tuple[str, ...]:
+        """The swept parameters, in the order given."""
+        return tuple(s.param for s in self.sweeps)
+
+    def describe(self) -> dict[str, Any]:
+        """Plain data for ``comparison.json`` (what ``--resume`` checks against)."""
+        return {"scenario_path": str(self.scenario_path), "scenario": self.base.to_dict(),
+                "controllers": list(self.controllers), "repeats": self.repeats,
+                "seed": self.seed, "sweep": {s.param: list(s.texts) for s in self.sweeps}}
+
+
+def parse_controllers(items: str | Iterable[str]) -> list[str]:
+    """``"centralized,distributed"`` (or a list) -> validated names, in order.
+
+    A name is a built-in architecture or a ``package.module:Class`` path that imports.
+    """
+    names = _split(items) if isinstance(items, str) else [n.strip() for n in items]
+    problems = []
+    if not any(names):
+        problems.append("--controllers: name at least one controller "
+                        f"(valid: {', '.join(ARCHITECTURES)}, or package.module:Class)")
+    seen: set[str] = set()
+    for name in names:
+        if name in seen:
+            problems.append(f"--controllers: {name!r} is listed twice")
+        seen.add(name)
+        problem = _controller_problem(name)
+        if problem:
+            problems.append(problem)
+    if problems:
+        raise ScenarioError(problems)
+    return names
+
+
+def _split(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",")] if text.strip() else []
+
+
+def _controller_problem(name: str) -> str | None:
+    if name in ARCHITECTURES:
+        return None
+    if not _DOTTED.match(name):
+        return (f"--controllers: unknown controller {name!r} "
+                f"(valid: {', '.join(ARCHITECTURES)}, or package.module:Class)")
+    module_name, _, cls = name.partition(":")
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError as exc:
+        return f"--controllers: {name!r}: cannot import {module_name!r} ({exc})"
+    if not hasattr(module, cls):
+        return f"--controllers: {name!r}: module {module_name!r} has no {cls!r}"
+    return None
+
+
+def parse_sweep(items: Iterable[str]) -> list[Sweep]:
+    """``["hardware.trapped_ion.t2_s=0.01,0.1,1"]`` -> sweeps; each value is read as YAML.
+
+    Malformed items, empty values, repeated values or parameters, and parameters the
+    comparison sets itself are all reported, each on its own line.
+    """
+    sweeps: list[Sweep] = []
+    problems: list[str] = []
+    for item in items:
+        sweep, problem = _one_sweep(item)
+        if problem:
+            problems.append(problem)
+        elif sweep.param in {s.param for s in sweeps}:
+            problems.append(f"--sweep {sweep.param}: swept twice; give its values once")
+        else:
+            sweeps.append(sweep)
+    if problems:
+        raise ScenarioError(problems)
+    return sweeps
+
+
+def _one_sweep(item: str) -> tuple[Sweep | None, str | None]:
+    param, sep, text = item.partition("=")
+    param = param.strip()
+    texts = tuple(t.strip() for t in text.split(","))
+    example = "(e.g. hardware.trapped_ion.t2_s=0.01,0.1,1)"
+    if not sep or not param or " " in param or not all(texts):
+        return None, f"--sweep {item!r}: must look like {SWEEP_FORM} {example}"
+    if param in _RESERVED:
+        return None, f"--sweep {param}: cannot be swept, it is {_RESERVED[param]}"
+    if len(set(texts)) != len(texts):
+        return None, f"--sweep {param}: a value is repeated in {text!r}"
+    try:
+        values = tuple(yaml.safe_load(t) for t in texts)
+    except yaml.YAMLError:
+        return None, f"--sweep {param}: cannot read the values {text!r} as YAML"
+    return Sweep(param, texts, values), None
+
+
+def build_plan(scenario_path: str | Path, controllers: Sequence[str], repeats: int,
+               seed: int | None, sweeps: Sequence[Sweep]) -> Plan:
+    """Validate everything and lay out the runs: for each sweep point, for each repeat,
+    every controller (so an interrupted comparison has all controllers at its first
+    points). Repeat ``i`` of every controller uses seed ``seed + i``."""
+    base = load_scenario(scenario_path)
+    problems = []
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        problems.append(f"--repeats: must be an integer >= 1, got {repeats!r}")
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        problems.append(f"--seed: must be an integer >= 0, got {seed!r}")
+    points, tenants = _check_points(scenario_path, base, sweeps, problems)
+    if problems:
+        raise ScenarioError(problems)
+    start = base.seed if seed is None else seed
+    runs = tuple(
+        RunSpec(controller, repeat, start + repeat, point, overrides)
+        for point, overrides in points
+        for repeat in range(repeats)
+        for controller in controllers
+    )
+    return Plan(Path(scenario_path), base, tuple(controllers), repeats, start, tuple(sweeps),
+                runs, tuple(tenants))
+
+
+def _check_points(path: str | Path, base: Scenario, sweeps: Sequence[Sweep],
+                  problems: list[str]) -> tuple[list, list[str]]:
+    """Load the scenario at every grid point; report what fails or changes nothing."""
+    points = []
+    tenants = [t.name for t in base.tenants]
+    resolved: dict[tuple, dict] = {}
+    for combo in itertools.product(*(range(len(s.texts)) for s in sweeps)):
+        point = tuple((s.param, s.texts[i]) for s, i in zip(sweeps, combo, strict=True))
+        overrides = {s.param: s.values[i] for s, i in zip(sweeps, combo, strict=True)}
+        try:
+            scenario = load_scenario(path, overrides)
+        except QnemuError as exc:
+            where = ", ".join(f"{p}={v}" for p, v in point)
+            for problem in getattr(exc, "problems", [str(exc)]):
+                line = f"--sweep {where}: {problem}"
+                if line not in problems:
+                    problems.append(line)
+            continue
+        resolved[combo] = scenario.to_dict()
+        tenants += [t.name for t in scenario.tenants if t.name not in tenants]
+        points.append((point, overrides))
+    for axis, sweep in enumerate(sweeps):
+        if len(sweep.texts) > 1 and _no_effect(resolved, axis, len(sweep.texts)):
+            problems.append(f"--sweep {sweep.param}: changes nothing in scenario "
+                            f"{base.name!r} (is it used by any node, link or tenant?)")
+    return points, tenants
+
+
+def _no_effect(resolved: Mapping[tuple, dict], axis: int, count: int) -> bool:
+    """True when, with the other parameters held, every value of ``axis`` resolves alike."""
+    lines: dict[tuple, list[dict]] = {}
+    for combo, data in resolved.items():
+        rest = combo[:axis] + combo[axis + 1:]
+        lines.setdefault(rest, []).append(data)
+    full = [line for line in lines.values() if len(line) == count]
+    return bool(full) and all(all(d == line[0] for d in line) for line in full)

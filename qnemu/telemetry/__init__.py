@@ -1,0 +1,59 @@
+"""Live telemetry: the metric catalogue, the collector, the ``/metrics`` endpoint.
+
+Start it before a run and pass it to the emulation::
+
+    with start_telemetry(port=9300, linger_s=5) as sink:
+        print("metrics at", sink.url)
+        Emulation(scenario, telemetry=sink).run()   # closes the sink at the end
+
+``in_process=True`` keeps the collector in this process (virtual-time runs, no Ray);
+otherwise it is a Ray actor on the driver's node, and Ray is started here when it is not
+running yet (and shut down with the sink). A port in use, a bad host or a bad linger is a
+:class:`TelemetryError` (a :class:`~qnemu.errors.QnemuError`) raised before the run starts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from qnemu.telemetry.actor import RayTelemetry
+from qnemu.telemetry.catalog import CATALOG, MetricSpec
+from qnemu.telemetry.collector import (
+    DEFAULT_HOST,
+    DEFAULT_PORT,
+    Collector,
+    InProcessTelemetry,
+    TelemetryError,
+)
+from qnemu.telemetry.recorder import MetricsRecorder, RunInfo
+
+__all__ = [
+    "CATALOG",
+    "DEFAULT_HOST",
+    "DEFAULT_PORT",
+    "Collector",
+    "InProcessTelemetry",
+    "MetricSpec",
+    "MetricsRecorder",
+    "RayTelemetry",
+    "RunInfo",
+    "TelemetryError",
+    "start_telemetry",
+]
+
+
+def start_telemetry(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, linger_s: float = 0.0,
+                    in_process: bool = False, address: str | None = None,
+                    say: Callable[[str], None] | None = None
+                    ) -> InProcessTelemetry | RayTelemetry:
+    """Start a collector serving ``/metrics`` on ``host:port`` and return its sink.
+
+    ``port=0`` picks a free port (read it from ``sink.port``; ``sink.url`` is the whole
+    address). ``linger_s``: wall seconds the endpoint keeps serving after the run ends.
+    ``address``: the Ray cluster to join when Ray is not running yet (as ``Emulation``'s).
+    ``say`` receives one-line notices (the linger).
+    """
+    if in_process:
+        return InProcessTelemetry(host, port, linger_s, say)
+    return RayTelemetry(host, port, linger_s, address, say)
+

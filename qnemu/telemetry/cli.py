@@ -1,0 +1,78 @@
+"""The ``qnemu dashboards`` commands and the ``--metrics-*`` options of ``qnemu run``.
+
+Parses arguments and calls one library function per command; a
+:class:`~qnemu.errors.QnemuError` becomes one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from qnemu.errors import QnemuError
+from qnemu.telemetry.collector import DEFAULT_HOST, DEFAULT_PORT
+from qnemu.telemetry.dashboards import DEFAULT_PROMETHEUS_URL
+
+dashboards_app = typer.Typer(add_completion=False, no_args_is_help=True,
+                             help="Grafana dashboards for watching runs live.")
+
+# The options `qnemu run` takes for telemetry, as typer annotations (same names everywhere).
+MetricsPort = Annotated[int, typer.Option(
+    "--metrics-port", help="Port serving /metrics during the run (0: pick a free one).")]
+MetricsHost = Annotated[str, typer.Option(
+    "--metrics-host", help="Address serving /metrics (loopback unless you say otherwise).")]
+MetricsLinger = Annotated[float, typer.Option(
+    "--metrics-linger",
+    help="Wall seconds /metrics keeps serving after the run, for a final scrape.")]
+NoMetrics = Annotated[bool, typer.Option("--no-metrics", help="Do not serve /metrics.")]
+DEFAULT_LINGER_S = 5.0
+
+
+def _fail(exc: QnemuError) -> None:
+    sys.stderr.write(f"error: {exc}\n")
+    raise typer.Exit(2)
+
+
+@dashboards_app.command("push")
+def dashboards_push(
+    url: Annotated[str, typer.Option("--url", help="Grafana base URL, e.g. http://127.0.0.1:3000")],
+    token: Annotated[str | None, typer.Option(
+        "--token", envvar="GRAFANA_TOKEN",
+        help="Grafana service-account token (or user:password in the URL).")] = None,
+    prometheus_url: Annotated[str, typer.Option(
+        "--prometheus-url", help="Where Grafana reaches Prometheus.")] = DEFAULT_PROMETHEUS_URL,
+) -> None:
+    """Create or update the qnemu data source and dashboards in a running Grafana."""
+    from qnemu.telemetry.push import push_dashboards
+
+    try:
+        pushed = push_dashboards(url, token, prometheus_url, say=typer.echo)
+    except QnemuError as exc:
+        _fail(exc)
+    typer.echo(f"pushed {len(pushed)} dashboards to {url}")
+
+
+@dashboards_app.command("export")
+def dashboards_export(
+    directory: Annotated[Path, typer.Argument(help="Folder to write the provisioning tree to.")],
+    prometheus_url: Annotated[str, typer.Option(
+        "--prometheus-url", help="Where Grafana reaches Prometheus.")] = DEFAULT_PROMETHEUS_URL,
+) -> None:
+    """Write dashboards, Grafana provisioning files and prometheus.yml to DIRECTORY."""
+    from qnemu.telemetry.dashboards import export
+
+    try:
+        written = export(directory, prometheus_url=prometheus_url)
+    except OSError as exc:
+        _fail(QnemuError(f"dashboards export: cannot write {directory}: {exc.strerror}"))
+    for path in written:
+        typer.echo(str(path))
+    typer.echo(f"Grafana: GF_PATHS_PROVISIONING={directory.resolve() / 'provisioning'}; "
+               f"Prometheus: prometheus --config.file={directory.resolve() / 'prometheus.yml'}")
+
+
+__all__ = ["DEFAULT_HOST", "DEFAULT_LINGER_S", "DEFAULT_PORT", "MetricsHost", "MetricsLinger",
+           "MetricsPort", "NoMetrics", "dashboards_app", "dashboards_export", "dashboards_push"]
