@@ -52,13 +52,22 @@ def run(
     virtual: Annotated[bool, typer.Option(
         "--virtual", help="Run in virtual time in this process (no Ray, no wall clock).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+    controller: Annotated[str | None, typer.Option(
+        help="Control plane: distributed, centralized, hierarchical or package.module:Class "
+             "(default: the scenario's control.architecture).")] = None,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="Override a scenario field, e.g. --set hardware.trapped_ion.t2_s=0.1 "
+                      "(repeatable).")] = None,
 ) -> None:
     """Run an emulation and write its results folder."""
     from qnemu.emulation import Emulation
-    from qnemu.scenario import DEFAULT_SCENARIO_PATH, load_scenario
+    from qnemu.scenario import DEFAULT_SCENARIO_PATH, load_scenario, parse_overrides
 
     try:
-        loaded = load_scenario(scenario or DEFAULT_SCENARIO_PATH)
+        overrides = parse_overrides(set_ or [])
+        if controller is not None:
+            overrides["control.architecture"] = controller
+        loaded = load_scenario(scenario or DEFAULT_SCENARIO_PATH, overrides=overrides)
         emulation = Emulation(loaded, address=address, results_dir=results, dilation=dilation,
                               mode="virtual" if virtual else "ray",
                               say=lambda text: console.print(text, markup=False))

@@ -9,6 +9,7 @@ and for checking the physics of a scenario.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import time
@@ -19,6 +20,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from qnemu.controller.base import controller_source
 from qnemu.errors import EmulationError, ScenarioError
 from qnemu.nodes.plan import NetworkPlan
 from qnemu.results import RunFolder, SummaryBuilder, percentile
@@ -168,7 +170,7 @@ class Emulation:
             if per_actor > 1:
                 self.say(f"packing {per_actor} nodes per actor ({len(groups)} actors for "
                          f"{len(ids)} nodes) so this machine can serve them")
-            actors = ray_backend.spawn(self.scenario, groups)
+            actors = ray_backend.spawn(_portable(self.scenario), groups)
             placed = ray_backend.call_all(actors, "listen")
             startup_s = time.time() - wall_start
             book = {i: (p["address"], p["port"]) for i, p in enumerate(placed)}
@@ -274,6 +276,15 @@ class Emulation:
 
 def _no_remote_hosts(host: int, payload: list[Any]) -> None:
     raise EmulationError(f"virtual mode has one host; nothing may be sent to host {host}")
+
+
+def _portable(scenario: Scenario) -> Scenario:
+    """The scenario with a user controller named by file path, loadable in any actor."""
+    source = controller_source(scenario.control.architecture)
+    if source == scenario.control.architecture:
+        return scenario
+    return dataclasses.replace(
+        scenario, control=dataclasses.replace(scenario.control, architecture=source))
 
 
 def run(scenario: Scenario, **options: Any) -> dict[str, Any]:

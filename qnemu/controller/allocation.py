@@ -180,7 +180,7 @@ def _settle(
     elif pred.fidelity < tenant.f_min:
         note = f"predicted F {pred.fidelity:.4f} < f_min {tenant.f_min:g}"
     else:
-        note = "no utility (e.g. QBER too high for a key)"
+        note = f"quality 0 at predicted F {pred.fidelity:.4f}"
     return TenantAllocation(tenant, path, pred.rounds, shares, demand, quota, pred, u, note)
 
 

@@ -21,7 +21,12 @@ the emulated send time of every instruction it emits.
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import os
+import sys
 from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
@@ -254,7 +259,8 @@ PLACEMENTS = ("node", "central", "domain")
 
 
 def load_controller(name: str) -> type[Controller]:
-    """The controller class for a built-in name or a ``package.module:Class`` path."""
+    """The controller class for a built-in name, ``package.module:Class`` (importable, or
+    relative to the current directory) or ``path/to/file.py:Class``."""
     from qnemu.controller.swap_asap import BUILT_IN
 
     if name in BUILT_IN:
@@ -262,13 +268,39 @@ def load_controller(name: str) -> type[Controller]:
     if ":" not in name:
         raise ScenarioError(f"control.architecture: unknown controller {name!r} "
                             f"(valid: {', '.join(BUILT_IN)}, or package.module:Class)")
-    module_name, _, class_name = name.partition(":")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise ScenarioError(f"control.architecture: cannot import {module_name!r}: {exc}") \
-            from exc
-    cls = getattr(module, class_name, None)
+    module = _import(name.rpartition(":")[0])
+    cls = getattr(module, name.rpartition(":")[2], None)
     if not (isinstance(cls, type) and issubclass(cls, Controller)):
         raise ScenarioError(f"control.architecture: {name!r} is not a qnemu Controller class")
     return cls
+
+
+def controller_source(name: str) -> str:
+    """``name`` in a form any process can load: user controllers by absolute file path."""
+    if ":" not in name:
+        return name
+    module = _import(name.rpartition(":")[0])
+    return f"{Path(module.__file__).resolve()}:{name.rpartition(':')[2]}"
+
+
+def _import(module_name: str) -> ModuleType:
+    try:
+        if module_name.endswith(".py"):
+            path = Path(module_name).resolve()
+            spec = importlib.util.spec_from_file_location(f"qnemu_user_{path.stem}", path)
+            if spec is None or not path.exists():
+                raise ImportError(f"no such file {path}")
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[spec.name] = module
+            spec.loader.exec_module(module)
+            return module
+        try:
+            return importlib.import_module(module_name)
+        except ImportError:
+            if os.getcwd() in sys.path:
+                raise
+            sys.path.insert(0, os.getcwd())  # like ``python -m``: the working directory
+            return importlib.import_module(module_name)
+    except Exception as exc:  # any failure to import user code is the user's input error
+        raise ScenarioError(f"control.architecture: cannot import {module_name!r}: "
+                            f"{type(exc).__name__}: {exc}") from exc

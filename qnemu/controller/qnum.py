@@ -164,6 +164,12 @@ NO_DELIVERY = Prediction(0.0, 0.0)
 
 def _exp_max_mean(rates: Sequence[float]) -> float:
     """E[max of independent exponentials with ``rates``] (s)."""
+    if len(rates) <= 6:  # inclusion-exclusion over subset sums, plain floats (fast for few)
+        sums, signs = [0.0], [1.0]
+        for r in rates:
+            sums += [x + r for x in sums]
+            signs += [-x for x in signs]
+        return sum(-sg / sm for sg, sm in zip(signs[1:], sums[1:], strict=True))
     if len(rates) <= _EXACT_MAX_LINKS:
         sums = np.zeros(1)
         signs = np.ones(1)

@@ -38,7 +38,8 @@ ADDITIVE_COSTS = ("length_km", "neg_log_eta", "hops")
 def check_routing(name: str) -> str:
     """``name`` if it is a routing known here; ValueError listing the valid ones otherwise."""
     if name not in ROUTINGS:
-        raise ValueError(f"control.routing: unknown routing {name!r} (valid: {', '.join(ROUTINGS)})")
+        valid = ", ".join(ROUTINGS)
+        raise ValueError(f"control.routing: unknown routing {name!r} (valid: {valid})")
     return name
 
 
@@ -71,7 +72,8 @@ def qnum_route(
 def additive_path(model: NetworkModel, src: str, dst: str, cost: str = "length_km") -> tuple:
     """The path of least additive ``cost`` (Dijkstra)."""
     if cost not in ADDITIVE_COSTS:
-        raise ValueError(f"additive_cost: unknown cost {cost!r} (valid: {', '.join(ADDITIVE_COSTS)})")
+        valid = ", ".join(ADDITIVE_COSTS)
+        raise ValueError(f"additive_cost: unknown cost {cost!r} (valid: {valid})")
     _check_ends(model.graph, src, dst)
     return tuple(nx.dijkstra_path(model.graph, src, dst, weight=cost))
 

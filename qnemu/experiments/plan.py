@@ -220,9 +220,8 @@ def _check_points(path: str | Path, base: Scenario, sweeps: Sequence[Sweep],
         try:
             scenario = load_scenario(path, overrides)
         except QnemuError as exc:
-            where = ", ".join(f"{p}={v}" for p, v in point)
             for problem in getattr(exc, "problems", [str(exc)]):
-                line = f"--sweep {where}: {problem}"
+                line = _point_problem(point, problem)
                 if line not in problems:
                     problems.append(line)
             continue
@@ -234,6 +233,14 @@ def _check_points(path: str | Path, base: Scenario, sweeps: Sequence[Sweep],
             problems.append(f"--sweep {sweep.param}: changes nothing in scenario "
                             f"{base.name!r} (is it used by any node, link or tenant?)")
     return points, tenants
+
+
+def _point_problem(point: Sequence[tuple[str, str]], problem: str) -> str:
+    """A scenario problem at a grid point; the point is named unless the problem names
+    the swept parameter itself (it then shows the value), so repeats collapse to one."""
+    if any(problem.startswith(param) for param, _ in point):
+        return f"--sweep: {problem}"
+    return f"--sweep {', '.join(f'{p}={v}' for p, v in point)}: {problem}"
 
 
 def _no_effect(resolved: Mapping[tuple, dict], axis: int, count: int) -> bool:

@@ -34,7 +34,7 @@ from qnemu.nodes.groundtruth import (
     use_qubit,
 )
 from qnemu.nodes.plan import LinkPlan, NetworkPlan
-from qnemu.physics.link import sample_time_to_success
+from qnemu.physics.link import multiplexed_success_probability, sample_time_to_success
 from qnemu.runtime.scheduler import Event
 
 
@@ -151,10 +151,19 @@ class Node:
         if not free or not any(t in self.active for t in generator.plan.tenants):
             return
         model = generator.plan.model
-        wait = sample_time_to_success(self.rng, model.p_attempt, model.period_s, modes=len(free))
-        generator.attempts = round(wait / model.period_s)
-        generator.pending = self.env.schedule(self.env.now() + wait, self._link_success,
-                                              generator)
+        now = self.env.now()
+        slot = self.plan.slot_s
+        if slot is None:
+            wait = sample_time_to_success(self.rng, model.p_attempt, model.period_s,
+                                          modes=len(free))
+            generator.attempts = round(wait / model.period_s)
+            at = now + wait
+        else:  # synchronous: one attempt per free mode at each slot boundary
+            slots = int(self.rng.geometric(multiplexed_success_probability(model.p_attempt,
+                                                                            len(free))))
+            generator.attempts = slots
+            at = (math.ceil(now / slot - 1e-9) + slots - 1) * slot
+        generator.pending = self.env.schedule(at, self._link_success, generator)
 
     def _link_success(self, generator: _LinkGenerator) -> None:
         generator.pending = None
@@ -165,6 +174,8 @@ class Node:
         generator.sequence += 1
         pair = f"{lp.name}#{generator.sequence}"
         now = self.env.now()
+        if self.plan.slot_s is not None:  # the far end drops its half by the slot's end
+            self.env.schedule(now + self.plan.slot_s, self._mode_freed, lp.name, mode, False)
         a_profile, b_profile = self.plan.nodes[lp.a].profile, self.plan.nodes[lp.b].profile
         self.env.store.add(PairRecord(
             pair_id=pair, qubits=[(lp.a, pair), (lp.b, pair)], rho=lp.model.initial_state(),
@@ -180,7 +191,9 @@ class Node:
                                  tenant=tenant, created_at_s=now, owner_host=self.env.host_id))
         self._generate(generator)
 
-    def _mode_freed(self, link: str, mode: int, mine: bool) -> None:
+    def _mode_freed(self, link: str, mode: int, mine: bool, by_message: bool = False) -> None:
+        if by_message and self.plan.slot_s is not None:
+            return  # synchronous: the owner frees the far half at the slot's end itself
         generator = self.generators[link]
         if mine:
             generator.mine_free[mode] = True
@@ -209,7 +222,7 @@ class Node:
         elif isinstance(message, SwapOutcome):
             self._on_outcome(message)
         elif isinstance(message, ModeFree):
-            self._mode_freed(message.link, message.mode, mine=False)
+            self._mode_freed(message.link, message.mode, mine=False, by_message=True)
         elif isinstance(message, Discard):
             self._on_discard(message)
         elif isinstance(message, SwapInstruction):

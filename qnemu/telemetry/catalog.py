@@ -175,3 +175,13 @@ def spec(name: str) -> MetricSpec:
 
 if len(BY_NAME) != len(CATALOG):
     raise ValueError("metric catalogue: duplicate metric name")
+
+
+def markdown_table(catalog: tuple[MetricSpec, ...] = CATALOG) -> str:
+    """The catalogue as the Markdown table of ``docs/telemetry.md``."""
+    lines = ["| name | type | labels | meaning | time |", "| --- | --- | --- | --- | --- |"]
+    for metric in catalog:
+        meaning = metric.help.replace("|", "/")
+        lines.append(f"| `{metric.name}` | {metric.type} | {', '.join(metric.labels) or '-'} "
+                     f"| {meaning} | {metric.time} |")
+    return "\n".join(lines)

@@ -50,6 +50,7 @@ class RunInfo:
     links: tuple[str, ...]
     tenants: tuple[TenantInfo, ...]
     controller: str
+    node_controllers: tuple[str, ...] = ()  # the controller site serving each node
     mode: str = "ray"
     actors: int = 0
     dilation: float | None = None
@@ -65,12 +66,16 @@ class RunInfo:
         tolerance = None
         if dilation:
             tolerance = OVERLOAD_BUDGET * plan.classical.shortest_hop_delay_s() * dilation
+        architecture = scenario.control.architecture
+        site_of = getattr(plan, "site_of", None) or {}  # plans before controller sites: none
         return cls(
             nodes=tuple(n.id for n in scenario.nodes),
             memories=tuple(plan.nodes[n.id].memories for n in scenario.nodes),
             links=tuple(plan.links),
             tenants=tuple(TenantInfo(t.name, t.app, t.f_min) for t in scenario.tenants),
-            controller=scenario.control.architecture,
+            controller=architecture,
+            node_controllers=tuple(site_of[n.id].name if n.id in site_of else architecture
+                                   for n in scenario.nodes),
             mode=emulator.get("mode", "ray"),
             actors=int(emulator.get("actors") or 0),
             dilation=dilation,
@@ -116,6 +121,7 @@ class MetricsRecorder:
         self._p99_at = 0.0
         self._delivered: dict[str, list[float]] = {}  # tenant: [count, fidelity sum]
         self._emulated_s = 0.0
+        self._site: dict[str, str] = {}  # node: the controller site serving it
         self._utility = _apps_utility()
         self._handlers: dict[str, Callable[[dict[str, Any]], None]] = {
             "pair_generated": self._on_pair_generated,
@@ -144,6 +150,7 @@ class MetricsRecorder:
         """
         self.run = run
         controller = run.controller
+        self._site = dict(zip(run.nodes, run.node_controllers or (), strict=False))
         self._metric("emulator_running").set(1)
         self._metric("emulator_nodes").set(len(run.nodes))
         self._metric("emulator_actors").set(run.actors)
@@ -162,7 +169,8 @@ class MetricsRecorder:
                 self._metric("swaps_total").labels(node, result)
                 self._metric("purifications_total").labels(node, result)
             for kind in VIOLATION_KINDS:
-                self._metric("violations_total").labels(kind, node, controller)
+                self._metric("violations_total").labels(kind, node, self._site.get(node,
+                                                                                  controller))
         for link in run.links:
             self._metric("pairs_generated_total").labels(link)
             self._metric("link_attempts_total").labels(link)
@@ -176,8 +184,9 @@ class MetricsRecorder:
             for name in ("qnum_utility", "qnum_predicted_rate_hertz", "qnum_predicted_fidelity",
                          "tenant_utility"):
                 self._metric(name).labels(tenant.name, controller).set(math.nan)
-        self._metric("controller_decision_latency_seconds").labels(controller)
-        self._metric("controller_compute_seconds").labels(controller)
+        for site in sorted(set(run.node_controllers) or {controller}):
+            self._metric("controller_decision_latency_seconds").labels(site)
+            self._metric("controller_compute_seconds").labels(site)
         self._metric("classical_message_latency_seconds")
 
     def record(self, batch: dict[str, Any]) -> None:
@@ -292,8 +301,9 @@ class MetricsRecorder:
         figures[1] += event["fidelity"]
 
     def _on_violation(self, event: dict[str, Any]) -> None:
-        self._metric("violations_total").labels(
-            event["kind"], event.get("node", ""), self._controller(event)).inc()
+        node = event.get("node", "")
+        controller = event.get("controller") or self._site.get(node) or self._controller()
+        self._metric("violations_total").labels(event["kind"], node, controller).inc()
 
     def _on_message_lost(self, event: dict[str, Any]) -> None:
         self._metric("messages_lost_total").labels(event["node"], event.get("kind", "")).inc()

@@ -1,7 +1,4 @@
-"""Tiny scenarios and a subprocess helper for the comparison tests."""
-
-import subprocess
-import sys
+"""A tiny scenario for the comparison tests."""
 
 import pytest
 import yaml
@@ -25,8 +22,3 @@ def tiny(tmp_path):
     path.write_text(yaml.safe_dump(TINY))
     return path
 
-
-def compare_cli(*args, timeout=300):
-    """``python -m qnemu.experiments.cli ARGS`` in a subprocess."""
-    return subprocess.run([sys.executable, "-m", "qnemu.experiments.cli", *map(str, args)],
-                          capture_output=True, text=True, timeout=timeout)

@@ -83,7 +83,7 @@ def test_default_seed_is_the_scenarios():
 def test_sweep_parameter_the_scenario_lacks_is_an_error(item, words):
     with pytest.raises(ScenarioError) as caught:
         build_plan(DEFAULT_SCENARIO_PATH, ["distributed"], 1, None, parse_sweep([item]))
-    assert any(words in p and p.startswith("--sweep ") for p in caught.value.problems), \
+    assert any(words in p and p.startswith("--sweep") for p in caught.value.problems), \
         caught.value.problems
 
 

@@ -1,0 +1,1 @@
+"""Example user controllers (load with --controller examples.controllers.MODULE:CLASS)."""
