@@ -112,8 +112,8 @@ def scrape_time(nodes: int = 50, scrapes: int = 50) -> dict[str, Any]:
 def main() -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=2)
-    parser.add_argument("--duration", type=float, default=0.15, help="emulated seconds")
-    parser.add_argument("--dilation", type=float, default=100.0)
+    parser.add_argument("--duration", type=float, default=0.04, help="emulated seconds")
+    parser.add_argument("--dilation", type=float, default=500.0)
     args = parser.parse_args()
     print("scrape time, 50 nodes:")
     scrape = scrape_time()

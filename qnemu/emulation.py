@@ -115,7 +115,7 @@ class Emulation:
     def run(self) -> dict[str, Any]:
         """Run to the end (or to Ctrl-C); returns the summary also written to disk."""
         self.folder = RunFolder(self.results_dir, self.scenario.name, self.scenario.to_dict())
-        builder = SummaryBuilder([t.name for t in self.scenario.tenants])
+        builder = SummaryBuilder([(t.name, t.app, t.f_min) for t in self.scenario.tenants])
         emulator: dict[str, Any] = {}
         interrupted = False
         try:
@@ -143,8 +143,7 @@ class Emulation:
         scheduler = VirtualScheduler(stop_at_s=scenario.duration_s)
         host.attach(scheduler, _no_remote_hosts)
         scheduler.schedule(0.0, host.start)
-        if self.telemetry is not None:
-            self.telemetry.start(self.plan, {"mode": "virtual", "actors": 0, "dilation": None})
+        self._begin(builder, {"mode": "virtual", "actors": 0, "dilation": None})
         step = scenario.duration_s / 20
         wall = time.perf_counter()
         for i in range(1, 21):
@@ -176,9 +175,7 @@ class Emulation:
             book = {i: (p["address"], p["port"]) for i, p in enumerate(placed)}
             ray_backend.call_all(actors, "connect", book)
             dilation = self._dilation(actors)
-            if self.telemetry is not None:
-                self.telemetry.start(self.plan, {"mode": "ray", "actors": len(actors),
-                                                 "dilation": dilation})
+            self._begin(builder, {"mode": "ray", "actors": len(actors), "dilation": dilation})
             return self._drive(actors, dilation, builder, placed, per_actor, startup_s)
         finally:
             if actors:
@@ -242,6 +239,13 @@ class Emulation:
         }
 
     # -- shared ------------------------------------------------------------------------------
+    def _begin(self, builder: SummaryBuilder, emulator: dict[str, Any]) -> None:
+        """Start telemetry, then record the admission and routing decisions taken at t=0."""
+        if self.telemetry is not None:
+            self.telemetry.start(self.plan, emulator)
+        self._record(builder, [{"events": list(self.plan.decisions), "lateness_s": [],
+                                "message_latency_s": [], "host": -1, "nodes": []}])
+
     def _record(self, builder: SummaryBuilder, batches: list[dict[str, Any]]) -> None:
         """Stream drained batches to the results folder, the summary and telemetry."""
         events = [event for batch in batches for event in batch["events"]]
@@ -268,6 +272,10 @@ class Emulation:
             "interrupted": interrupted,
             "results": str(self.folder.path),
             "tenants": builder.tenant_table(self.scenario.duration_s),
+            "utility": sum(t["utility"] for t in builder.tenant_table(
+                self.scenario.duration_s).values()),
+            "controller_decision_latency_s": builder.decision_latency_s(),
+            "admission": builder.admission,
             "violations": builder.violations,
             "counts": builder.counts,
             "emulator": emulator,

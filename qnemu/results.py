@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import yaml
 
+from qnemu.apps import quality
+
 VIOLATION_KINDS = ("herald_late", "correction_late", "cutoff_expired", "below_threshold",
                    "controller_late")
 
@@ -70,12 +72,20 @@ def _plain(value: Any) -> Any:
 
 
 class SummaryBuilder:
-    """Accumulates per-tenant figures and violation counts from the event stream."""
+    """Accumulates per-tenant figures and violation counts from the event stream.
 
-    def __init__(self, tenants: list[str]) -> None:
-        self.tenants = {name: {"fidelities": [], "latencies": []} for name in tenants}
+    ``tenants``: (name, app, f_min) of every tenant. A tenant's utility is its delivered
+    rate times the mean quality q(F) of what it got: (1 / duration) · Σ q(F_i).
+    """
+
+    def __init__(self, tenants: list[tuple[str, str, float]]) -> None:
+        self.tenants = {name: {"fidelities": [], "latencies": [], "quality": 0.0,
+                               "app": app, "f_min": f_min}
+                        for name, app, f_min in tenants}
         self.violations = dict.fromkeys(VIOLATION_KINDS, 0)
         self.counts: dict[str, int] = {}
+        self.decision_latencies: list[float] = []
+        self.admission: dict[str, dict[str, Any]] = {}
 
     def add(self, events: list[dict[str, Any]]) -> None:
         """Fold a batch of events in."""
@@ -86,8 +96,14 @@ class SummaryBuilder:
                 record = self.tenants[event["tenant"]]
                 record["fidelities"].append(event["fidelity"])
                 record["latencies"].append(event["latency_s"])
+                record["quality"] += quality(record["app"], event["fidelity"], record["f_min"])
             elif kind == "violation":
                 self.violations[event["kind"]] = self.violations.get(event["kind"], 0) + 1
+            elif kind == "decision":
+                self.decision_latencies.append(event["latency_s"])
+            elif kind == "admission":
+                self.admission[event["tenant"]] = {"admitted": event["admitted"],
+                                                   "reason": event["reason"]}
 
     @property
     def delivered(self) -> int:
@@ -105,8 +121,13 @@ class SummaryBuilder:
                 "fidelity_mean": float(np.mean(fidelities)) if fidelities else None,
                 "fidelity_min": float(np.min(fidelities)) if fidelities else None,
                 "latency_mean_s": float(np.mean(latencies)) if latencies else None,
+                "utility": record["quality"] / duration_s if duration_s > 0 else 0.0,
             }
         return table
+
+    def decision_latency_s(self) -> float | None:
+        """Mean emulated time from a repeater knowing its pairs to its swap instruction."""
+        return float(np.mean(self.decision_latencies)) if self.decision_latencies else None
 
 
 def percentile(samples: list[float], q: float) -> float | None:

@@ -167,6 +167,13 @@ class ControlSpec:
     domains: Mapping[str, tuple[str, ...]] | None = None
     #: multiplies controllers' measured compute time (emulate slower/faster hardware)
     cpu_scale: float = 1.0
+    #: "utility": reject a tenant whose admission lowers total utility; "none": admit all
+    admission: str = "utility"
+    #: how a bottleneck link's attempts are shared among tenants
+    sharing: str = "weighted_fair"
+    #: most rounds of end-to-end purification Q-NUM may choose (0: never purify)
+    max_purification_rounds: int = 2
+    purification: str = "dejmps"
 
 
 @dataclass(frozen=True)
@@ -368,6 +375,10 @@ class ControlModel(_Model):
     k_paths: Count = ControlSpec.k_paths
     domains: dict[Name, list[Name]] | None = None
     cpu_scale: NonNegative = ControlSpec.cpu_scale
+    admission: Literal["utility", "none"] = "utility"
+    sharing: Literal["exclusive", "weighted_fair", "first_come"] = "weighted_fair"
+    max_purification_rounds: Annotated[int, Field(ge=0, le=2)] = 2
+    purification: Literal["dejmps", "bbpssw"] = "dejmps"
 
 
 class RuntimeModel(_Model):

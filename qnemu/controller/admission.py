@@ -46,9 +46,6 @@ def _reasons(
     candidate: TenantSpec, before: Allocation, after: Allocation, protect_floors: bool
 ) -> list[str]:
     reasons = []
-    mine = after.tenants[candidate.name]
-    if mine.utility <= 0.0:
-        reasons.append(f"{candidate.name} would get no utility ({mine.note or 'no delivery'})")
     b, a = before.total_utility, after.total_utility
     if a < b - UTILITY_TOLERANCE * max(1.0, abs(b)):
         reasons.append(f"total utility would fall from {b:.4g} to {a:.4g}")
@@ -104,6 +101,7 @@ class AdmissionControl:
     routing: str = "qnum"
     k: int = 4
     protect_floors: bool = True
+    max_rounds: int = MAX_ROUNDS
     admitted: list[TenantSpec] = field(default_factory=list)
     rejected: dict[str, str] = field(default_factory=dict)
     decisions: list[AdmissionDecision] = field(default_factory=list)
@@ -115,7 +113,7 @@ class AdmissionControl:
     def request(self, tenant: TenantSpec) -> AdmissionDecision:
         """Decide on ``tenant``; an admitted one joins :attr:`admitted`."""
         d = decide(self.model, self.admitted, tenant, self.sharing, self.routing, self.k,
-                   self.protect_floors)
+                   self.protect_floors, max_rounds=self.max_rounds)
         self.decisions.append(d)
         if d.admitted:
             self.admitted.append(tenant)
@@ -135,4 +133,5 @@ class AdmissionControl:
 
     def allocation(self) -> Allocation:
         """The current allocation of the admitted tenants."""
-        return allocate(self.model, self.admitted, self.sharing, self.routing, self.k)
+        return allocate(self.model, self.admitted, self.sharing, self.routing, self.k,
+                        max_rounds=self.max_rounds)

@@ -25,9 +25,9 @@ import importlib.util
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
-from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
 import networkx as nx

@@ -126,7 +126,8 @@ class Node:
             targets = dict.fromkeys(path)
             targets.update(dict.fromkeys(self.plan.site_of[n].location for n in path))
             for target in targets:
-                self._send(PathSetup, target, tenant=tenant, path=list(path), rounds=0)
+                self._send(PathSetup, target, tenant=tenant, path=list(path),
+                           rounds=self.plan.rounds[tenant])
 
     def _on_path_setup(self, message: PathSetup) -> None:
         now = self.env.now()

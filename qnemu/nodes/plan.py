@@ -13,7 +13,10 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
+from qnemu.controller.admission import AdmissionControl
+from qnemu.controller.allocation import allocate
 from qnemu.controller.base import Controller, load_controller
+from qnemu.controller.qnum import NetworkModel
 from qnemu.controller.sites import ControllerSite, controller_sites, graph_centre
 from qnemu.errors import ScenarioError
 from qnemu.messages import ClassicalNetwork
@@ -86,13 +89,15 @@ class NetworkPlan:
     site_of: dict[str, ControllerSite]
     setup_node: dict[str, str]
     slot_s: float | None
+    rounds: dict[str, int]
+    decisions: list[dict]
 
     @classmethod
     def build(cls, scenario: Scenario) -> NetworkPlan:
         """Derive the plan; a network that cannot serve its tenants is a ScenarioError."""
         graph = scenario.graph()
-        paths = {t.name: scenario.shortest_path(t.src, t.dst) for t in scenario.tenants}
         load_controller(scenario.control.architecture)  # a bad name fails before any work
+        paths, rounds, decisions = _route_and_admit(scenario)
         used: dict[tuple[str, str], list[str]] = {}
         for tenant in scenario.tenants:
             path = paths[tenant.name]
@@ -139,11 +144,51 @@ class NetworkPlan:
             root = control.location or graph_centre(graph)
             setup = {t.name: root for t in scenario.tenants}
         return cls(scenario, paths, links, nodes, classical, graph, controller, sites, site_of,
-                   setup, slot)
+                   setup, slot, rounds, decisions)
 
     def shortest_cutoff_s(self) -> float:
         """The tightest coherence budget of any node (inf when none decoheres)."""
         return min((n.cutoff_s for n in self.nodes.values()), default=math.inf)
+
+
+def _route_and_admit(scenario: Scenario) -> tuple[dict, dict, list[dict]]:
+    """Admission control, then Q-NUM (or additive) routing and purification depth.
+
+    Returns the admitted tenants' paths and purification rounds, and one record per
+    decision (with its predicted rate and fidelity) for ``events.jsonl``.
+    """
+    control = scenario.control
+    model = NetworkModel.from_scenario(scenario)
+    admission = AdmissionControl(model, control.sharing, control.routing, control.k_paths,
+                                 max_rounds=control.max_purification_rounds)
+    decisions: list[dict] = []
+    admitted = []
+    for tenant in scenario.tenants:
+        if control.admission == "none":
+            admitted.append(tenant)
+            continue
+        decision = admission.request(tenant)
+        decisions.append({"event": "admission", "t_s": 0.0, "tenant": tenant.name,
+                          "admitted": decision.admitted, "reason": decision.reason,
+                          "utility_before": decision.utility_before,
+                          "utility_after": decision.utility_after})
+        if decision.admitted:
+            admitted.append(tenant)
+    allocation = allocate(model, admitted, control.sharing, control.routing, control.k_paths,
+                          max_rounds=control.max_purification_rounds,
+                          method=control.purification)
+    paths, rounds = {}, {}
+    for name, share in allocation.tenants.items():
+        decisions.append({
+            "event": "qnum", "t_s": 0.0, "tenant": name, "routing": control.routing,
+            "path": list(share.path), "rounds": share.rounds,
+            "predicted_rate_hz": share.prediction.rate_hz,
+            "predicted_fidelity": share.prediction.fidelity, "utility": share.utility,
+            "note": share.note})
+        if len(share.path) >= 2:
+            paths[name] = list(share.path)
+            rounds[name] = share.rounds
+    return paths, rounds, decisions
 
 
 def _slot_s(paths: dict[str, list[str]], links: dict[str, LinkPlan],

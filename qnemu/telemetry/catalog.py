@@ -27,6 +27,9 @@ _NAME = re.compile(r"^qnemu_[a-z][a-z0-9_]*[a-z0-9]$")
 # Bucket edges. Emulated latencies span microsecond hops to seconds-long waits.
 EMULATED_SECONDS_BUCKETS = (1e-5, 3e-5, 1e-4, 3e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0,
                             3.0, 10.0)
+# Coarser edges for histograms with one series per node or controller site: a 50-node
+# scrape stays well under 50 ms.
+PER_NODE_SECONDS_BUCKETS = (1e-5, 1e-4, 1e-3, 3e-3, 1e-2, 3e-2, 0.1, 1.0)
 WALL_LATENESS_BUCKETS = (1e-5, 5e-5, 1e-4, 2.5e-4, 5e-4, 1e-3, 2.5e-3, 5e-3, 1e-2, 2.5e-2,
                          0.1)
 WALL_COMPUTE_BUCKETS = (1e-5, 1e-4, 1e-3, 1e-2, 0.1, 1.0)
@@ -111,7 +114,7 @@ CATALOG: tuple[MetricSpec, ...] = (
           "Memory slots holding a qubit, as last reported by the node"),
     _spec("memory_age_at_use_seconds", "histogram", ("node",),
           "Age of a stored qubit when it was swapped or used by its application",
-          "emulated", EMULATED_SECONDS_BUCKETS),
+          "emulated", PER_NODE_SECONDS_BUCKETS),
     # -- classical plane and violations -----------------------------------------------------
     _spec("classical_message_latency_seconds", "histogram", (),
           "Classical message latency, sent to released at the receiver",
@@ -128,7 +131,7 @@ CATALOG: tuple[MetricSpec, ...] = (
     # -- control plane ----------------------------------------------------------------------
     _spec("controller_decision_latency_seconds", "histogram", ("controller",),
           "Controller decision latency, request to instruction arriving at the node",
-          "emulated", EMULATED_SECONDS_BUCKETS),
+          "emulated", PER_NODE_SECONDS_BUCKETS),
     _spec("controller_compute_seconds", "histogram", ("controller",),
           "Compute time a controller spent on one decision (measured)",
           "wall", WALL_COMPUTE_BUCKETS),

@@ -7,14 +7,18 @@ Parses arguments and calls one library function per command; a
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from qnemu.errors import QnemuError
 from qnemu.telemetry.collector import DEFAULT_HOST, DEFAULT_PORT
 from qnemu.telemetry.dashboards import DEFAULT_PROMETHEUS_URL
+
+if TYPE_CHECKING:
+    from qnemu.telemetry import InProcessTelemetry, RayTelemetry
 
 dashboards_app = typer.Typer(add_completion=False, no_args_is_help=True,
                              help="Grafana dashboards for watching runs live.")
@@ -29,6 +33,21 @@ MetricsLinger = Annotated[float, typer.Option(
     help="Wall seconds /metrics keeps serving after the run, for a final scrape.")]
 NoMetrics = Annotated[bool, typer.Option("--no-metrics", help="Do not serve /metrics.")]
 DEFAULT_LINGER_S = 5.0
+
+
+def metrics_sink(no_metrics: bool, host: str, port: int, linger_s: float, virtual: bool,
+                 address: str | None = None, say: Callable[[str], None] | None = None
+                 ) -> InProcessTelemetry | RayTelemetry | None:
+    """The sink ``qnemu run`` passes to ``Emulation(telemetry=...)``; None with --no-metrics.
+
+    Raises :class:`~qnemu.telemetry.TelemetryError` (a QnemuError) before anything runs
+    when the port is taken. The caller prints ``sink.url`` (the real port when 0 was asked).
+    """
+    if no_metrics:
+        return None
+    from qnemu.telemetry import start_telemetry
+
+    return start_telemetry(host, port, linger_s, in_process=virtual, address=address, say=say)
 
 
 def _fail(exc: QnemuError) -> None:
@@ -75,4 +94,5 @@ def dashboards_export(
 
 
 __all__ = ["DEFAULT_HOST", "DEFAULT_LINGER_S", "DEFAULT_PORT", "MetricsHost", "MetricsLinger",
-           "MetricsPort", "NoMetrics", "dashboards_app", "dashboards_export", "dashboards_push"]
+           "MetricsPort", "NoMetrics", "dashboards_app", "dashboards_export", "dashboards_push",
+           "metrics_sink"]

@@ -168,3 +168,27 @@ def test_promtool_accepts_a_scrape(make_chain, tmp_path):
     checked = subprocess.run(["promtool", "check", "metrics"], input=text, text=True,
                              capture_output=True, timeout=30)
     assert checked.returncode == 0, checked.stdout + checked.stderr
+
+
+def test_the_ray_sink_refuses_a_taken_port_before_starting_ray():
+    import ray
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        was_running = ray.is_initialized()
+        with pytest.raises(TelemetryError, match="in use"):
+            start_telemetry(port=port)
+        assert ray.is_initialized() == was_running
+
+
+def test_the_run_command_helper_gives_no_sink_with_no_metrics():
+    from qnemu.telemetry.cli import metrics_sink
+
+    assert metrics_sink(True, "127.0.0.1", 9300, 0.0, virtual=True) is None
+    sink = metrics_sink(False, "127.0.0.1", 0, 0.0, virtual=True)
+    try:
+        assert sink.port > 0
+    finally:
+        sink.shutdown()
