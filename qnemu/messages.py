@@ -114,9 +114,35 @@ class SwapInstruction(Message):
     compute_s: float
 
 
+@dataclass(frozen=True)
+class PurifyRequest(Message):
+    """The source end measured its halves of two end-to-end pairs (keep, sacrifice) at
+    ``src_time_s``; the destination end is to do the same and answer."""
+
+    kind: ClassVar[int] = 8
+    tenant: str
+    keep: str
+    sacrifice: str
+    level: int
+    src_time_s: float
+
+
+@dataclass(frozen=True)
+class PurifyResult(Message):
+    """The destination end's answer: whether the kept pair survived the round."""
+
+    kind: ClassVar[int] = 9
+    tenant: str
+    keep: str
+    sacrifice: str
+    level: int
+    success: bool
+
+
 MESSAGE_TYPES: dict[int, type[Message]] = {
     cls.kind: cls
-    for cls in (Herald, SwapOutcome, ModeFree, Discard, PathSetup, Report, SwapInstruction)
+    for cls in (Herald, SwapOutcome, ModeFree, Discard, PathSetup, Report, SwapInstruction,
+                PurifyRequest, PurifyResult)
 }
 
 

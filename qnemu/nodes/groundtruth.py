@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from qnemu.physics import apply_correction, decohere, exchange_qubits, fidelity, swap
+from qnemu.physics import apply_correction, decohere, exchange_qubits, fidelity, purify, swap
 
 Qubit = tuple[str, str]  # (node id, the link pair that first put it in memory): unique forever
 
@@ -144,6 +144,38 @@ def use_qubit(record: PairRecord, qubit: Qubit, time_s: float, corrections: list
             record.rho = apply_correction(record.rho, outcome)
         index = 1
     record.frozen[index] = True
+
+
+def correct_qubit(record: PairRecord, qubit: Qubit, time_s: float,
+                  corrections: list[int]) -> None:
+    """Apply an end node's Pauli corrections to its qubit at ``time_s`` (no freezing)."""
+    index = record.index(qubit)
+    record.advance(index, time_s)
+    if corrections:
+        record.oriented(record.qubits[1 - index])  # corrections act on qubit 1
+        for outcome in corrections:
+            record.rho = apply_correction(record.rho, outcome)
+
+
+def purify_records(keep: PairRecord, sacrifice: PairRecord, src: str, src_time_s: float,
+                   dst_time_s: float, rng: np.random.Generator, method: str) -> bool:
+    """One round of end-to-end purification; ``keep`` holds the result, returns success.
+
+    The source end acted at ``src_time_s``, the destination at ``dst_time_s``: each pair's
+    qubits are brought up to their own end's time first (local operations at different
+    ends commute), and the kept source qubit decoheres on from ``src_time_s`` afterwards.
+    """
+    for record in (keep, sacrifice):
+        at_src = next(q for q in record.qubits if q[0] == src)
+        record.oriented(at_src)
+        record.advance(0, src_time_s)
+        record.advance(1, dst_time_s)
+    success, rho = purify(rng, keep.rho, sacrifice.rho, method=method)
+    keep.rho = rho
+    keep.broken = keep.broken or sacrifice.broken or not success
+    keep.link_pairs = keep.link_pairs + sacrifice.link_pairs
+    keep.created_at_s = min(keep.created_at_s, sacrifice.created_at_s)
+    return success
 
 
 def true_fidelity(record: PairRecord) -> float:

@@ -22,6 +22,8 @@ from qnemu.messages import (
     Message,
     ModeFree,
     PathSetup,
+    PurifyRequest,
+    PurifyResult,
     Report,
     SwapInstruction,
     SwapOutcome,
@@ -29,6 +31,8 @@ from qnemu.messages import (
 from qnemu.nodes.groundtruth import (
     GroundTruthStore,
     PairRecord,
+    correct_qubit,
+    purify_records,
     swap_records,
     true_fidelity,
     use_qubit,
@@ -65,6 +69,20 @@ class HeldQubit:
     known_at_s: float
     cutoff: Event | None = None
     busy: bool = False
+
+
+@dataclass
+class EndPair:
+    """An end node's half of a complete end-to-end pair awaiting purification.
+
+    ``key`` names the pair at both ends (its first hop's link pair); ``level`` counts the
+    purification rounds it has survived.
+    """
+
+    key: str
+    held: HeldQubit
+    level: int
+    chain: list[list[str]]
 
 
 class _LinkGenerator:
@@ -116,6 +134,8 @@ class Node:
         self._news: tuple[list[list], list[list]] = ([], [])  # for the next report
         self._report_due: Event | None = None
         self._expired: set[str] = set()  # link pairs this end dropped at its cutoff
+        self._end_pairs: dict[str, dict[str, EndPair]] = {t: {} for t in self.roles}
+        self._deferred: dict[str, list[PurifyRequest]] = {t: [] for t in self.roles}
 
     # -- start ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -230,6 +250,10 @@ class Node:
             self._on_instruction(message)
         elif isinstance(message, PathSetup):
             self._on_path_setup(message)
+        elif isinstance(message, PurifyRequest):
+            self._on_purify_request(message)
+        elif isinstance(message, PurifyResult):
+            self._on_purify_result(message)
         else:
             raise TypeError(f"node {self.id}: no handler for {type(message).__name__}")
 
@@ -267,7 +291,11 @@ class Node:
 
     def _on_cutoff(self, held: HeldQubit) -> None:
         held.cutoff = None
-        if held.busy or self.held.get(held.slot) is not held:
+        if self.held.get(held.slot) is not held:
+            return
+        waiting_for_purification = any(p.held is held for ps in self._end_pairs.values()
+                                       for p in ps.values())
+        if held.busy and not waiting_for_purification:
             return
         self._violation("cutoff_expired", held.tenant, waited_s=self.env.now() - held.created_at_s)
         if None in self.roles[held.tenant]:
@@ -280,6 +308,10 @@ class Node:
                 self._discard(held, f"partner_{message.reason}", tell_partner=False)
 
     def _discard(self, held: HeldQubit, reason: str, tell_partner: bool = True) -> None:
+        for pairs in self._end_pairs.values():
+            for key, pair in list(pairs.items()):
+                if pair.held is held:
+                    del pairs[key]
         held.busy = True
         now = self.env.now()
         qubit = (self.id, held.link_pair)
@@ -441,12 +473,21 @@ class Node:
         if len(chain) < len(path) - 2:
             return
         self._forget_chain(tenant, chain)
+        corrections = [] if self.id == path[0] else [m.outcome for m in chain]
+        described = [[m.repeater, m.left_pair, m.right_pair] for m in chain]
+        if self.plan.rounds.get(tenant, 0) == 0:
+            self._use(tenant, held, corrections, described)
+        else:
+            self._to_purify(tenant, held, corrections, described)
+
+    def _use(self, tenant: str, held: HeldQubit, corrections: list[int],
+             chain: list[list[str]]) -> None:
+        """Hand this end's half of a finished pair to the tenant (it measures it now)."""
         held.busy = True
         now = self.env.now()
-        is_src = self.id == path[0]
-        corrections = [] if is_src else [m.outcome for m in chain]
+        path = self.plan.paths[tenant]
         qubit = (self.id, held.link_pair)
-        role = "src" if is_src else "dst"
+        role = "src" if self.id == path[0] else "dst"
         waited = now - held.created_at_s
 
         def operation(record: PairRecord) -> None:
@@ -462,9 +503,102 @@ class Node:
         self._release_slot(held, "used")
         self.env.emit({"event": "use", "t_s": now, "node": self.id, "tenant": tenant,
                        "role": role, "pair": held.link_pair,
-                       "repeaters": [m.repeater for m in chain], "waited_s": waited,
-                       "chain": [[m.repeater, m.left_pair, m.right_pair] for m in chain],
-                       "occupied": len(self.held)})
+                       "repeaters": [repeater for repeater, _, _ in chain], "waited_s": waited,
+                       "chain": chain, "occupied": len(self.held)})
+
+    # -- end-to-end purification (the source end leads) -------------------------------------------
+    def _to_purify(self, tenant: str, held: HeldQubit, corrections: list[int],
+                   chain: list[list[str]]) -> None:
+        path = self.plan.paths[tenant]
+        key = next((left for repeater, left, _ in chain if repeater == path[1]),
+                   held.link_pair)  # the first hop's link pair: both ends know it
+        if corrections:
+            qubit, now = (self.id, held.link_pair), self.env.now()
+            self.env.store.operate([qubit], lambda r: correct_qubit(r, qubit, now, corrections))
+        self._end_pairs[tenant][key] = EndPair(key, held, 0, chain)
+        if self.id == path[0]:
+            self._lead_purification(tenant)
+        else:
+            self._serve_deferred(tenant)
+
+    def _lead_purification(self, tenant: str) -> None:
+        by_level: dict[int, list[EndPair]] = {}
+        for pair in self._end_pairs[tenant].values():
+            if not pair.held.busy:
+                by_level.setdefault(pair.level, []).append(pair)
+        for level, pairs in by_level.items():
+            pairs.sort(key=lambda p: p.held.created_at_s)
+            for keep, sacrifice in zip(pairs[0::2], pairs[1::2], strict=False):
+                keep.held.busy = True
+                self._end_pairs[tenant].pop(sacrifice.key)
+                sacrifice.held.busy = True
+                self._release_slot(sacrifice.held, "purification")  # measured now
+                self._send(PurifyRequest, self.plan.paths[tenant][-1], tenant=tenant,
+                           keep=keep.key, sacrifice=sacrifice.key, level=level,
+                           src_time_s=self.env.now())
+
+    def _on_purify_request(self, message: PurifyRequest) -> None:
+        self._deferred[message.tenant].append(message)
+        self._serve_deferred(message.tenant)
+
+    def _serve_deferred(self, tenant: str) -> None:
+        """Answer the source's requests whose two pairs this end also knows complete."""
+        still = []
+        patience = self.me.cutoff_s  # after that the source has given its pair up too
+        for request in self._deferred[tenant]:
+            if self.env.now() - request.src_time_s > patience:
+                continue
+            mine = self._end_pairs[tenant]
+            keep, sacrifice = mine.get(request.keep), mine.get(request.sacrifice)
+            if keep is None or sacrifice is None:
+                still.append(request)  # not complete here yet, or lost to a cutoff
+                continue
+            self._purify_here(request, keep, sacrifice)
+        self._deferred[tenant] = still
+
+    def _purify_here(self, request: PurifyRequest, keep: EndPair,
+                     sacrifice: EndPair) -> None:
+        tenant, now = request.tenant, self.env.now()
+        src = self.plan.paths[tenant][0]
+        rng, method = self.rng, self.plan.scenario.control.purification
+        self._end_pairs[tenant].pop(sacrifice.key)
+        keep.held.busy = sacrifice.held.busy = True
+        q_keep, q_sacrifice = (self.id, keep.held.link_pair), (self.id, sacrifice.held.link_pair)
+
+        def operation(kept: PairRecord, spent: PairRecord) -> None:
+            store = self.env.store
+            store.remove(spent)
+            for qubit in spent.qubits:
+                store.forget_qubit(tuple(qubit))
+            success = purify_records(kept, spent, src, request.src_time_s, now, rng, method)
+            self._send(PurifyResult, src, at=now, tenant=tenant, keep=request.keep,
+                       sacrifice=request.sacrifice, level=request.level, success=success)
+            self.env.emit({"event": "purification", "t_s": now, "node": self.id,
+                           "tenant": tenant, "level": request.level, "success": success})
+            self._after_round(tenant, keep, success)
+
+        self._release_slot(sacrifice.held, "purification")
+        self.env.store.operate([q_keep, q_sacrifice], operation)
+
+    def _on_purify_result(self, message: PurifyResult) -> None:
+        keep = self._end_pairs[message.tenant].get(message.keep)
+        if keep is not None:
+            self._after_round(message.tenant, keep, message.success)
+
+    def _after_round(self, tenant: str, keep: EndPair, success: bool) -> None:
+        if not success:
+            self._end_pairs[tenant].pop(keep.key, None)
+            keep.held.busy = False
+            self._discard(keep.held, "purification_failed", tell_partner=False)
+            return
+        keep.level += 1
+        keep.held.busy = False
+        if keep.level >= self.plan.rounds[tenant]:
+            self._end_pairs[tenant].pop(keep.key, None)
+            self._use(tenant, keep.held, [], keep.chain)
+        elif self.id == self.plan.paths[tenant][0]:
+            self._lead_purification(tenant)
+
 
     def _forget_chain(self, tenant: str, chain: list[SwapOutcome]) -> None:
         book = self._outcomes[tenant]
