@@ -159,8 +159,10 @@ def _route_and_admit(scenario: Scenario) -> tuple[dict, dict, list[dict]]:
     """
     control = scenario.control
     model = NetworkModel.from_scenario(scenario)
+    # synchronous scheduling is memoryless: nothing waits for a second pair to purify with
+    max_rounds = 0 if control.scheduling == "synchronous" else control.max_purification_rounds
     admission = AdmissionControl(model, control.sharing, control.routing, control.k_paths,
-                                 max_rounds=control.max_purification_rounds)
+                                 max_rounds=max_rounds)
     decisions: list[dict] = []
     admitted = []
     for tenant in scenario.tenants:
@@ -175,8 +177,7 @@ def _route_and_admit(scenario: Scenario) -> tuple[dict, dict, list[dict]]:
         if decision.admitted:
             admitted.append(tenant)
     allocation = allocate(model, admitted, control.sharing, control.routing, control.k_paths,
-                          max_rounds=control.max_purification_rounds,
-                          method=control.purification)
+                          max_rounds=max_rounds, method=control.purification)
     paths, rounds = {}, {}
     for name, share in allocation.tenants.items():
         decisions.append({

@@ -24,6 +24,7 @@ def _chain(n, t2_s, architecture="distributed", location=None, seed=1, duration_
            scheduling="asynchronous", hop_km=20.0, p_swap=1.0, cutoff_s="auto", memories=4):
     # cpu_scale 0: controllers' wall compute time is left out, so runs are reproducible
     control = {"architecture": architecture, "report_interval_s": 2e-4, "cpu_scale": 0.0,
+               "max_purification_rounds": 0,
                "scheduling": scheduling, "cutoff_s": cutoff_s}
     if location:
         control["location"] = location

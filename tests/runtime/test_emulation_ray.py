@@ -12,6 +12,8 @@ from qnemu.scenario import load_scenario
 
 pytestmark = pytest.mark.ray
 
+RAW = {"max_purification_rounds": 0}  # these tests check raw link and swap behaviour
+
 STABLE = {"mem": {"base": "er_telecom", "t1_s": 1.0e9, "t2_s": 1.0e9, "modes": 10,
                    "source_efficiency": 0.5, "coupling_efficiency": 0.5,
                    "memory_efficiency": 0.5, "detector_efficiency": 0.5}}
@@ -39,6 +41,7 @@ def asymmetric_run(ray_local, tmp_path_factory):
                       {"a": "r2", "b": "b", "length_km": 40.0}],
         },
         "hardware": EFFICIENT,
+        "control": RAW,
         "tenants": [{"name": "t", "app": "qkd", "src": "a", "dst": "b", "rate_hz": 10,
                      "f_min": 0.5}],
     })
@@ -110,6 +113,7 @@ def test_two_node_rate_on_real_actors_matches_the_link_model(ray_local, tmp_path
                                {"id": "b", "hardware": "mem", "memories": 1}],
                      "links": [{"a": "a", "b": "b", "length_km": 20.0}]},
         "hardware": STABLE,
+        "control": RAW,
         "tenants": [{"name": "t", "app": "qkd", "src": "a", "dst": "b", "rate_hz": 10,
                      "f_min": 0.5}],
     })
@@ -133,6 +137,7 @@ def test_packing_several_nodes_per_actor_keeps_messages_timed(ray_local, tmp_pat
                      "memories": 4},
         "hardware": EFFICIENT,
         "runtime": {"nodes_per_actor": 2},
+        "control": RAW,
         "tenants": [{"name": "t", "app": "qkd", "src": "n0", "dst": "n5", "rate_hz": 10,
                      "f_min": 0.5}],
     })

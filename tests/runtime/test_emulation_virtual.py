@@ -21,7 +21,9 @@ def _scenario(nodes, links, tenants, duration_s, hardware, cutoff_s="auto", seed
         "name": "virtual-test", "seed": seed, "duration_s": duration_s, "dilation": 1,
         "topology": {"nodes": nodes, "links": links},
         "hardware": hardware,
-        "control": {"architecture": "distributed", "cutoff_s": cutoff_s},
+        # raw pairs only: these tests check the link and swap physics, not purification
+        "control": {"architecture": "distributed", "cutoff_s": cutoff_s,
+                    "max_purification_rounds": 0},
         "tenants": tenants,
     })
 
