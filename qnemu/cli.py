@@ -12,10 +12,24 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from qnemu.errors import QnemuError
+from qnemu.experiments.cli import compare as compare_command
+from qnemu.telemetry.cli import (
+    DEFAULT_HOST,
+    DEFAULT_LINGER_S,
+    DEFAULT_PORT,
+    MetricsHost,
+    MetricsLinger,
+    MetricsPort,
+    NoMetrics,
+    dashboards_app,
+    metrics_sink,
+)
 
 app = typer.Typer(add_completion=False, no_args_is_help=True,
                   help="qnemu: a quantum network emulator.")
 console = Console(soft_wrap=True)  # never wrap a path or a reason mid-line
+app.command(name="compare")(compare_command)
+app.add_typer(dashboards_app, name="dashboards")
 
 
 def _fail(exc: QnemuError) -> None:
@@ -58,6 +72,10 @@ def run(
     set_: Annotated[list[str] | None, typer.Option(
         "--set", help="Override a scenario field, e.g. --set hardware.trapped_ion.t2_s=0.1 "
                       "(repeatable).")] = None,
+    metrics_port: MetricsPort = DEFAULT_PORT,
+    metrics_host: MetricsHost = DEFAULT_HOST,
+    metrics_linger: MetricsLinger = DEFAULT_LINGER_S,
+    no_metrics: NoMetrics = False,
 ) -> None:
     """Run an emulation and write its results folder."""
     from qnemu.emulation import Emulation
@@ -71,8 +89,13 @@ def run(
         emulation = Emulation(loaded, address=address, results_dir=results, dilation=dilation,
                               mode="virtual" if virtual else "ray",
                               say=lambda text: console.print(text, markup=False))
+        sink = metrics_sink(no_metrics, metrics_host, metrics_port, metrics_linger, virtual,
+                            address=address, say=lambda text: console.print(text, markup=False))
     except QnemuError as exc:
         _fail(exc)
+    emulation.telemetry = sink
+    if sink is not None:
+        console.print(f"metrics: {sink.url}", markup=False, highlight=False)
     console.print(f"qnemu: {loaded.name}: {len(loaded.nodes)} nodes, {len(loaded.links)} links, "
                   f"{len(loaded.tenants)} tenants, {loaded.duration_s:g} s emulated",
                   markup=False)

@@ -19,9 +19,13 @@ GOOD = {
 }
 
 
+QUIET_METRICS = ["--metrics-port", "0", "--metrics-linger", "0"]  # never clash on 9300
+
+
 def qnemu(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "qnemu", *map(str, args)], capture_output=True,
-                          text=True, cwd=cwd, timeout=300)
+    extra = QUIET_METRICS if args and args[0] == "run" else []
+    return subprocess.run([sys.executable, "-m", "qnemu", *map(str, args), *extra],
+                          capture_output=True, text=True, cwd=cwd, timeout=300)
 
 
 def _write(tmp_path, data, name="scenario.yaml"):
@@ -124,7 +128,8 @@ def test_ctrl_c_keeps_what_was_recorded_and_exits_130(tmp_path):
     import time
 
     process = subprocess.Popen(
-        [sys.executable, "-m", "qnemu", "run", "--results", str(tmp_path), "--dilation", "50"],
+        [sys.executable, "-m", "qnemu", "run", "--results", str(tmp_path), "--dilation", "50",
+         *QUIET_METRICS],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
     deadline = time.time() + 120
     line = ""

@@ -59,15 +59,15 @@ class RunInfo:
     @classmethod
     def from_plan(cls, plan: Any, emulator: dict[str, Any]) -> RunInfo:
         """From a :class:`qnemu.nodes.plan.NetworkPlan` and the sink's ``emulator`` info."""
-        from qnemu.emulation import OVERLOAD_BUDGET
+        from qnemu.emulation import overload_tolerance_s
 
         scenario = plan.scenario
         dilation = emulator.get("dilation")
         tolerance = None
         if dilation:
-            tolerance = OVERLOAD_BUDGET * plan.classical.shortest_hop_delay_s() * dilation
+            tolerance = overload_tolerance_s(plan) * dilation
         architecture = scenario.control.architecture
-        site_of = getattr(plan, "site_of", None) or {}  # plans before controller sites: none
+        site_of = plan.site_of
         return cls(
             nodes=tuple(n.id for n in scenario.nodes),
             memories=tuple(plan.nodes[n.id].memories for n in scenario.nodes),

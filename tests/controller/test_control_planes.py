@@ -127,7 +127,7 @@ def test_synchronous_rate_falls_as_p_to_the_n_while_asynchronous_holds_up(tmp_pa
 
 
 def _qnemu(*args, cwd=REPO):
-    return subprocess.run([sys.executable, "-m", "qnemu", *map(str, args)],
+    return subprocess.run([sys.executable, "-m", "qnemu", *map(str, args), "--no-metrics"],
                           capture_output=True, text=True, cwd=cwd, timeout=120)
 
 
