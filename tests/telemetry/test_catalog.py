@@ -6,7 +6,8 @@ import pytest
 
 from qnemu.telemetry.catalog import ALLOWED_LABELS, CATALOG, MetricSpec, spec
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "telemetry.md"
+ROOT = Path(__file__).resolve().parents[2]
+DOCS = [ROOT / "docs" / "telemetry.md", ROOT / "README.md"]
 
 
 def test_every_metric_follows_the_naming_rules():
@@ -49,8 +50,9 @@ def test_an_unknown_name_lists_the_valid_ones():
         spec("qnemu_nope")
 
 
-def test_the_documentation_table_lists_every_metric_with_its_labels_and_time_base():
-    text = DOC.read_text(encoding="utf-8")
+@pytest.mark.parametrize("doc", DOCS, ids=lambda p: p.name)
+def test_the_documentation_table_lists_every_metric_with_its_labels_and_time_base(doc):
+    text = doc.read_text(encoding="utf-8")
     rows = {line.split("|")[1].strip().strip("`"): line for line in text.splitlines()
             if line.startswith("| `qnemu_")}
     assert set(rows) == {m.name for m in CATALOG}

@@ -1,0 +1,153 @@
+"""Runtime benchmark: chains of 5, 20 and 50 nodes through the real ``qnemu run``.
+
+For each chain it reports the wall time from launching ``qnemu run`` to the first
+delivered pair, actor start-up time, peak RSS per node actor, classical messages per wall
+second, transport lateness p50/p99 (idle, from the start-up calibration, and loaded, from
+the run), the dilation ``auto`` chose and wall seconds per emulated second. A throughput
+sweep then lowers the dilation of a busy 20-node chain until the run is overloaded and
+reports the most classical messages per wall second it sustained without overload.
+
+    .venv/bin/python benchmarks/runtime.py [--quick] [--out benchmarks/results/runtime.json]
+
+Performance lives here, not in timed tests; the figures go into the issue note.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import yaml
+
+DEFAULT = Path(__file__).resolve().parents[1] / "qnemu" / "examples" / "default.yaml"
+# a busy telecom memory: links at tens of kHz, so the classical plane is loaded
+BUSY = {"mem": {"base": "er_telecom", "t1_s": 1.0, "t2_s": 0.05, "source_efficiency": 0.9,
+                "coupling_efficiency": 0.9, "memory_efficiency": 0.9,
+                "detector_efficiency": 0.9}}
+
+
+def chain(n: int, duration_s: float, dilation: float | str = "auto", busy: bool = False) -> dict:
+    """An n-node chain scenario (the default's shape), one end-to-end tenant."""
+    scenario = yaml.safe_load(DEFAULT.read_text())
+    scenario.update(name=f"bench-chain-{n}", duration_s=duration_s, dilation=dilation)
+    scenario["topology"]["n"] = n
+    scenario["tenants"][0].update(dst=f"n{n - 1}")
+    if busy:
+        scenario["name"] = f"bench-busy-{n}-d{dilation}"
+        scenario["hardware"] = BUSY
+        scenario["topology"]["hardware"] = "mem"
+        scenario["control"]["max_purification_rounds"] = 0
+    return scenario
+
+
+def actor_rss() -> list[int]:
+    """Resident memory of every live QuantumNode actor process, in bytes (Linux /proc)."""
+    sizes = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            if "QuantumNode" not in command:
+                continue
+            for line in (entry / "status").read_text().splitlines():
+                if line.startswith("VmRSS:"):
+                    sizes.append(int(line.split()[1]) * 1024)
+        except OSError:  # the process ended while we looked
+            continue
+    return sizes
+
+
+def run(scenario: dict, workdir: Path) -> dict:
+    """Launch ``qnemu run`` on a scenario; measure from the outside while it runs."""
+    path = workdir / f"{scenario['name']}.yaml"
+    path.write_text(yaml.safe_dump(scenario))
+    results = workdir / "runs"
+    peak: list[int] = []
+    first_pair: list[float] = []
+    done = threading.Event()
+    started = time.time()
+
+    def watch() -> None:
+        while not done.is_set():
+            peak.extend(actor_rss())
+            if not first_pair:
+                for pairs in results.glob(f"*-{scenario['name']}/pairs.jsonl"):
+                    if pairs.stat().st_size > 0:
+                        first_pair.append(time.time() - started)
+            time.sleep(0.2)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    completed = subprocess.run(
+        [sys.executable, "-m", "qnemu", "run", str(path), "--results", str(results),
+         "--quiet", "--no-metrics"], capture_output=True, text=True, timeout=900)
+    done.set()
+    watcher.join()
+    if completed.returncode != 0:
+        raise RuntimeError(completed.stderr[-2000:])
+    folder = Path(completed.stdout.split("results:")[-1].split()[0])
+    summary = json.loads((folder / "summary.json").read_text())
+    emulator = summary["emulator"]
+    idle = re.search(r"timer (\d+) µs \+ transport (\d+) µs", completed.stdout)
+    return {
+        "nodes": scenario["topology"]["n"],
+        "wall_to_first_pair_s": first_pair[0] if first_pair else None,
+        "wall_total_s": time.time() - started,
+        "actor_startup_s": emulator["startup_s"],
+        "actors": emulator["actors"],
+        "nodes_per_actor": emulator["nodes_per_actor"],
+        "rss_per_actor_mb": (max(peak) / 2**20) if peak else None,
+        "messages_per_wall_s": emulator["messages_per_wall_s"],
+        "lateness_idle_timer_us": int(idle.group(1)) if idle else None,
+        "lateness_idle_transport_us": int(idle.group(2)) if idle else None,
+        "lateness_p50_ms": emulator["lateness_p50_s"] * 1e3,
+        "lateness_p99_ms": emulator["lateness_p99_s"] * 1e3,
+        "overloaded": emulator["overloaded"],
+        "dilation": emulator["dilation"],
+        "wall_per_emulated_s": emulator["wall_per_emulated_s"],
+        "pairs_delivered": sum(t["pairs_delivered"] for t in summary["tenants"].values()),
+    }
+
+
+def main() -> None:
+    """Run the chains and the throughput sweep; print a table and write JSON."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="5 and 20 nodes, short runs")
+    parser.add_argument("--out", default="benchmarks/results/runtime.json")
+    args = parser.parse_args()
+    sizes = (5, 20) if args.quick else (5, 20, 50)
+    results: dict = {"cpus": os.cpu_count(), "chains": [], "throughput": []}
+    with tempfile.TemporaryDirectory() as workdir:
+        for n in sizes:
+            row = run(chain(n, 0.2 if n > 5 else 0.5), Path(workdir))
+            results["chains"].append(row)
+            print(json.dumps(row), flush=True)
+        for dilation in (200, 100, 50, 20, 10):
+            row = run(chain(20, 0.02 if args.quick else 0.05, dilation, busy=True),
+                      Path(workdir))
+            results["throughput"].append(row)
+            print(json.dumps({k: row[k] for k in ("dilation", "messages_per_wall_s",
+                                                  "lateness_p99_ms", "overloaded")}), flush=True)
+            if row["overloaded"]:
+                break
+    sustained = [r["messages_per_wall_s"] for r in results["throughput"] if not r["overloaded"]]
+    results["max_messages_per_wall_s_without_overload"] = max(sustained, default=None)
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    print(f"max classical messages per wall second without overload: "
+          f"{results['max_messages_per_wall_s_without_overload']}")
+    print(f"wrote {out}")
+
+
+if __name__ == "__main__":
+    main()
