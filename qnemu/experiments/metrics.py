@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from qnemu.apps import utility
 from qnemu.results import VIOLATION_KINDS
 from qnemu.scenario import Scenario
 
@@ -77,21 +78,7 @@ def _tenant_utility(figures: Mapping[str, Any], spec: Any) -> float | None:
         return None
     if not figures.get("pairs_delivered"):
         return 0.0  # U = R · q(F) and R = 0
-    utility = _apps_utility()
-    if utility is None:
-        return None
     return float(utility(spec.app, figures["rate_hz"], figures["fidelity_mean"], spec.f_min))
-
-
-def _apps_utility() -> Any:
-    """``qnemu.apps.utility`` if that module exists yet; None while it does not."""
-    try:
-        from qnemu.apps import utility
-    except ImportError as exc:
-        if exc.name == "qnemu.apps":  # not written yet; anything else is a bug
-            return None
-        raise
-    return utility
 
 
 def _weighted_fidelity(tenants: Any) -> float | None:

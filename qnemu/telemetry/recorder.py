@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from qnemu.apps import quality
 from qnemu.results import VIOLATION_KINDS
 from qnemu.telemetry.catalog import CATALOG, MetricSpec
 
@@ -99,17 +100,6 @@ def build_metrics(registry: CollectorRegistry,
     return made
 
 
-def _apps_utility() -> Callable[..., float] | None:
-    """``qnemu.apps.utility`` where that module exists; None while it does not."""
-    try:
-        from qnemu.apps import utility
-    except ImportError as exc:
-        if exc.name == "qnemu.apps":  # not written yet; anything else is a bug
-            return None
-        raise
-    return utility
-
-
 class MetricsRecorder:
     """Event batches in, metric updates out (see the module docstring)."""
 
@@ -119,10 +109,9 @@ class MetricsRecorder:
         self.run: RunInfo | None = None
         self._lateness: deque[float] = deque(maxlen=LATENESS_WINDOW)
         self._p99_at = 0.0
-        self._delivered: dict[str, list[float]] = {}  # tenant: [count, fidelity sum]
+        self._delivered: dict[str, list[float]] = {}  # tenant: [count, sum of q(F)]
         self._emulated_s = 0.0
         self._site: dict[str, str] = {}  # node: the controller site serving it
-        self._utility = _apps_utility()
         self._handlers: dict[str, Callable[[dict[str, Any]], None]] = {
             "pair_generated": self._on_pair_generated,
             "herald": self._on_herald,
@@ -236,17 +225,14 @@ class MetricsRecorder:
             self._metric("emulator_overloaded").set(1 if p99 > tolerance else 0)
 
     def _update_utility(self) -> None:
-        """U = R·q(F) from what was delivered so far, by ``qnemu.apps.utility``."""
-        if self._utility is None or self.run is None or self._emulated_s <= 0:
+        """U = R · mean q(F) of what was delivered so far: Σ q(F_i) / emulated time, the
+        same definition as ``summary.json``'s per-tenant ``utility``."""
+        if self.run is None or self._emulated_s <= 0:
             return
         for tenant in self.run.tenants:
-            count, fidelity_sum = self._delivered.get(tenant.name, (0, 0.0))
-            if count:
-                value = self._utility(tenant.app, count / self._emulated_s,
-                                      fidelity_sum / count, tenant.f_min)
-            else:
-                value = 0.0  # R = 0
-            self._metric("tenant_utility").labels(tenant.name, self._controller()).set(value)
+            _, quality_sum = self._delivered.get(tenant.name, (0, 0.0))
+            self._metric("tenant_utility").labels(tenant.name, self._controller()).set(
+                quality_sum / self._emulated_s)
 
     def _controller(self, event: dict[str, Any] | None = None) -> str:
         """The controller an event names, else the run's control architecture."""
@@ -298,7 +284,9 @@ class MetricsRecorder:
             event["latency_s"])
         figures = self._delivered.setdefault(tenant, [0, 0.0])
         figures[0] += 1
-        figures[1] += event["fidelity"]
+        spec = next((t for t in self.run.tenants if t.name == tenant), None) if self.run else None
+        if spec is not None:
+            figures[1] += quality(spec.app, event["fidelity"], spec.f_min)
 
     def _on_violation(self, event: dict[str, Any]) -> None:
         node = event.get("node", "")
