@@ -214,6 +214,16 @@ class GroundTruthStore:
             self._by_qubit[tuple(qubit)] = record.pair_id
             self._trail.pop(tuple(qubit), None)
 
+    def place(self, record: PairRecord, host_id: int) -> None:
+        """Hand a new record to ``host_id`` at once (this host if it is ours)."""
+        if host_id == self.host_id:
+            self.add(record)
+            return
+        for qubit in record.qubits:
+            self._trail[tuple(qubit)] = host_id
+        self.handovers += 1
+        self._send(host_id, [self.TRANSFER, record.to_wire()])
+
     def remove(self, record: PairRecord) -> None:
         """Forget a record (consumed or merged into another one)."""
         self._records.pop(record.pair_id, None)
@@ -227,9 +237,13 @@ class GroundTruthStore:
         self._trail.pop(qubit, None)
 
     def expect(self, qubit: Qubit, host_id: int) -> None:
-        """Note that ``qubit``'s record currently lives on ``host_id``."""
-        if host_id != self.host_id and qubit not in self._by_qubit:
+        """Note that ``qubit``'s record lives on ``host_id`` (or is on its way here)."""
+        if qubit in self._by_qubit:
+            return
+        if host_id != self.host_id:
             self._trail[qubit] = host_id
+        else:
+            self._requested.add(qubit)  # placed here by its creator: wait for it to arrive
 
     def record_of(self, qubit: Qubit) -> PairRecord | None:
         """The local record holding ``qubit``, if this host owns it."""

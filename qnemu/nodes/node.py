@@ -198,19 +198,28 @@ class Node:
         if self.plan.slot_s is not None:  # the far end drops its half by the slot's end
             self.env.schedule(now + self.plan.slot_s, self._mode_freed, lp.name, mode, False)
         a_profile, b_profile = self.plan.nodes[lp.a].profile, self.plan.nodes[lp.b].profile
-        self.env.store.add(PairRecord(
+        holder = self.env.host_of(self._first_user(lp, tenant))
+        self.env.store.place(PairRecord(
             pair_id=pair, qubits=[(lp.a, pair), (lp.b, pair)], rho=lp.model.initial_state(),
             updated_at_s=[now, now], t1_s=[a_profile.t1_s, b_profile.t1_s],
             t2_s=[a_profile.t2_s, b_profile.t2_s], link_pairs=[pair], created_at_s=now,
-        ))
+        ), holder)
         self.env.emit({"event": "pair_generated", "t_s": now, "link": lp.name, "pair": pair,
                        "tenant": tenant, "attempts": generator.attempts})
         arrive = now + lp.model.herald_delay_s + self.plan.classical.processing_s
         for end, slot in ((lp.a, lp.slots_a[mode]), (lp.b, lp.slots_b[mode])):
             self.env.send(Herald(src=self.id, dst=end, sent_at_s=now, deliver_at_s=arrive,
                                  link_pair=pair, neighbor=lp.other(end), slot=slot,
-                                 tenant=tenant, created_at_s=now, owner_host=self.env.host_id))
+                                 tenant=tenant, created_at_s=now, owner_host=holder))
         self._generate(generator)
+
+    def _first_user(self, lp: LinkPlan, tenant: str) -> str:
+        """The end of a new link pair likely to operate on it first: a repeater swaps
+        before an end node uses, so the true state starts where it will be needed."""
+        repeaters = self.plan.paths[tenant][1:-1]
+        if lp.a not in repeaters and lp.b in repeaters:
+            return lp.b
+        return lp.a
 
     def _mode_freed(self, link: str, mode: int, mine: bool, by_message: bool = False) -> None:
         if by_message and self.plan.slot_s is not None:
