@@ -54,6 +54,22 @@ def validate(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file."
 
 
 @app.command()
+def topo(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    out: Annotated[Path, typer.Option(help="PNG file to write.")] = Path("topology.png"),
+) -> None:
+    """Draw the scenario's network, its tenants' paths and its controllers to a PNG."""
+    from qnemu.scenario import load_scenario
+    from qnemu.topo import draw_topology
+
+    try:
+        written = draw_topology(load_scenario(scenario), out)
+    except QnemuError as exc:
+        _fail(exc)
+    console.print(f"topology: {written}", markup=False, highlight=False)
+
+
+@app.command()
 def run(
     scenario: Annotated[Path | None, typer.Argument(
         help="Scenario YAML file (default: the bundled 5-node chain).")] = None,

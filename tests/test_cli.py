@@ -145,3 +145,12 @@ def test_ctrl_c_keeps_what_was_recorded_and_exits_130(tmp_path):
     assert summary["interrupted"] is True
     events = (folder / "events.jsonl").read_text().splitlines()
     assert len(events) > 10 and all(json.loads(line) for line in events)
+
+
+def test_topo_draws_the_network_to_a_png(tmp_path):
+    out = tmp_path / "mesh.png"
+    done = qnemu("topo", Path(DEFAULT_SCENARIO_PATH).parent / "mesh-two-tenants.yaml",
+                 "--out", out)
+    assert done.returncode == 0, done.stderr
+    data = out.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000
