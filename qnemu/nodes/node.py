@@ -69,6 +69,7 @@ class HeldQubit:
     known_at_s: float
     cutoff: Event | None = None
     busy: bool = False
+    complete: bool = False  # an end node knows the whole end-to-end pair it belongs to
 
 
 @dataclass
@@ -302,9 +303,7 @@ class Node:
         held.cutoff = None
         if self.held.get(held.slot) is not held:
             return
-        waiting_for_purification = any(p.held is held for ps in self._end_pairs.values()
-                                       for p in ps.values())
-        if held.busy and not waiting_for_purification:
+        if held.busy and not held.complete:  # being swapped or used: too late to drop
             return
         self._violation("cutoff_expired", held.tenant, waited_s=self.env.now() - held.created_at_s)
         if None in self.roles[held.tenant]:
@@ -352,7 +351,7 @@ class Node:
         if None not in self.roles[tenant]:
             return
         for held in list(self.held.values()):
-            if held.tenant == tenant and not held.busy:
+            if held.tenant == tenant and not held.busy and not held.complete:
                 self._try_deliver(tenant, held)
 
     # -- the controller's side -----------------------------------------------------------------
@@ -482,6 +481,7 @@ class Node:
         if len(chain) < len(path) - 2:
             return
         self._forget_chain(tenant, chain)
+        held.complete = True
         corrections = [] if self.id == path[0] else [m.outcome for m in chain]
         described = [[m.repeater, m.left_pair, m.right_pair] for m in chain]
         if self.plan.rounds.get(tenant, 0) == 0:
