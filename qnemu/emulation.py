@@ -36,6 +36,9 @@ COHERENCE_BUDGET = 0.01  # ... and of the shortest T_longEB
 # distorted): then its numbers are not to be trusted.
 OVERLOAD_HOPS = 1.0
 OVERLOAD_COHERENCE = 0.01
+# Clocks: every Ray node's clock must agree with the driver's (which sets t0) to within this
+# share of the shortest emulated classical delay, in wall time (x dilation).
+CLOCK_OFFSET_BUDGET = 0.5
 NICE_DILATIONS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
 
 
@@ -92,9 +95,24 @@ def auto_nodes_per_actor(n_nodes: int, cpus: int | None = None) -> int:
     return max(1, math.ceil(n_nodes / max_actors))
 
 
-def group_nodes(node_ids: list[str], per_actor: int) -> list[list[str]]:
-    """Consecutive nodes share an actor, so neighbours on a chain are co-located."""
-    return [node_ids[i:i + per_actor] for i in range(0, len(node_ids), per_actor)]
+def group_nodes(node_ids: list[str], per_actor: int,
+                hosts: dict[str, str | None] | None = None) -> list[list[str]]:
+    """Consecutive nodes share an actor, so neighbours on a chain are co-located.
+
+    With ``hosts`` (node -> its ``host`` label or None), a pack also ends where the label
+    changes, so that one actor (one process, on one machine) never mixes hosts.
+    """
+    if per_actor < 1:
+        raise ScenarioError(f"runtime.nodes_per_actor: must be >= 1, got {per_actor}")
+    hosts = hosts or {}
+    groups: list[list[str]] = []
+    for node in node_ids:
+        if (groups and len(groups[-1]) < per_actor
+                and hosts.get(groups[-1][0]) == hosts.get(node)):
+            groups[-1].append(node)
+        else:
+            groups.append([node])
+    return groups
 
 
 class Emulation:
@@ -175,24 +193,64 @@ class Emulation:
         actors: list = []
         try:
             ids = [n.id for n in self.scenario.nodes]
-            per_actor = self.scenario.runtime.nodes_per_actor or auto_nodes_per_actor(len(ids))
-            groups = group_nodes(ids, per_actor)
+            nodes = ray_backend.cluster_nodes()
+            placement = ray_backend.resolve_placement(self.scenario.runtime.placement, nodes)
+            per_actor = self.scenario.runtime.nodes_per_actor
+            if per_actor is not None and per_actor < 1:
+                raise ScenarioError(f"runtime.nodes_per_actor: must be >= 1, got {per_actor}")
+            if per_actor is None:
+                cpus = ray_backend.cluster_cpus() if placement == "spread" else None
+                per_actor = auto_nodes_per_actor(len(ids), cpus)
+            hosts = {n.id: n.host for n in self.scenario.nodes}
+            groups = group_nodes(ids, per_actor, hosts)
+            targets = ray_backend.plan_placement(groups, hosts, placement, nodes)
+            used = len(set(targets))
             if per_actor > 1:
                 self.say(f"packing {per_actor} nodes per actor ({len(groups)} actors for "
-                         f"{len(ids)} nodes) so this machine can serve them")
-            actors = ray_backend.spawn(_portable(self.scenario), groups)
+                         f"{len(ids)} nodes) so the machines can serve them")
+            if len(nodes) > 1:
+                self.say(f"cluster: {len(nodes)} Ray nodes, placement {placement}, "
+                         f"{len(groups)} actors on {used} of them")
+            # Actors dial each other on their node's IP when several machines may be involved.
+            bind = ray_backend.NODE_IP if len(nodes) > 1 else "127.0.0.1"
+            actors = ray_backend.spawn(_portable(self.scenario), groups, bind, targets)
             placed = ray_backend.call_all(actors, "listen")
             startup_s = time.time() - wall_start
             book = {i: (p["address"], p["port"]) for i, p in enumerate(placed)}
             ray_backend.call_all(actors, "connect", book)
             dilation = self._dilation(actors)
+            clock = self._clock_offsets(actors, placed, dilation)
             self._begin(builder, {"mode": "ray", "actors": len(actors), "dilation": dilation})
-            return self._drive(actors, dilation, builder, placed, per_actor, startup_s)
+            emulator = self._drive(actors, dilation, builder, placed, per_actor, startup_s)
+            emulator.update(clock)
+            emulator["placement"] = placement
+            emulator["ray_nodes"] = len(nodes)
+            emulator["actor_rss_bytes"] = sum(p.get("rss_bytes", 0) for p in placed)
+            return emulator
         finally:
             if actors:
                 ray_backend.kill(actors)
             if started:
                 ray_backend.stop_ray()
+
+    def _clock_offsets(self, actors: list, placed: list[dict[str, Any]],
+                       dilation: float) -> dict[str, Any]:
+        """Measure each Ray node's clock against the driver's; refuse to run if too far off.
+
+        t0 is the driver's number, so every machine must agree with the driver's clock to
+        within :data:`CLOCK_OFFSET_BUDGET` of the shortest emulated delay, in wall time.
+        """
+        from qnemu.runtime import ray_backend
+
+        offsets = ray_backend.clock_offsets(actors, [p["ray_node"] for p in placed])
+        tolerance = CLOCK_OFFSET_BUDGET * self.plan.classical.shortest_hop_delay_s() * dilation
+        worst = ray_backend.check_clock_offsets(offsets, tolerance)
+        if len(offsets) > 1:
+            self.say(f"clock: largest offset between Ray nodes and the driver "
+                     f"{worst * 1e6:.0f} µs (tolerance {tolerance * 1e6:.0f} µs)")
+        return {"clock_offsets_s": {node: round(m["offset_s"], 9) for node, m in offsets.items()},
+                "clock_offset_rtt_s": {node: round(m["rtt_s"], 9) for node, m in offsets.items()},
+                "clock_offset_max_s": worst, "clock_offset_tolerance_s": tolerance}
 
     def _dilation(self, actors: list) -> float:
         from qnemu.runtime import ray_backend

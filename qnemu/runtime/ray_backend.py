@@ -2,8 +2,17 @@
 
 A ``QuantumNode`` actor is a thin shell over :class:`qnemu.runtime.host.Host`: it owns
 the host's socket transport and real-time scheduler and answers the driver's control
-calls (listen, connect, calibrate, run, drain, finish). Classical messages never travel
-as Ray calls: Ray only places, starts, stops and collects.
+calls (listen, connect, calibrate, clock, run, drain, finish). Classical messages never
+travel as Ray calls: Ray only places, starts, stops and collects.
+
+Cluster mode: :func:`start_ray` joins an existing cluster (``auto``, ``HOST:PORT`` or
+``ray://HOST:PORT``) after checking, within seconds, that its address answers;
+:func:`plan_placement` (pure, no Ray) decides which Ray node hosts each actor (packs are
+never split: one actor is one process on one Ray node), and :func:`spawn` pins each actor
+there with hard node affinity. On a cluster of several Ray nodes the actors listen on
+their node's IP address so that actors on other machines can dial them; on one machine
+they listen on loopback. :func:`clock_offsets` measures each Ray node's clock against the
+driver's before t0 is agreed.
 """
 
 from __future__ import annotations
@@ -12,7 +21,10 @@ import asyncio
 import logging
 import math
 import os
+import socket
 import time
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from qnemu.clock import Clock
@@ -24,6 +36,9 @@ from qnemu.runtime.transport import SocketTransport
 from qnemu.scenario import Scenario
 
 PING = -9
+NODE_IP = "node"  # bind_host placeholder: the actor's own Ray node IP address
+PROBE_TIMEOUT_S = 5.0  # a cluster address that does not accept TCP within this is dead
+CLOCK_SAMPLES = 8  # RPC round trips per Ray node when measuring clock offsets
 
 
 class QuantumNode:
@@ -47,9 +62,16 @@ class QuantumNode:
         """Open the listening socket; returns its address and where Ray placed us."""
         import ray
 
+        if self.transport.bind_host == NODE_IP:
+            self.transport.bind_host = ray.util.get_node_ip_address()
         address, port = await self.transport.listen()
         return {"address": address, "port": port, "pid": os.getpid(),
-                "ray_node": ray.get_runtime_context().get_node_id()}
+                "ray_node": ray.get_runtime_context().get_node_id(),
+                "rss_bytes": _rss_bytes()}
+
+    async def clock(self) -> float:
+        """This process's wall clock (``time.time()``), for offset measurement."""
+        return time.time()
 
     async def connect(self, book: dict[int, tuple[str, int]]) -> None:
         """Dial every other host."""
@@ -100,20 +122,79 @@ class QuantumNode:
 
 
 def start_ray(address: str | None) -> bool:
-    """Connect to ``address`` or start an embedded local Ray; True if we started it."""
+    """Connect to ``address`` or start an embedded local Ray; True if we started it.
+
+    A cluster address is checked first (:func:`check_address`), so a dead one fails with
+    a clear :class:`EmulationError` in seconds instead of Ray's long retry loop.
+    """
     import ray
 
     if ray.is_initialized():
         return False
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
+    if address:
+        check_address(address)
     try:
         ray.init(address=address or "local", include_dashboard=False,
                  logging_level=logging.WARNING, configure_logging=True,
                  log_to_driver=True, namespace="qnemu")
-    except (ConnectionError, RuntimeError, ValueError) as exc:
-        raise EmulationError(f"ray: cannot connect to {address or 'local'}: {exc}") from exc
+    except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as exc:
+        hint = ("; check that RAY_AUTH_MODE and the auth token match the cluster's"
+                if "auth" in str(exc).lower() else "")
+        raise EmulationError(f"ray: cannot connect to {address or 'local'}: "
+                             f"{str(exc).splitlines()[0] if str(exc) else exc!r}{hint}") from exc
     return address is None
+
+
+def resolve_address(address: str) -> tuple[str, int]:
+    """The (host, port) that must accept TCP for ``address`` to be a live cluster.
+
+    ``auto`` means ``$RAY_ADDRESS`` or the cluster ``ray start`` recorded on this machine;
+    ``ray://HOST:PORT`` is a Ray Client server; ``HOST:PORT`` a GCS.
+    """
+    target = address
+    if address == "auto":
+        target = os.environ.get("RAY_ADDRESS", "") or _current_cluster()
+        if not target:
+            raise EmulationError("address: 'auto' found no running Ray cluster on this machine "
+                                 "(start one with `ray start --head` or give HOST:PORT)")
+        if target == "auto":
+            raise EmulationError("address: RAY_ADDRESS=auto is circular; give HOST:PORT")
+    if target.startswith("ray://"):
+        target = target[len("ray://"):]
+    elif "://" in target:
+        raise EmulationError(f"address: {address!r} must be auto, HOST:PORT or ray://HOST:PORT")
+    host, sep, port = target.rpartition(":")
+    if not sep or not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise EmulationError(f"address: {address!r} must be auto, HOST:PORT or ray://HOST:PORT")
+    return host.strip("[]"), int(port)
+
+
+def check_address(address: str, timeout_s: float = PROBE_TIMEOUT_S) -> tuple[str, int]:
+    """Fail fast (``EmulationError``) when nothing accepts TCP at the cluster's address."""
+    host, port = resolve_address(address)
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            pass
+    except OSError as exc:
+        reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
+        stale = (" (the cluster recorded by `ray start` on this machine looks stopped)"
+                 if address == "auto" and not os.environ.get("RAY_ADDRESS") else "")
+        raise EmulationError(f"address: no Ray cluster answers at {host}:{port}{stale}: "
+                             f"{reason}") from None
+    return host, port
+
+
+def _current_cluster() -> str:
+    """The GCS address the last ``ray start --head`` on this machine recorded, or ''."""
+    import tempfile
+
+    for root in {os.environ.get("RAY_TMPDIR", ""), tempfile.gettempdir(), "/tmp"}:
+        path = Path(root or "/tmp") / "ray" / "ray_current_cluster"
+        if path.is_file():
+            return path.read_text().strip()
+    return ""
 
 
 def stop_ray() -> None:
@@ -123,14 +204,170 @@ def stop_ray() -> None:
     ray.shutdown()
 
 
-def spawn(scenario: Scenario, groups: list[list[str]], bind_host: str = "127.0.0.1") -> list:
-    """One QuantumNode actor per group of nodes; returns the actor handles."""
+@dataclass(frozen=True)
+class RayNode:
+    """One alive Ray node as placement sees it."""
+
+    node_id: str
+    ip: str
+    resources: frozenset[str]  # custom resource names (``ray start --resources``)
+    labels: frozenset[str] = frozenset()  # values of ``ray start --labels``
+    is_driver: bool = False
+
+    def answers_to(self, label: str) -> bool:
+        """Whether a scenario ``host`` label names this node (IP, node id, resource, label)."""
+        return label in (self.ip, self.node_id) or label in self.resources or label in self.labels
+
+
+_STANDARD_RESOURCES = ("CPU", "GPU", "memory", "object_store_memory", "node:")
+
+
+def cluster_nodes() -> list[RayNode]:
+    """The cluster's alive Ray nodes, the driver's own first."""
     import ray
 
+    here = ray.get_runtime_context().get_node_id()
+    nodes = []
+    for info in ray.nodes():
+        if not info.get("Alive"):
+            continue
+        custom = frozenset(r for r in info.get("Resources", {})
+                           if not r.startswith(_STANDARD_RESOURCES))
+        labels = frozenset(str(v) for k, v in (info.get("Labels") or {}).items()
+                           if not k.startswith("ray.io/"))
+        nodes.append(RayNode(info["NodeID"], info["NodeManagerAddress"], custom, labels,
+                             info["NodeID"] == here))
+    return sorted(nodes, key=lambda n: (not n.is_driver, n.node_id))
+
+
+def cluster_cpus() -> int:
+    """CPUs the whole cluster reports (for choosing how many nodes to pack per actor)."""
+    import ray
+
+    return max(1, int(ray.cluster_resources().get("CPU", 1)))
+
+
+def resolve_placement(placement: str, nodes: list[RayNode]) -> str:
+    """``auto`` becomes ``spread`` on a cluster of several Ray nodes, ``pack`` on one."""
+    if placement == "auto":
+        return "spread" if len(nodes) > 1 else "pack"
+    return placement
+
+
+def plan_placement(groups: list[list[str]], hosts: dict[str, str | None], placement: str,
+                   nodes: list[RayNode]) -> list[str]:
+    """The Ray node id hosting each group (pure: no Ray calls).
+
+    A group is one actor, so it is never split. A group whose nodes carry a ``host``
+    label goes to the Ray node answering to that label (every label in a group must be
+    the same; a label no Ray node answers to is an :class:`EmulationError`). The other
+    groups follow ``placement``: ``pack`` puts them on the driver's Ray node, ``spread``
+    cuts them into contiguous blocks, one per Ray node (neighbours on a chain stay
+    together, so few messages cross machines).
+    """
+    if not nodes:
+        raise EmulationError("ray: the cluster has no alive node")
+    mode = resolve_placement(placement, nodes)
+    if mode not in ("pack", "spread"):
+        raise EmulationError(f"runtime.placement: must be auto, pack or spread, got {mode!r}")
+    targets: list[str | None] = []
+    for group in groups:
+        labels = {hosts.get(node) for node in group} - {None}
+        if len(labels) > 1:
+            raise EmulationError(f"topology.nodes: {', '.join(group)} share one actor but name "
+                                 f"different hosts {sorted(labels)}")
+        if not labels:
+            targets.append(None)
+            continue
+        label = labels.pop()
+        match = [n for n in nodes if n.answers_to(label)]
+        if not match:
+            known = ", ".join(sorted({n.ip for n in nodes} | {r for n in nodes
+                                                               for r in n.resources}))
+            raise EmulationError(f"topology.nodes[{group[0]}].host: no Ray node answers to "
+                                 f"{label!r} (known IPs and custom resources: {known})")
+        targets.append(match[0].node_id)
+    free = [i for i, target in enumerate(targets) if target is None]
+    for rank, i in enumerate(free):
+        if mode == "pack":
+            targets[i] = nodes[0].node_id
+        else:
+            targets[i] = nodes[rank * len(nodes) // len(free)].node_id
+    return [t for t in targets if t is not None]
+
+
+def spawn(scenario: Scenario, groups: list[list[str]], bind_host: str = "127.0.0.1",
+          targets: list[str] | None = None) -> list:
+    """One QuantumNode actor per group of nodes, each pinned to its target Ray node.
+
+    ``bind_host`` :data:`NODE_IP` makes each actor listen on its own Ray node's IP.
+    """
+    import ray
+    from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
+
     placement = {node: i for i, group in enumerate(groups) for node in group}
-    actor_class = ray.remote(QuantumNode).options(num_cpus=0, max_concurrency=64)
-    return [actor_class.remote(i, scenario, group, placement, bind_host)
-            for i, group in enumerate(groups)]
+    actor_class = ray.remote(QuantumNode)
+    actors = []
+    for i, group in enumerate(groups):
+        options: dict[str, Any] = {"num_cpus": 0, "max_concurrency": 64}
+        if targets is not None:
+            options["scheduling_strategy"] = NodeAffinitySchedulingStrategy(targets[i],
+                                                                            soft=False)
+        actors.append(actor_class.options(**options).remote(i, scenario, group, placement,
+                                                            bind_host))
+    return actors
+
+
+def clock_offsets(actors: list, ray_nodes: list[str], samples: int = CLOCK_SAMPLES,
+                  timeout_s: float = 30.0) -> dict[str, dict[str, float]]:
+    """Each Ray node's clock minus the driver's, measured through one actor on it.
+
+    Per sample the driver reads ``time.time()`` before and after an RPC returning the
+    actor's ``time.time()``; the offset is the actor's reading minus the midpoint. The
+    sample with the shortest round trip wins; ``rtt_s / 2`` bounds its error.
+    """
+    import ray
+
+    first: dict[str, Any] = {}
+    for actor, node in zip(actors, ray_nodes, strict=True):
+        first.setdefault(node, actor)
+    result = {}
+    try:
+        for node, actor in first.items():
+            best = (math.inf, 0.0)
+            for _ in range(samples):
+                sent = time.time()
+                remote = ray.get(actor.clock.remote(), timeout=timeout_s)
+                received = time.time()
+                best = min(best, (received - sent, remote - (sent + received) / 2))
+            result[node] = {"offset_s": best[1], "rtt_s": best[0]}
+    except ray.exceptions.RayError as exc:
+        raise EmulationError(f"ray: clock measurement failed on a node actor: {exc}") from exc
+    return result
+
+
+def check_clock_offsets(offsets: dict[str, dict[str, float]], tolerance_s: float) -> float:
+    """The largest |offset| (wall s); ``EmulationError`` when it exceeds ``tolerance_s``."""
+    worst_node, worst = None, 0.0
+    for node, measured in offsets.items():
+        if abs(measured["offset_s"]) >= worst:
+            worst_node, worst = node, abs(measured["offset_s"])
+    if worst > tolerance_s:
+        raise EmulationError(
+            f"clock: Ray node {worst_node[:12]} is {worst * 1e3:.3f} ms off the driver's clock, "
+            f"more than the {tolerance_s * 1e3:.3f} ms tolerated (a fraction of the shortest "
+            f"emulated delay x dilation); synchronise the machines' clocks (chrony/NTP/PTP) "
+            f"or raise the dilation")
+    return worst
+
+
+def _rss_bytes() -> int:
+    """Resident memory of this process (Linux /proc; 0 where unavailable)."""
+    try:
+        with open("/proc/self/statm") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
 
 
 def call_all(actors: list, method: str, *args: Any, timeout_s: float = 60.0) -> list:
