@@ -129,7 +129,10 @@ def run(
         with bar:
             summary = emulation.run()
     except KeyboardInterrupt:
-        sys.stderr.write(f"interrupted; results kept in {emulation.folder.path}\n")
+        if emulation.folder is None:
+            sys.stderr.write("interrupted before the run started; nothing was written\n")
+        else:
+            sys.stderr.write(f"interrupted; results kept in {emulation.folder.path}\n")
         raise typer.Exit(130) from None
     except QnemuError as exc:
         _fail(exc)
@@ -152,7 +155,9 @@ def print_summary(summary: dict[str, Any]) -> None:
     emulator = summary["emulator"]
     if emulator.get("mode") == "ray":
         console.print(
-            f"emulator: {emulator['actors']} actors, dilation {emulator['dilation']:g}, "
+            f"emulator: {emulator['actors']} actors on {emulator.get('ray_nodes_used', 1)} Ray "
+            f"node(s) ({emulator.get('placement', 'pack')}), "
+            f"dilation {emulator['dilation']:g}, "
             f"lateness p50 {_fmt(emulator['lateness_p50_s'], '{:.3f}', 1e3)} ms "
             f"p99 {_fmt(emulator['lateness_p99_s'], '{:.3f}', 1e3)} ms (wall), "
             f"overloaded: {'YES - numbers not trusted' if emulator['overloaded'] else 'no'}",

@@ -142,8 +142,12 @@ class Emulation:
 
     # -- public ------------------------------------------------------------------------------
     def run(self) -> dict[str, Any]:
-        """Run to the end (or to Ctrl-C); returns the summary also written to disk."""
-        self.folder = RunFolder(self.results_dir, self.scenario.name, self.scenario.to_dict())
+        """Run to the end (or to Ctrl-C); returns the summary also written to disk.
+
+        The results folder is created only once the nodes are placed and about to start,
+        so a run that cannot start (bad address, unknown host label) leaves nothing behind.
+        """
+        self.folder = None
         builder = SummaryBuilder([(t.name, t.app, t.f_min) for t in self.scenario.tenants])
         emulator: dict[str, Any] = {}
         interrupted = False
@@ -155,9 +159,10 @@ class Emulation:
         except KeyboardInterrupt:
             interrupted = True
         finally:
-            self.summary = self._summary(builder, emulator, interrupted)
-            self.folder.write_summary(self.summary)
-            self.folder.close()
+            if self.folder is not None:
+                self.summary = self._summary(builder, emulator, interrupted)
+                self.folder.write_summary(self.summary)
+                self.folder.close()
             if self.telemetry is not None:
                 self.telemetry.close(self.summary)
         if interrupted:
@@ -309,7 +314,8 @@ class Emulation:
 
     # -- shared ------------------------------------------------------------------------------
     def _begin(self, builder: SummaryBuilder, emulator: dict[str, Any]) -> None:
-        """Start telemetry, then record the admission and routing decisions taken at t=0."""
+        """Create the results folder, start telemetry, record the decisions taken at t=0."""
+        self.folder = RunFolder(self.results_dir, self.scenario.name, self.scenario.to_dict())
         if self.telemetry is not None:
             self.telemetry.start(self.plan, emulator)
         self._record(builder, [{"events": list(self.plan.decisions), "lateness_s": [],

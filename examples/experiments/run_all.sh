@@ -4,10 +4,10 @@
 #   examples/experiments/run_all.sh            real Ray actors (the numbers for the docs)
 #   examples/experiments/run_all.sh --virtual  virtual time, seconds: checks the pipeline
 #
-# REPEATS (default: 5 for experiment 1, 3 for the others), RESULTS (default
+# REPEATS (default: 5 for experiment 1, 3 for experiment 2, 2 for experiments 3 and 4), RESULTS (default
 # runs/experiments) and COMPARE (default "qnemu compare") may be set in the environment.
-# Real runs take about 30 minutes on a 2-core machine (each run: duration_s x dilation 50
-# of wall time, plus a few seconds to start its actors). An experiment that fails is reported
+# Real runs take about 30 minutes on a 2-core machine (each run: duration_s x the scenario's
+# dilation of wall time, plus 5-10 s to start and stop its actors). An experiment that fails is reported
 # at the end; the others still run.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -22,7 +22,7 @@ run() {  # run NAME REPEATS ARGS...: one comparison; its folder is the last "com
   local name=$1 repeats=${REPEATS:-$2}; shift 2
   local folder
   folder=$($COMPARE "$@" --repeats "$repeats" --results "$RESULTS" --quiet "${MODE[@]}" \
-           | tee /dev/stderr | sed -n 's/^comparison: //p' | tail -n 1)
+           | tee >(cat >&2) | sed -n 's/^comparison: //p' | tail -n 1)
   [ -n "$folder" ] || return 1
   mkdir -p "$IMG/$name"
   cp "$folder"/*.png "$folder/table.md" "$IMG/$name/"
@@ -35,15 +35,16 @@ run latency-coherence 5 "$HERE/latency-coherence.yaml" \
     --controllers centralized,distributed,hierarchical \
     --sweep hardware.trapped_ion.t2_s=0.005,0.02,1 || failed+=(latency-coherence)
 # 2. rate-fidelity trade-off: no purification versus Q-NUM's choice of 0-2 rounds
+# (one controller: on a single link there is no swap to decide, all three are identical)
 run rate-fidelity 3 "$HERE/rate-fidelity.yaml" \
-    --controllers centralized,distributed \
+    --controllers centralized \
     --sweep control.max_purification_rounds=0,2 || failed+=(rate-fidelity)
 # 3. scheduling: synchronous versus asynchronous, 2, 3, 4 and 6 hops (x axis: the destination)
-run scheduling 3 "$HERE/scheduling.yaml" \
+run scheduling 2 "$HERE/scheduling.yaml" \
     --controllers distributed \
     --sweep tenants.0.dst=n2,n3,n4,n6 --sweep control.scheduling=synchronous,asynchronous || failed+=(scheduling)
 # 4. probabilistic swapping: P_swap 0.5 versus 1.0, 2-5 hops
-run swap-probability 3 "$HERE/swap-probability.yaml" \
+run swap-probability 2 "$HERE/swap-probability.yaml" \
     --controllers distributed \
     --sweep tenants.0.dst=n2,n3,n4,n5 --sweep hardware.trapped_ion.swap_success=0.5,1.0 || failed+=(swap-probability)
 if [ ${#failed[@]} -gt 0 ]; then

@@ -14,10 +14,12 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -80,9 +82,9 @@ def teardown(pgids: list[int]) -> None:
 
 
 @pytest.fixture(scope="package")
-def two_raylets(tmp_path_factory):
+def two_raylets():
     """Start the cluster; yields its GCS address ``127.0.0.1:PORT``."""
-    root = tmp_path_factory.mktemp("raycluster")
+    root = Path(tempfile.mkdtemp(prefix="qnr", dir="/tmp"))  # AF_UNIX paths: <= 107 bytes
     port = free_port()
     common = ["--node-ip-address", "127.0.0.1", "--num-cpus", "1", "--disable-usage-stats"]
     head = [RAY, "start", "--head", "--port", str(port), "--temp-dir", str(root / "head"),
@@ -104,3 +106,4 @@ def two_raylets(tmp_path_factory):
         yield f"127.0.0.1:{port}"
     finally:
         teardown(pgids)
+        shutil.rmtree(root, ignore_errors=True)
