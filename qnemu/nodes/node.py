@@ -1,11 +1,11 @@
 """The plain logic of one quantum node: memories, heralds, cutoffs, swaps on instruction.
 
 The link layer (``linklayer.py``) and the end-node side (``endnode.py``: corrections,
-purification, delivery) are mixed in. A :class:`Node` knows only what classical messages told it (heralds, swap outcomes,
-discards, free modes) and its own memory slots. It asks its host's ground-truth store to
-carry out quantum operations on its own qubits, and never reads a true state. Nothing
-here imports Ray: the same class runs under the virtual-time scheduler in tests and in a
-Ray actor under the real-time one.
+purification, delivery) are mixed in. A :class:`Node` knows only what classical messages
+told it (heralds, swap outcomes, discards, free modes, instructions) and its own memory
+slots. It asks its host's ground-truth store to carry out quantum operations on its own
+qubits, and never reads a true state. Nothing here imports Ray: the same class runs under
+the virtual-time scheduler in tests and in a Ray actor under the real-time one.
 """
 
 from __future__ import annotations
