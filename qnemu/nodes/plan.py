@@ -99,10 +99,9 @@ class NetworkPlan:
         load_controller(scenario.control.architecture)  # a bad name fails before any work
         paths, rounds, decisions = _route_and_admit(scenario)
         used: dict[tuple[str, str], list[str]] = {}
-        for tenant in scenario.tenants:
-            path = paths[tenant.name]
+        for tenant, path in paths.items():  # admitted tenants only
             for u, v in itertools.pairwise(path):
-                used.setdefault(_ordered(u, v), []).append(tenant.name)
+                used.setdefault(_ordered(u, v), []).append(tenant)
         slots = _allocate_slots(scenario, used)
         links: dict[str, LinkPlan] = {}
         for (a, b), tenants in sorted(used.items()):
@@ -199,9 +198,10 @@ def _slot_s(paths: dict[str, list[str]], links: dict[str, LinkPlan],
     Long enough for every link of a path to attempt once and herald, for the repeaters
     to swap and for both ends to hear every outcome.
     """
-    attempt = max(lp.model.period_s for lp in links.values())
-    herald = max(lp.model.herald_delay_s for lp in links.values()) + classical.processing_s
-    spread = max(classical.delay_s(p[0], p[-1]) for p in paths.values())
+    attempt = max((lp.model.period_s for lp in links.values()), default=0.0)
+    herald = max((lp.model.herald_delay_s for lp in links.values()), default=0.0)
+    spread = max((classical.delay_s(p[0], p[-1]) for p in paths.values()), default=0.0)
+    herald += classical.processing_s
     return attempt + herald + spread
 
 
