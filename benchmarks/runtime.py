@@ -31,7 +31,7 @@ DEFAULT = Path(__file__).resolve().parents[1] / "qnemu" / "examples" / "default.
 # a busy telecom memory: links at tens of kHz, so the classical plane is loaded
 BUSY = {"mem": {"base": "er_telecom", "t1_s": 1.0, "t2_s": 0.05, "source_efficiency": 0.9,
                 "coupling_efficiency": 0.9, "memory_efficiency": 0.9,
-                "detector_efficiency": 0.9}}
+                "detector_efficiency": 0.9, "swap_success": 1.0}}
 
 
 def chain(n: int, duration_s: float, dilation: float | str = "auto", busy: bool = False) -> dict:

@@ -67,17 +67,17 @@ class EndNode:
     def _chain(self, tenant: str, link_pair: str) -> list[SwapOutcome]:
         """Every swap outcome connected to ``link_pair`` through shared link pairs."""
         book = self._outcomes[tenant]
-        seen_pairs, seen, frontier = {link_pair}, [], [link_pair]
+        seen_pairs, seen, frontier = {link_pair}, {}, [link_pair]
         while frontier:
             for message in book.get(frontier.pop(), []):
-                if message in seen:
+                if id(message) in seen:  # identity: equal-valued outcomes are distinct
                     continue
-                seen.append(message)
+                seen[id(message)] = message
                 for pair in (message.left_pair, message.right_pair):
                     if pair not in seen_pairs:
                         seen_pairs.add(pair)
                         frontier.append(pair)
-        return seen
+        return list(seen.values())
 
     def _try_deliver(self, tenant: str, held: HeldQubit) -> None:
         path = self.plan.paths[tenant]

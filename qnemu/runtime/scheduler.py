@@ -17,7 +17,8 @@ from typing import Any
 
 from qnemu.clock import Clock
 
-EARLY_WAKE_S = 1.1e-3  # epoll rounds timeouts up to whole ms: wake early, then spin
+EARLY_WAKE_S = 1.1e-3  # epoll rounds timeouts up to whole ms: wake early, then wait
+SPIN_S = 1e-4  # the last stretch before a release is spun, not slept
 
 
 class Event:
@@ -122,7 +123,12 @@ class RealTimeScheduler(_Kernel):
         if target - time.time() > EARLY_WAKE_S:  # woke for an event that has since gone
             self._wake()
             return
-        while time.time() < target:  # a sub-millisecond spin buys exact release times
+        # nanosleep is precise to tens of microseconds (epoll only to whole milliseconds):
+        # sleep most of the way, then spin the last stretch for an exact release time
+        remaining = target - time.time()
+        if remaining > SPIN_S:
+            time.sleep(remaining - SPIN_S)
+        while time.time() < target:
             pass
         horizon = self.clock.now()
         while self._heap and self._heap[0][0] <= horizon:
