@@ -115,6 +115,15 @@ class SwapInstruction(Message):
 
 
 @dataclass(frozen=True)
+class DiscardInstruction(Message):
+    """A controller tells a node to free its half of a link pair."""
+
+    kind: ClassVar[int] = 10
+    site: str
+    link_pair: str
+
+
+@dataclass(frozen=True)
 class PurifyRequest(Message):
     """The source end measured its halves of two end-to-end pairs (keep, sacrifice) at
     ``src_time_s``; the destination end is to do the same and answer."""
@@ -142,7 +151,7 @@ class PurifyResult(Message):
 MESSAGE_TYPES: dict[int, type[Message]] = {
     cls.kind: cls
     for cls in (Herald, SwapOutcome, ModeFree, Discard, PathSetup, Report, SwapInstruction,
-                PurifyRequest, PurifyResult)
+                PurifyRequest, PurifyResult, DiscardInstruction)
 }
 
 

@@ -16,12 +16,13 @@ from qnemu.controller.base import (
     Controller,
     ControllerContext,
     ControllerEvent,
+    DiscardPair,
     Instruction,
     Swap,
     Timer,
 )
 from qnemu.controller.sites import ControllerSite
-from qnemu.messages import SwapInstruction
+from qnemu.messages import DiscardInstruction, SwapInstruction
 
 
 class ControllerHost:
@@ -55,20 +56,24 @@ class ControllerHost:
             self._send(instruction, now + compute, compute)
 
     def _send(self, instruction: Instruction, at_s: float, compute_s: float) -> None:
-        if not isinstance(instruction, Swap):
+        if isinstance(instruction, Swap):
+            message_type, fields = SwapInstruction, {
+                "tenant": instruction.tenant, "left_pair": instruction.left_pair,
+                "right_pair": instruction.right_pair, "compute_s": compute_s}
+        elif isinstance(instruction, DiscardPair):
+            message_type, fields = DiscardInstruction, {"link_pair": instruction.pair}
+        else:
             raise TypeError(f"controller {self.site.name}: unsupported instruction "
-                            f"{type(instruction).__name__}")
+                            f"{type(instruction).__name__} (Swap or DiscardPair)")
         self.decisions += 1
         delay = self.plan.classical.sample_delay_s(self.rng, self.site.location, instruction.node)
         if delay is None:
             self.env.emit({"event": "message_lost", "t_s": at_s, "node": self.site.location,
-                           "dst": instruction.node, "kind": "SwapInstruction"})
+                           "dst": instruction.node, "kind": message_type.__name__})
             return
-        self.env.send(SwapInstruction(
-            src=self.site.location, dst=instruction.node, sent_at_s=at_s,
-            deliver_at_s=at_s + delay, site=self.site.name, tenant=instruction.tenant,
-            left_pair=instruction.left_pair, right_pair=instruction.right_pair,
-            compute_s=compute_s))
+        self.env.send(message_type(src=self.site.location, dst=instruction.node,
+                                   sent_at_s=at_s, deliver_at_s=at_s + delay,
+                                   site=self.site.name, **fields))
 
     def _set_timer(self, delay_s: float, name: str) -> None:
         at = self.env.now() + delay_s

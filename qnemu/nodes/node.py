@@ -18,6 +18,7 @@ import numpy as np
 from qnemu.controller.base import PairHeralded, PairReleased, RequestArrived
 from qnemu.messages import (
     Discard,
+    DiscardInstruction,
     Herald,
     Message,
     ModeFree,
@@ -135,6 +136,10 @@ class Node(LinkLayer, EndNode):
             self._on_discard(message)
         elif isinstance(message, SwapInstruction):
             self._on_instruction(message)
+        elif isinstance(message, DiscardInstruction):
+            held = self._holding(message.link_pair)
+            if held is not None and not held.busy:
+                self._discard(held, "controller")
         elif isinstance(message, PathSetup):
             self._on_path_setup(message)
         elif isinstance(message, PurifyRequest):
