@@ -155,9 +155,15 @@ MESSAGE_TYPES: dict[int, type[Message]] = {
 }
 
 
+_FIELDS: dict[type, tuple[str, ...]] = {
+    cls: tuple(f.name for f in dataclasses.fields(cls)) for cls in MESSAGE_TYPES.values()
+}
+
+
 def encode(message: Message) -> list[Any]:
     """A message as a msgpack-ready list: its kind code followed by its fields in order."""
-    return [message.kind, *dataclasses.astuple(message)]
+    # field by field, not dataclasses.astuple: that deep-copies every value, per message
+    return [message.kind, *(getattr(message, name) for name in _FIELDS[type(message)])]
 
 
 def decode(item: list[Any]) -> Message:
