@@ -50,7 +50,6 @@ class Host:
         self.messages_sent = 0
         self.messages_released = 0
         self._message_latency_s: list[float] = []  # emulated, sent to released
-        self._lateness_drained = 0
 
     def attach(self, scheduler: _Kernel, send_frame: Callable[[int, list[Any]], None]) -> None:
         """Connect the host to its clock and to the other hosts."""
@@ -134,8 +133,8 @@ class Host:
         ``message_latency_s``: emulated seconds from send to release.
         """
         lateness = getattr(self.scheduler, "lateness_s", [])
-        fresh = lateness[self._lateness_drained:]
-        self._lateness_drained = len(lateness)
+        fresh = lateness[:]
+        lateness.clear()  # handed over: the driver keeps the run's samples, not every actor
         latency, self._message_latency_s = self._message_latency_s, []
         return {"events": self.drain_events(), "lateness_s": fresh,
                 "message_latency_s": latency, "host": self.host_id,
