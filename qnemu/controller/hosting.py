@@ -35,6 +35,7 @@ class ControllerHost:
         self.env = env
         self.rng = rng
         self.cpu_scale = plan.scenario.control.cpu_scale
+        self.decision_cost_s = plan.scenario.control.decision_cost_s
         self._queued: list[Instruction] = []
         context = ControllerContext(
             name=site.name, graph=plan.graph.copy(), paths=dict(plan.paths),
@@ -45,11 +46,19 @@ class ControllerHost:
         self.decisions = 0
 
     def dispatch(self, events: list[ControllerEvent]) -> None:
-        """Hand events to the controller; send what it decided, after its compute time."""
+        """Hand events to the controller; send what it decided, after its compute time.
+
+        Real time charges the measured wall time of the handlers; virtual time charges
+        ``control.decision_cost_s`` per event, so virtual runs are reproducible. Both are
+        multiplied by ``control.cpu_scale``.
+        """
         start = time.perf_counter()
         for event in events:
             self.controller.handle(event)
-        compute = (time.perf_counter() - start) * self.cpu_scale
+        if getattr(self.env.scheduler, "measures_wall_time", True):
+            compute = (time.perf_counter() - start) * self.cpu_scale
+        else:
+            compute = self.decision_cost_s * len(events) * self.cpu_scale
         queued, self._queued = self._queued, []
         now = self.env.now()
         for instruction in queued:

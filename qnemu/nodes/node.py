@@ -83,6 +83,7 @@ class Node(LinkLayer, EndNode):
         self._expired: set[str] = set()  # link pairs this end dropped at its cutoff
         self._end_pairs: dict[str, dict[str, EndPair]] = {t: {} for t in self.roles}
         self._deferred: dict[str, list[PurifyRequest]] = {t: [] for t in self.roles}
+        self._links_started: set[str] = set()  # links whose memories this end has freed
 
     # -- start ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -106,9 +107,7 @@ class Node(LinkLayer, EndNode):
         if self.id not in message.path or message.tenant in self.active:
             return
         self.active.add(message.tenant)
-        for generator in self.generators.values():
-            if message.tenant in generator.plan.tenants:
-                self._generate(generator)
+        self._start_links(message.tenant)
 
     def _release_slot(self, held: HeldQubit, reason: str) -> None:
         """Free a memory slot, tell the link's owner and this node's controller."""
@@ -117,11 +116,7 @@ class Node(LinkLayer, EndNode):
         if held.cutoff is not None:
             held.cutoff.cancel()
         lp = self.me.links[held.neighbor]
-        mode = lp.slots_at(self.id).index(held.slot)
-        if lp.a == self.id:
-            self._mode_freed(lp.name, mode, mine=True)
-        else:
-            self._send(ModeFree, lp.a, link=lp.name, mode=mode)
+        self._free_mode(lp, lp.slots_at(self.id).index(held.slot))
 
     # -- messages --------------------------------------------------------------------------
     def receive(self, message: Message) -> None:
@@ -131,7 +126,7 @@ class Node(LinkLayer, EndNode):
         elif isinstance(message, SwapOutcome):
             self._on_outcome(message)
         elif isinstance(message, ModeFree):
-            self._mode_freed(message.link, message.mode, mine=False, by_message=True)
+            self._on_mode_free(message)
         elif isinstance(message, Discard):
             self._on_discard(message)
         elif isinstance(message, SwapInstruction):
@@ -171,7 +166,7 @@ class Node(LinkLayer, EndNode):
         self.env.emit({"event": "herald", "t_s": now, "node": self.id, "pair": held.link_pair,
                        "created_s": held.created_at_s, "tenant": held.tenant,
                        "occupied": len(self.held)})
-        expiry = held.created_at_s + self.me.cutoff_s
+        expiry = held.created_at_s + self.me.links[held.neighbor].cutoff_s
         if now >= expiry:
             self._violation("herald_late", held.tenant, waited_s=now - held.created_at_s)
             self._discard(held, "herald_late")

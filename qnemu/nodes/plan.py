@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import networkx as nx
 
@@ -20,20 +20,26 @@ from qnemu.controller.qnum import NetworkModel
 from qnemu.controller.sites import ControllerSite, controller_sites, graph_centre
 from qnemu.errors import ScenarioError
 from qnemu.messages import ClassicalNetwork
-from qnemu.physics.hardware import HardwareProfile, profile_t_long_eb
+from qnemu.physics.hardware import HardwareProfile, pair_t_long_eb
 from qnemu.physics.link import LinkModel, link_model
 from qnemu.physics.operations import swap_success_probability
 from qnemu.scenario import Scenario
 
 
 def link_name(a: str, b: str) -> str:
-    """The canonical name of the link between two nodes (owner first)."""
+    """The canonical name of the link between two nodes (the earlier in the scenario's
+    node list first)."""
     return f"{a}~{b}"
 
 
 @dataclass(frozen=True)
 class LinkPlan:
-    """One link as the emulation runs it: its owner ``a`` generates pairs on its modes."""
+    """One link as the emulation runs it: memory pairs (modes) that attempt independently.
+
+    ``a`` is the end listed first in the scenario's node list; its actor hosts the link's
+    heralding station (an implementation choice: timing is symmetric in both ends).
+    ``cutoff_s``: how long a qubit of this link may be stored, from its photon's emission.
+    """
 
     name: str
     a: str
@@ -42,6 +48,7 @@ class LinkPlan:
     slots_a: tuple[int, ...]
     slots_b: tuple[int, ...]
     tenants: tuple[str, ...]
+    cutoff_s: float = math.inf
 
     @property
     def modes(self) -> int:
@@ -59,7 +66,7 @@ class LinkPlan:
 
 @dataclass(frozen=True)
 class NodePlan:
-    """One node's share of the plan: its profile, cutoff and swap success."""
+    """One node's share of the plan: its profile, shortest link cutoff and swap success."""
 
     id: str
     profile: HardwareProfile
@@ -98,13 +105,15 @@ class NetworkPlan:
         graph = scenario.graph()
         load_controller(scenario.control.architecture)  # a bad name fails before any work
         paths, rounds, decisions = _route_and_admit(scenario)
+        order = {spec.id: i for i, spec in enumerate(scenario.nodes)}
         used: dict[tuple[str, str], list[str]] = {}
         for tenant, path in paths.items():  # admitted tenants only
             for u, v in itertools.pairwise(path):
-                used.setdefault(_ordered(u, v), []).append(tenant)
-        slots = _allocate_slots(scenario, used)
+                used.setdefault(_ordered(u, v, order), []).append(tenant)
+        slots = _allocate_slots(scenario, used, order)
         links: dict[str, LinkPlan] = {}
-        for (a, b), tenants in sorted(used.items()):
+        for (a, b), tenants in sorted(used.items(), key=lambda item: (order[item[0][0]],
+                                                                      order[item[0][1]])):
             data = graph.edges[a, b]
             model = link_model(scenario.profile_of(a), scenario.profile_of(b),
                                data["length_km"], data["attenuation_db_per_km"])
@@ -117,18 +126,16 @@ class NetworkPlan:
         slot = None
         if scenario.control.scheduling == "synchronous":
             slot = _slot_s(paths, links, classical)
+        links = {name: replace(lp, cutoff_s=link_cutoff_s(scenario, lp, slot))
+                 for name, lp in links.items()}
         nodes = {}
         for spec in scenario.nodes:
             profile = scenario.profile_of(spec.id)
-            cutoff = scenario.control.cutoff_s
-            if slot is not None:
-                cutoff = slot  # memoryless: nothing outlives its time slot
-            elif cutoff is None:
-                cutoff = profile_t_long_eb(profile)
             swap_p = swap_success_probability(profile.swap_success, profile.timing_jitter_s,
                                               profile.wavepacket_s)
             node_links = {lp.other(spec.id): lp for lp in links.values()
                           if spec.id in (lp.a, lp.b)}
+            cutoff = min((lp.cutoff_s for lp in node_links.values()), default=math.inf)
             nodes[spec.id] = NodePlan(spec.id, profile, spec.memories, cutoff, swap_p, node_links)
         control = scenario.control
         controller = load_controller(control.architecture)
@@ -199,20 +206,37 @@ def _slot_s(paths: dict[str, list[str]], links: dict[str, LinkPlan],
     to swap and for both ends to hear every outcome.
     """
     attempt = max((lp.model.period_s for lp in links.values()), default=0.0)
-    herald = max((lp.model.herald_delay_s for lp in links.values()), default=0.0)
+    # emission to herald: the photon reaches the midpoint, the herald comes back
+    herald = max((2.0 * lp.model.herald_delay_s for lp in links.values()), default=0.0)
     spread = max((classical.delay_s(p[0], p[-1]) for p in paths.values()), default=0.0)
     herald += classical.processing_s
     return attempt + herald + spread
 
 
-def _ordered(u: str, v: str) -> tuple[str, str]:
-    return (u, v) if u < v else (v, u)
+def link_cutoff_s(scenario: Scenario, lp: LinkPlan, slot_s: float | None = None) -> float:
+    """How long a qubit of link ``lp`` may be stored, from its photon's emission (s).
+
+    Synchronous scheduling: one time slot (nothing outlives it). A configured
+    ``control.cutoff_s``: that. ``auto``: the link pair's T_longEB with both halves stored
+    in their own memories, so a link pair held until its cutoff still has F >= 2/3.
+    """
+    if slot_s is not None:
+        return slot_s
+    if scenario.control.cutoff_s is not None:
+        return scenario.control.cutoff_s
+    return pair_t_long_eb(lp.model.initial_state(), scenario.profile_of(lp.a),
+                          scenario.profile_of(lp.b))
+
+
+def _ordered(u: str, v: str, order: dict[str, int]) -> tuple[str, str]:
+    return (u, v) if order[u] < order[v] else (v, u)
 
 
 def _allocate_slots(
-    scenario: Scenario, used: dict[tuple[str, str], list[str]]
+    scenario: Scenario, used: dict[tuple[str, str], list[str]], order: dict[str, int]
 ) -> dict[str, dict[str, tuple[int, ...]]]:
-    """Split each node's memory slots evenly over the links its tenants use."""
+    """Split each node's memory slots evenly over the links its tenants use (peers in
+    the scenario's node order, so nothing depends on names)."""
     neighbours: dict[str, list[str]] = {n.id: [] for n in scenario.nodes}
     for a, b in used:
         neighbours[a].append(b)
@@ -220,7 +244,7 @@ def _allocate_slots(
     problems = []
     slots: dict[str, dict[str, tuple[int, ...]]] = {}
     for spec in scenario.nodes:
-        peers = sorted(neighbours[spec.id])
+        peers = sorted(neighbours[spec.id], key=order.__getitem__)
         slots[spec.id] = {}
         if not peers:
             continue

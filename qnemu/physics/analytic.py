@@ -156,3 +156,21 @@ def synchronous_path_success(probs: Iterable[float]) -> float:
     if not ps:
         raise ValueError("probs: must contain at least one probability, got []")
     return math.prod(ps)
+
+
+def renewal_link_rate_hz(p: float, period_s: float, hold_s: float, memory_pairs: int = 1) -> float:
+    """Pair rate (Hz) of a link whose ``memory_pairs`` memory pairs attempt independently.
+
+    Renewal model: a memory pair attempts every ``period_s`` (success ``p`` per attempt,
+    geometric number K of attempts); the successful attempt's photon is emitted (K-1)
+    periods after the pair was free, and the pair is free again ``hold_s`` after that
+    emission (herald, use, free notice). Mean cycle ((1/p) - 1) period + hold; M pairs
+    renew independently, so R = M / cycle (the textbook M / (period/p + B) with
+    B = hold - period).
+    """
+    _checks.probability("p", p)
+    _checks.positive_int("memory_pairs", memory_pairs)
+    if p == 0.0:
+        return 0.0
+    cycle = (1.0 / p - 1.0) * period_s + hold_s
+    return memory_pairs / cycle

@@ -232,38 +232,50 @@ def get_profile(name: str) -> HardwareProfile:
         ) from None
 
 
-def _stored_fidelity(rho0: np.ndarray, t: float, t1_s: float, t2_s: float) -> float:
-    return fidelity(decohere(rho0, 1, t, t1_s, t2_s))
+def _stored_fidelity(rho0: np.ndarray, t: float, t1_s: float, t2_s: float,
+                     t1_other_s: float = math.inf, t2_other_s: float = math.inf) -> float:
+    rho = decohere(rho0, 1, t, t1_s, t2_s)
+    if min(t1_other_s, t2_other_s) < math.inf:
+        rho = decohere(rho, 0, t, t1_other_s, t2_other_s)
+    return fidelity(rho)
 
 
-def t_long_eb(rho0: np.ndarray, t1_s: float, t2_s: float) -> float:
-    """T_longEB (seconds): time until the pair's fidelity falls to 2/3 with qubit 1 stored.
+def t_long_eb(rho0: np.ndarray, t1_s: float, t2_s: float,
+              t1_other_s: float = math.inf, t2_other_s: float = math.inf) -> float:
+    """T_longEB (seconds): time until the pair's fidelity falls to 2/3 while it is stored.
 
     Model: qubit 1 of ``rho0`` decoheres under ``decohere`` (T1 amplitude damping + pure
-    dephasing, seconds), qubit 0 is ideal. First crossing found on a logarithmic time grid,
+    dephasing, seconds); qubit 0 under ``t1_other_s``/``t2_other_s`` (default: ideal, the
+    textbook one-half-stored figure). First crossing found on a logarithmic time grid,
     refined with brentq. 0.0 if F(0) <= 2/3; ``math.inf`` if F never reaches 2/3.
     """
     _checks.pair_matrix("rho0", rho0)
     t1, t2 = _checks.t1_t2("t1_s", t1_s, "t2_s", t2_s)
+    t1_o, t2_o = _checks.t1_t2("t1_other_s", t1_other_s, "t2_other_s", t2_other_s)
     if fidelity(rho0) <= T_LONG_EB_THRESHOLD:
         return 0.0
-    if t1 == math.inf and t2 == math.inf:
+    if min(t1, t2, t1_o, t2_o) == math.inf:
         return math.inf
-    scale = min(t1, t2)
+
+    def stored(t: float) -> float:
+        return _stored_fidelity(rho0, t, t1, t2, t1_o, t2_o)
+
+    scale = min(t1, t2, t1_o, t2_o)
     prev = 0.0
     for t in scale * np.logspace(-6.0, 3.0, 181):
-        if _stored_fidelity(rho0, float(t), t1, t2) <= T_LONG_EB_THRESHOLD:
-            return float(
-                brentq(
-                    lambda x: _stored_fidelity(rho0, x, t1, t2) - T_LONG_EB_THRESHOLD,
-                    prev,
-                    float(t),
-                    xtol=1e-15 * scale,
-                    rtol=1e-13,
-                )
-            )
+        if stored(float(t)) <= T_LONG_EB_THRESHOLD:
+            return float(brentq(lambda x: stored(x) - T_LONG_EB_THRESHOLD, prev, float(t),
+                                xtol=1e-15 * scale, rtol=1e-13))
         prev = float(t)
     return math.inf
+
+
+def pair_t_long_eb(rho0: np.ndarray, profile_a: HardwareProfile,
+                   profile_b: HardwareProfile) -> float:
+    """T_longEB (seconds) of a link pair with both halves stored: qubit 0 in ``profile_a``'s
+    memory, qubit 1 in ``profile_b``'s. Both halves decohere, so this is shorter than the
+    one-half figure of :func:`profile_t_long_eb` (about half for equal memories)."""
+    return t_long_eb(rho0, profile_b.t1_s, profile_b.t2_s, profile_a.t1_s, profile_a.t2_s)
 
 
 def profile_t_long_eb(profile: HardwareProfile) -> float:

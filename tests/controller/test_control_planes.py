@@ -73,11 +73,12 @@ SEEDS = range(8)
 
 
 def test_a_far_central_controller_loses_the_race_against_short_memories(tmp_path):
-    # T_longEB here (~1.9 ms) is shorter than the report + round trip to n0 from the far
-    # end of the chain; local decisions are taken in microseconds.
-    assert NetworkPlan.build(_chain(7, 0.002)).nodes["n3"].cutoff_s < 2.5e-3
-    local, local_late = _rates(tmp_path, SEEDS, n=7, t2_s=0.002)
-    far, far_late = _rates(tmp_path, SEEDS, n=7, t2_s=0.002, architecture="centralized",
+    # T_longEB of a link pair here (~1.6 ms, both halves stored) is shorter than the
+    # report + round trip to n0 from the far end of the chain; local decisions take
+    # microseconds.
+    assert NetworkPlan.build(_chain(7, 0.004)).nodes["n3"].cutoff_s < 2.5e-3
+    local, local_late = _rates(tmp_path, SEEDS, n=7, t2_s=0.004)
+    far, far_late = _rates(tmp_path, SEEDS, n=7, t2_s=0.004, architecture="centralized",
                            location="n0")
     (m_local, e_local), (m_far, e_far) = _mean_and_error(local), _mean_and_error(far)
     assert m_local - m_far > 4 * math.hypot(e_local, e_far)
@@ -85,9 +86,9 @@ def test_a_far_central_controller_loses_the_race_against_short_memories(tmp_path
 
 
 def test_centring_the_controller_or_raising_t2_closes_the_gap(tmp_path):
-    far, far_late = _rates(tmp_path, SEEDS, n=7, t2_s=0.002, architecture="centralized",
+    far, far_late = _rates(tmp_path, SEEDS, n=7, t2_s=0.004, architecture="centralized",
                            location="n0")
-    centred, centred_late = _rates(tmp_path, SEEDS, n=7, t2_s=0.002,
+    centred, centred_late = _rates(tmp_path, SEEDS, n=7, t2_s=0.004,
                                    architecture="centralized", location="n3")
     far_long, far_long_late = _rates(tmp_path, SEEDS, n=7, t2_s=0.05,
                                      architecture="centralized", location="n0")

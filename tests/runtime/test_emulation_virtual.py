@@ -89,7 +89,7 @@ def test_three_node_chain_fidelity_matches_swap_of_the_two_recorded_links(tmp_pa
     plan = NetworkPlan.build(scenario)
     profile = scenario.profiles["mem"]
     events = _events(Emulation(scenario, results_dir=tmp_path, mode="virtual").run())
-    created = {e["pair"]: e["t_s"] for e in events if e["event"] == "pair_generated"}
+    created = {e["pair"]: e["created_s"] for e in events if e["event"] == "pair_generated"}
     swapped = {(e["left_pair"], e["right_pair"]): e["t_s"] for e in events if e["event"] == "swap"}
     pairs = [e for e in events if e["event"] == "delivered"]
     assert len(pairs) > 20
@@ -98,14 +98,13 @@ def test_three_node_chain_fidelity_matches_swap_of_the_two_recorded_links(tmp_pa
         left, right = pair["link_pairs"]
         t_swap = swapped[(left, right)]
         states = []
-        for link_pair, name in ((left, "a~r"), (right, "b~r")):
+        for link_pair, name in ((left, "a~r"), (right, "r~b")):
             rho = plan.links[name].model.initial_state()
             for qubit in (0, 1):
                 rho = decohere(rho, qubit, t_swap - created[link_pair], profile.t1_s, profile.t2_s)
             states.append(rho)
-        # link b~r is stored as (b, r): put the repeater's qubit first for the swap
-        right_state = states[1][np.ix_([0, 2, 1, 3], [0, 2, 1, 3])]
-        outcome, rho = swap(states[0], right_state, rng)
+        # link r~b is stored as (r, b): the repeater's qubit is already first for the swap
+        outcome, rho = swap(states[0], states[1], rng)
         rho = apply_correction(rho, outcome)
         rho = decohere(rho, 0, pair["src_used_s"] - t_swap, profile.t1_s, profile.t2_s)
         rho = decohere(rho, 1, pair["dst_used_s"] - t_swap, profile.t1_s, profile.t2_s)
@@ -141,7 +140,7 @@ def test_cutoff_bounds_every_storage_time_and_discards_are_counted(tmp_path):
         duration_s=0.3, hardware=hardware, cutoff_s=cutoff)
     summary = Emulation(scenario, results_dir=tmp_path, mode="virtual").run()
     events = _events(summary)
-    created = {e["pair"]: e["t_s"] for e in events if e["event"] == "pair_generated"}
+    created = {e["pair"]: e["created_s"] for e in events if e["event"] == "pair_generated"}
     for swap_event in (e for e in events if e["event"] == "swap"):
         for pair in (swap_event["left_pair"], swap_event["right_pair"]):
             assert swap_event["t_s"] - created[pair] <= cutoff + 1e-12

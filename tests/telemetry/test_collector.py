@@ -100,7 +100,7 @@ def test_the_endpoint_lingers_after_the_run_then_stops(make_chain, tmp_path):
 
 
 def test_a_run_with_short_t2_shows_violations_of_the_right_kind(make_chain, tmp_path):
-    scenario = make_chain(4, t2_s=0.002, f_min=0.8, duration_s=0.02, cutoff_s=0.0002)
+    scenario = make_chain(4, t2_s=0.002, f_min=0.8, duration_s=0.02, cutoff_s=0.00013)
     sink = run_with_metrics(scenario, tmp_path)
     try:
         values = samples(scrape(sink.url))
