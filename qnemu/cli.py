@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+import traceback
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -92,16 +94,28 @@ def run(
     metrics_host: MetricsHost = DEFAULT_HOST,
     metrics_linger: MetricsLinger = DEFAULT_LINGER_S,
     no_metrics: NoMetrics = False,
+    debug: Annotated[bool, typer.Option(
+        "--debug", help="On a failure, print the full traceback too (always in error.txt).")
+    ] = False,
 ) -> None:
-    """Run an emulation and write its results folder."""
+    """Run an emulation and write its results folder.
+
+    Exit status: 0 completed, 1 failed while running (one line; traceback in the results
+    folder's error.txt), 2 bad input or an environment that cannot run it, 130 Ctrl-C,
+    143 SIGTERM.
+    """
     from qnemu.emulation import Emulation
+    from qnemu.results import check_results_root
     from qnemu.scenario import DEFAULT_SCENARIO_PATH, load_scenario, parse_overrides
 
     try:
         overrides = parse_overrides(set_ or [])
+        if dilation is not None:  # checked with the scenario: finite, duration x dilation bound
+            overrides["dilation"] = dilation
         if controller is not None:
             overrides["control.architecture"] = controller
         loaded = load_scenario(scenario or DEFAULT_SCENARIO_PATH, overrides=overrides)
+        check_results_root(results)  # before Ray (or telemetry) starts
         emulation = Emulation(loaded, address=address, results_dir=results, dilation=dilation,
                               mode="virtual" if virtual else "ray",
                               say=lambda text: console.print(text, markup=False))
@@ -125,19 +139,55 @@ def run(
                                f"{progress.delivered} pairs delivered")
 
     emulation.on_progress = on_progress
+    summary = _run_to_the_end(emulation, bar, debug)
+    print_summary(summary)
+    console.print(f"results: {summary['results']}", markup=False, highlight=False)
+
+
+def _run_to_the_end(emulation: Any, bar: Progress, debug: bool) -> dict[str, Any]:
+    """Run; turn how it ended into one line and an exit status (see ``run``)."""
+    from qnemu.emulation import Terminated
+    from qnemu.runtime.failure import RunFailed
+
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         with bar:
-            summary = emulation.run()
-    except KeyboardInterrupt:
+            return emulation.run()
+    except KeyboardInterrupt as exc:
         if emulation.folder is None:
             sys.stderr.write("interrupted before the run started; nothing was written\n")
         else:
             sys.stderr.write(f"interrupted; results kept in {emulation.folder.path}\n")
-        raise typer.Exit(130) from None
+        raise typer.Exit(143 if isinstance(exc, Terminated) else 130) from None
+    except RunFailed as exc:
+        _run_failed(str(exc), exc.details, emulation.folder, debug)
     except QnemuError as exc:
         _fail(exc)
-    print_summary(summary)
-    console.print(f"results: {summary['results']}", markup=False, highlight=False)
+    except Exception as exc:  # a bug: still one line, the traceback kept in error.txt
+        text = " ".join(str(exc).split())
+        _run_failed(f"internal error: {type(exc).__name__}: {text}",
+                    "".join(traceback.format_exception(exc)), emulation.folder, debug)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    raise AssertionError("unreachable")
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    """SIGTERM handler: stop the run the way Ctrl-C does."""
+    from qnemu.emulation import Terminated
+
+    raise Terminated(signal.Signals(signum).name)
+
+
+def _run_failed(line: str, details: str, folder: Any, debug: bool) -> None:
+    """A run that failed while it ran: one line (and where its records are), exit 1."""
+    if debug and details:
+        sys.stderr.write(details if details.endswith("\n") else details + "\n")
+    sys.stderr.write(f"error: {line}\n")
+    if folder is not None:
+        console.print(f"results: {folder.path} (status failed; traceback in error.txt)",
+                      markup=False, highlight=False)
+    raise typer.Exit(1)
 
 
 def print_summary(summary: dict[str, Any]) -> None:

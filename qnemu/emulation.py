@@ -5,6 +5,13 @@ actors, agrees on t0, runs for the scenario's emulated duration while streaming 
 the results folder, and writes ``summary.json``. ``mode="virtual"`` runs the same node
 logic in this process in virtual time (no Ray, no wall clock): exact and fast, for tests
 and for checking the physics of a scenario.
+
+A run never lies about how it ended: ``summary.json`` says ``status`` (``completed``,
+``interrupted`` or ``failed``), ``reason`` and ``emulated_s`` (the emulated time actually
+reached, by which every rate is divided). A failure anywhere (a node's or controller's
+exception, a dead, frozen or stalled actor, a lost connection, a full disk) ends the run
+with :class:`RunFailed`, whose traceback goes to ``error.txt``; every record written so far
+stays. Ctrl-C (or :class:`Terminated`, SIGTERM) ends it as ``interrupted``.
 """
 
 from __future__ import annotations
@@ -12,7 +19,9 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import secrets
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +32,8 @@ import numpy as np
 from qnemu.controller.base import controller_source
 from qnemu.errors import EmulationError, ScenarioError
 from qnemu.nodes.plan import NetworkPlan
-from qnemu.results import RunFolder, SummaryBuilder, percentile
+from qnemu.results import RunFolder, SummaryBuilder, check_results_root, percentile
+from qnemu.runtime.failure import RunFailed
 from qnemu.runtime.host import Host
 from qnemu.runtime.scheduler import VirtualScheduler
 from qnemu.scenario import Scenario
@@ -40,6 +50,15 @@ OVERLOAD_COHERENCE = 0.01
 # share of the shortest emulated classical delay, in wall time (x dilation).
 CLOCK_OFFSET_BUDGET = 0.5
 NICE_DILATIONS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
+SALVAGE_TIMEOUT_S = 2.0  # wall seconds to collect the last records after a stop or failure
+
+
+class Terminated(KeyboardInterrupt):
+    """The run was asked to stop by a signal other than Ctrl-C (SIGTERM): same handling."""
+
+    def __init__(self, signal_name: str = "SIGTERM") -> None:
+        super().__init__(signal_name)
+        self.signal_name = signal_name
 
 
 class TelemetrySink(Protocol):
@@ -137,6 +156,11 @@ class Emulation:
         self.on_progress = on_progress
         self.telemetry = telemetry
         self._lateness_s: list[float] = []
+        self._secret = secrets.token_bytes(32)  # authenticates this run's transport
+        self._emulator: dict[str, Any] = {}  # the emulator block, filled as the run goes
+        self._reached_s = 0.0  # emulated time up to which every record is in the folder
+        self.book: dict[int, tuple[str, int]] = {}  # each actor's transport address
+        self.actor_pids: list[int] = []  # each actor's process id (same machine or not)
         self.folder: RunFolder | None = None
         self.summary: dict[str, Any] | None = None
 
@@ -146,28 +170,52 @@ class Emulation:
 
         The results folder is created only once the nodes are placed and about to start,
         so a run that cannot start (bad address, unknown host label) leaves nothing behind.
+        A failure while it runs raises :class:`RunFailed` after the summary (``status:
+        failed``) and ``error.txt`` were written; Ctrl-C re-raises ``KeyboardInterrupt``.
         """
+        check_results_root(self.results_dir)
         self.folder = None
+        self.summary = None
+        self._reached_s = 0.0
         builder = SummaryBuilder([(t.name, t.app, t.f_min) for t in self.scenario.tenants])
         emulator: dict[str, Any] = {}
-        interrupted = False
+        status, reason, details = "completed", None, ""
         try:
             if self.mode == "virtual":
                 emulator = self._run_virtual(builder)
             else:
                 emulator = self._run_ray(builder)
-        except KeyboardInterrupt:
-            interrupted = True
+        except KeyboardInterrupt as exc:
+            status = "interrupted"
+            reason = (f"stopped by {exc.signal_name}" if isinstance(exc, Terminated)
+                      else "stopped by Ctrl-C (SIGINT)")
+            raise
+        except RunFailed as exc:
+            status, reason, details = "failed", str(exc), exc.details or _format(exc)
+            raise
+        except Exception as exc:
+            status, reason, details = "failed", _one_line(exc), _format(exc)
+            raise
+        finally:
+            emulator = emulator or self._emulator
+            self._conclude(builder, emulator, status, reason, details)
+        return self.summary
+
+    def _conclude(self, builder: SummaryBuilder, emulator: dict[str, Any], status: str,
+                  reason: str | None, details: str) -> None:
+        """Write the summary (and ``error.txt``) of however the run ended; close telemetry."""
+        try:
+            if self.folder is not None:
+                emulated = self.scenario.duration_s if status == "completed" else self._reached_s
+                self.summary = self._summary(builder, emulator, status, reason, emulated)
+                if status == "failed":
+                    self.folder.write_error(details or f"{reason}\n")
+                self.folder.write_summary(self.summary)
         finally:
             if self.folder is not None:
-                self.summary = self._summary(builder, emulator, interrupted)
-                self.folder.write_summary(self.summary)
                 self.folder.close()
             if self.telemetry is not None:
                 self.telemetry.close(self.summary)
-        if interrupted:
-            raise KeyboardInterrupt
-        return self.summary
 
     # -- virtual time ------------------------------------------------------------------------
     def _run_virtual(self, builder: SummaryBuilder) -> dict[str, Any]:
@@ -177,16 +225,23 @@ class Emulation:
         scheduler = VirtualScheduler(stop_at_s=scenario.duration_s)
         host.attach(scheduler, _no_remote_hosts)
         scheduler.schedule(0.0, host.start)
+        self._emulator = {"mode": "virtual", "dilation": None, "actors": 0,
+                          "nodes_per_actor": len(ids)}
         self._begin(builder, {"mode": "virtual", "actors": 0, "dilation": None})
         step = scenario.duration_s / 20
         wall = time.perf_counter()
         for i in range(1, 21):
-            scheduler.run(i * step)
+            try:
+                scheduler.run(i * step)
+            except Exception as exc:
+                self._record(builder, [host.drain()])
+                raise RunFailed(f"{host.blame(scheduler.current)} failed: {_one_line(exc)}",
+                                _format(exc)) from exc
             self._record(builder, [host.drain()])
+            self._reached_s = i * step
             self._progress(i * step, builder)
-        return {"mode": "virtual", "dilation": None, "actors": 0, "nodes_per_actor": len(ids),
-                "lateness_p50_s": 0.0, "lateness_p99_s": 0.0, "overloaded": False,
-                "messages": host.messages_released,
+        return {**self._emulator, "lateness_p50_s": 0.0, "lateness_p99_s": 0.0,
+                "overloaded": False, "messages": host.messages_released,
                 "wall_s": time.perf_counter() - wall}
 
     # -- Ray ---------------------------------------------------------------------------------
@@ -218,20 +273,25 @@ class Emulation:
                          f"{len(groups)} actors on {used} of them")
             # Actors dial each other on their node's IP when several machines may be involved.
             bind = ray_backend.NODE_IP if len(nodes) > 1 else "127.0.0.1"
-            actors = ray_backend.spawn(_portable(self.scenario), groups, bind, targets)
-            placed = ray_backend.call_all(actors, "listen")
+            actors = ray_backend.spawn(_portable(self.scenario), groups, bind, targets,
+                                       self._secret)
+            self._groups = groups
+            placed = ray_backend.call_all(actors, "listen", names=groups)
             startup_s = time.time() - wall_start
-            book = {i: (p["address"], p["port"]) for i, p in enumerate(placed)}
-            ray_backend.call_all(actors, "connect", book)
+            self.book = {i: (p["address"], p["port"]) for i, p in enumerate(placed)}
+            self.actor_pids = [p["pid"] for p in placed]
+            ray_backend.call_all(actors, "connect", self.book, names=groups)
             dilation = self._dilation(actors)
             clock = self._clock_offsets(actors, placed, dilation)
+            self._emulator = {
+                "mode": "ray", "dilation": dilation, "actors": len(actors),
+                "nodes_per_actor": per_actor,
+                "ray_nodes_used": len({p["ray_node"] for p in placed}),
+                "placement": placement, "ray_nodes": len(nodes), "startup_s": startup_s,
+                "actor_rss_bytes": sum(p.get("rss_bytes", 0) for p in placed),
+                "wall_per_emulated_s": dilation, **clock}
             self._begin(builder, {"mode": "ray", "actors": len(actors), "dilation": dilation})
-            emulator = self._drive(actors, dilation, builder, placed, per_actor, startup_s)
-            emulator.update(clock)
-            emulator["placement"] = placement
-            emulator["ray_nodes"] = len(nodes)
-            emulator["actor_rss_bytes"] = sum(p.get("rss_bytes", 0) for p in placed)
-            return emulator
+            return self._drive(actors, dilation, builder)
         finally:
             if actors:
                 ray_backend.kill(actors)
@@ -273,44 +333,85 @@ class Emulation:
                  f"transport {transport * 1e6:.0f} µs measured)")
         return chosen
 
-    def _drive(self, actors: list, dilation: float, builder: SummaryBuilder,
-               placed: list[dict[str, Any]], per_actor: int, startup_s: float) -> dict[str, Any]:
+    def _drive(self, actors: list, dilation: float, builder: SummaryBuilder) -> dict[str, Any]:
+        """Run the actors to the scenario's end; on Ctrl-C or a failure collect what they
+        still hold, note how far the run got, and re-raise."""
         from qnemu.runtime import ray_backend
 
         duration = self.scenario.duration_s
         t0 = time.time() + START_MARGIN_S
-        ray_backend.call_all(actors, "run", t0, dilation, duration)
+        ray_backend.call_all(actors, "run", t0, dilation, duration, names=self._groups)
+        self._emulator["frames_rejected"] = self._emulator["peers_rejected"] = 0
+        try:
+            first_pair_wall = self._heartbeats(actors, t0, dilation, builder)
+            finals = ray_backend.call_all(actors, "finish", names=self._groups)
+        except BaseException:
+            self._salvage(actors, t0, dilation, builder)
+            raise
+        self._record(builder, finals)
+        self._tally(finals, t0, dilation)
+        failures = [f["failure"] for f in finals if f["failure"] is not None]
+        if failures:
+            raise RunFailed(*failures[0])
+        self._emulator["first_pair_wall_s"] = (None if first_pair_wall is None
+                                               else first_pair_wall - t0)
+        return self._emulator
+
+    def _heartbeats(self, actors: list, t0: float, dilation: float,
+                    builder: SummaryBuilder) -> float | None:
+        """Drain every actor about four times a second until the end; a drain doubles as a
+        heartbeat (a dead, frozen or failed actor ends the run). Returns the wall time the
+        first pair was delivered, or None."""
+        from qnemu.runtime import ray_backend
+
+        duration = self.scenario.duration_s
         end_wall = t0 + duration * dilation
         first_pair_wall = None
         while True:
-            now = time.time()
-            time.sleep(min(0.25, max(0.0, end_wall - now) + 0.05))
+            time.sleep(min(0.25, max(0.0, end_wall - time.time()) + 0.05))
             before = builder.delivered
-            self._record(builder, ray_backend.call_all(actors, "drain"))
+            issued = (time.time() - t0) / dilation
+            batches = ray_backend.call_all(actors, "drain", names=self._groups,
+                                           timeout_s=ray_backend.HEARTBEAT_TIMEOUT_S)
+            self._record(builder, batches)
+            self._reached_s = min(duration, max(self._reached_s, issued))
             if first_pair_wall is None and builder.delivered > before:
                 first_pair_wall = time.time()
             self._progress(min(duration, max(0.0, (time.time() - t0) / dilation)), builder)
             if time.time() >= end_wall + 0.2:
-                break
-        finals = ray_backend.call_all(actors, "finish")
-        self._record(builder, finals)
+                return first_pair_wall
+
+    def _salvage(self, actors: list, t0: float, dilation: float,
+                 builder: SummaryBuilder) -> None:
+        """Stop the actors that still answer and keep their last records (best effort)."""
+        from qnemu.runtime import ray_backend
+
+        try:
+            finals = ray_backend.finish_all(actors, self._groups, SALVAGE_TIMEOUT_S)
+            self._record(builder, finals)
+            self._tally(finals, t0, dilation)
+            if len(finals) == len(actors):
+                self._reached_s = min(f["reached_s"] for f in finals)
+        except Exception:  # the run is ending already: keep its first error
+            return
+
+    def _tally(self, finals: list[dict[str, Any]], t0: float, dilation: float) -> None:
+        """Fill the emulator block from the actors' last reports."""
         lateness = self._lateness_s
         p50, p99 = percentile(lateness, 50), percentile(lateness, 99)
         tolerance_wall = overload_tolerance_s(self.plan) * dilation
         released = sum(f["messages_released"] for f in finals)
-        return {
-            "mode": "ray", "dilation": dilation, "actors": len(actors),
-            "nodes_per_actor": per_actor,
-            "ray_nodes_used": len({p["ray_node"] for p in placed}),
+        wall = max(time.time() - t0, 1e-9)
+        self._emulator.update({
             "lateness_p50_s": p50, "lateness_p99_s": p99,
             "lateness_tolerance_s": tolerance_wall,
             "overloaded": bool(p99 is not None and p99 > tolerance_wall),
-            "messages": released, "messages_per_wall_s": released / (duration * dilation),
+            "messages": released,
+            "messages_per_wall_s": released / min(wall, self.scenario.duration_s * dilation),
             "handovers": sum(f["handovers"] for f in finals),
-            "startup_s": startup_s,
-            "first_pair_wall_s": None if first_pair_wall is None else first_pair_wall - t0,
-            "wall_per_emulated_s": dilation,
-        }
+            "frames_rejected": sum(f["frames_rejected"] for f in finals),
+            "peers_rejected": sum(f["peers_rejected"] for f in finals),
+        })
 
     # -- shared ------------------------------------------------------------------------------
     def _begin(self, builder: SummaryBuilder, emulator: dict[str, Any]) -> None:
@@ -337,24 +438,36 @@ class Emulation:
         if self.on_progress is not None:
             self.on_progress(Progress(emulated_s, self.scenario.duration_s, builder.delivered))
 
-    def _summary(self, builder: SummaryBuilder, emulator: dict[str, Any],
-                 interrupted: bool) -> dict[str, Any]:
+    def _summary(self, builder: SummaryBuilder, emulator: dict[str, Any], status: str,
+                 reason: str | None, emulated_s: float) -> dict[str, Any]:
+        tenants = builder.tenant_table(emulated_s)
         return {
             "scenario": self.scenario.name,
             "controller": self.scenario.control.architecture,
+            "status": status,
+            "reason": reason,
             "duration_s": self.scenario.duration_s,
+            "emulated_s": emulated_s,
             "seed": self.scenario.seed,
-            "interrupted": interrupted,
+            "interrupted": status == "interrupted",
             "results": str(self.folder.path),
-            "tenants": builder.tenant_table(self.scenario.duration_s),
-            "utility": sum(t["utility"] for t in builder.tenant_table(
-                self.scenario.duration_s).values()),
+            "tenants": tenants,
+            "utility": sum(t["utility"] for t in tenants.values()),
             "controller_decision_latency_s": builder.decision_latency_s(),
             "admission": builder.admission,
             "violations": builder.violations,
             "counts": builder.counts,
             "emulator": emulator,
         }
+
+
+def _one_line(exc: BaseException) -> str:
+    text = " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _format(exc: BaseException) -> str:
+    return "".join(traceback.format_exception(exc))
 
 
 def _no_remote_hosts(host: int, payload: list[Any]) -> None:

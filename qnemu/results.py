@@ -2,15 +2,24 @@
 
 ``runs/<time>-<scenario>/`` holds the resolved ``scenario.yaml``, ``pairs.jsonl`` and
 ``events.jsonl`` (one JSON object a line, flushed after every batch) and, at the end,
-``summary.json`` (written to a temporary name and renamed, so it is whole or absent).
+``summary.json`` (written to a temporary name and renamed, so it is whole or absent) and,
+for a failed run, ``error.txt`` (the full traceback or diagnosis).
+
+A write that fails (disk full, file too large) is undone to the last whole line and ends
+the run (:class:`ResultsWriteError`); a ``.reserve`` file holds back disk space while the
+run goes, freed then so that the summary and ``error.txt`` still fit.
+:func:`check_results_root` refuses, before anything starts, a results folder that cannot
+be created or written.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import re
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -19,9 +28,66 @@ import numpy as np
 import yaml
 
 from qnemu.apps import quality
+from qnemu.errors import EmulationError
+from qnemu.runtime.failure import RunFailed
 
+RESERVE_BYTES = 64 << 10  # disk space held back so a full disk still gets summary and error
 VIOLATION_KINDS = ("herald_late", "correction_late", "cutoff_expired", "below_threshold",
                    "controller_late")
+
+
+class ResultsWriteError(RunFailed):
+    """The results folder could not be written while the run went (disk full, ...)."""
+
+
+def check_results_root(root: str | Path) -> None:
+    """Raise :class:`EmulationError` (one line) unless run folders can be made under ``root``.
+
+    The nearest existing ancestor must be a directory in which a file can be created (the
+    probe file is removed: nothing is left behind).
+    """
+    root = Path(root)
+    existing = root
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if root.exists() and not root.is_dir():
+        raise EmulationError(f"results: {root} is not a directory")
+    if not existing.is_dir():
+        raise EmulationError(f"results: cannot create {root}: {existing} is not a directory")
+    try:
+        handle, probe = tempfile.mkstemp(prefix=".qnemu-probe-", dir=existing)
+    except OSError as exc:
+        raise EmulationError(f"results: cannot write in {existing.resolve()}: "
+                             f"{exc.strerror or exc}") from None
+    os.close(handle)
+    os.unlink(probe)
+
+
+class _Stream:
+    """An append-only file whose every write is whole lines or nothing."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+
+    def append(self, text: str) -> None:
+        """Append ``text``; on failure cut the file back to where it was and re-raise."""
+        data = text.encode("utf-8")
+        start = os.lseek(self._fd, 0, os.SEEK_END)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._fd, view):]
+        except OSError:
+            with contextlib.suppress(OSError):
+                os.ftruncate(self._fd, start)
+            raise
+
+    def close(self) -> None:
+        """Close the file (idempotent)."""
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
 
 
 class RunFolder:
@@ -35,34 +101,72 @@ class RunFolder:
         while path.exists():
             n += 1
             path = base.with_name(f"{base.name}-{n}")
-        path.mkdir(parents=True)
-        self.path = path
-        (path / "scenario.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
-        self._pairs = open(path / "pairs.jsonl", "a", encoding="utf-8")  # noqa: SIM115
-        self._events = open(path / "events.jsonl", "a", encoding="utf-8")  # noqa: SIM115
+        try:
+            path.mkdir(parents=True)
+            self.path = path
+            (path / "scenario.yaml").write_text(yaml.safe_dump(resolved, sort_keys=False))
+            self._pairs = _Stream(path / "pairs.jsonl")
+            self._events = _Stream(path / "events.jsonl")
+            self._reserve = path / ".reserve"
+            self._reserve.write_bytes(bytes(RESERVE_BYTES))
+        except OSError as exc:
+            raise EmulationError(f"results: cannot write {path}: {exc.strerror or exc}") from None
+        self.broken: str | None = None  # why writing stopped, once it did
+
+    def _release_reserve(self) -> None:
+        with contextlib.suppress(OSError):
+            self._reserve.unlink()
 
     def write(self, events: list[dict[str, Any]]) -> None:
-        """Append a batch of events; delivered pairs also go to ``pairs.jsonl``."""
-        for event in events:
-            line = json.dumps(event, default=_plain) + "\n"
-            self._events.write(line)
-            if event.get("event") == "delivered":
-                self._pairs.write(line)
-        self._events.flush()
-        self._pairs.flush()
+        """Append a batch of events; delivered pairs also go to ``pairs.jsonl``.
+
+        A batch lands whole or not at all in each file; a failed write raises
+        :class:`ResultsWriteError` and nothing more is written.
+        """
+        if self.broken is not None:
+            return
+        lines = [json.dumps(event, default=_plain) + "\n" for event in events]
+        pairs = [line for line, event in zip(lines, events, strict=True)
+                 if event.get("event") == "delivered"]
+        for stream, text in ((self._events, "".join(lines)), (self._pairs, "".join(pairs))):
+            if not text:
+                continue
+            try:
+                stream.append(text)
+            except OSError as exc:
+                self.broken = f"cannot write {stream.path}: {exc.strerror or exc}"
+                self._release_reserve()  # room for the summary and error.txt
+                raise ResultsWriteError(f"results: {self.broken}") from None
 
     def write_summary(self, summary: dict[str, Any]) -> Path:
-        """Write ``summary.json`` atomically; returns its path."""
+        """Write ``summary.json`` atomically; returns its path.
+
+        On failure the temporary file is removed and :class:`ResultsWriteError` raised.
+        """
         target = self.path / "summary.json"
-        temporary = target.with_suffix(".json.tmp")
-        temporary.write_text(json.dumps(summary, indent=2, default=_plain))
-        os.replace(temporary, target)
+        return self._write_atomic(target, json.dumps(summary, indent=2, default=_plain))
+
+    def write_error(self, text: str) -> Path:
+        """Write ``error.txt`` (a failed run's traceback or diagnosis); returns its path."""
+        return self._write_atomic(self.path / "error.txt", text)
+
+    def _write_atomic(self, target: Path, text: str) -> Path:
+        temporary = target.with_name(target.name + ".tmp")
+        try:
+            temporary.write_text(text)
+            os.replace(temporary, target)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                temporary.unlink()
+            raise ResultsWriteError(f"results: cannot write {target}: "
+                                    f"{exc.strerror or exc}") from None
         return target
 
     def close(self) -> None:
         """Close the streams (idempotent)."""
         self._pairs.close()
         self._events.close()
+        self._release_reserve()
 
 
 def _plain(value: Any) -> Any:
@@ -111,7 +215,8 @@ class SummaryBuilder:
         return self.counts.get("delivered", 0)
 
     def tenant_table(self, duration_s: float) -> dict[str, dict[str, float | int | None]]:
-        """The per-tenant block of ``summary.json``."""
+        """The per-tenant block of ``summary.json``; rates per ``duration_s``, the emulated
+        time the run actually reached."""
         table = {}
         for name, record in self.tenants.items():
             fidelities, latencies = record["fidelities"], record["latencies"]

@@ -8,6 +8,7 @@ msgpack frames through ``send_frame``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -20,6 +21,9 @@ from qnemu.nodes.groundtruth import GroundTruthStore
 from qnemu.nodes.node import Node
 from qnemu.nodes.plan import NetworkPlan
 from qnemu.runtime.scheduler import Event, _Kernel
+from qnemu.runtime.transport import BadFrame
+
+MAX_REJECT_EVENTS = 100  # rejected frames beyond this are counted, not each recorded
 
 
 def generators(plan: NetworkPlan) -> dict[str, np.random.Generator]:
@@ -49,6 +53,7 @@ class Host:
         self.nodes = {node_id: Node(node_id, plan, self, rngs[node_id]) for node_id in node_ids}
         self.messages_sent = 0
         self.messages_released = 0
+        self.rejected = 0
         self._message_latency_s: list[float] = []  # emulated, sent to released
 
     def attach(self, scheduler: _Kernel, send_frame: Callable[[int, list[Any]], None]) -> None:
@@ -97,11 +102,72 @@ class Host:
 
     # -- inbound -----------------------------------------------------------------------------
     def on_frame(self, payload: list[Any]) -> None:
-        """A frame arrived from another host: a classical message or a ground-truth hand-over."""
+        """A frame arrived from another host: a classical message or a ground-truth hand-over.
+
+        A frame that is not one this host can take raises :class:`BadFrame` before it
+        changes anything (the transport drops and counts it).
+        """
         if payload[0] > 0:
-            self.accept(decode(payload))
+            self.accept(self._checked_message(payload))
         else:
-            self.store.handle(payload)
+            self._check_handover(payload)
+            try:
+                self.store.handle(payload)
+            except (ValueError, TypeError, KeyError, IndexError, RuntimeError) as exc:
+                raise BadFrame(f"hand-over refused: {type(exc).__name__}: {exc}") from exc
+
+    def _checked_message(self, payload: list[Any]) -> Message:
+        """The message a frame carries, if it is well formed and addressed to this host."""
+        try:
+            message = decode(payload)
+        except (ValueError, TypeError) as exc:
+            raise BadFrame(f"message refused: {exc}") from exc
+        if isinstance(message, Report):
+            if message.site not in self.controllers:
+                raise BadFrame(f"report for controller {message.site!r}, not run here")
+        elif message.dst not in self.nodes:
+            raise BadFrame(f"message for node {message.dst!r}, not on this host")
+        for name in ("sent_at_s", "deliver_at_s"):
+            value = getattr(message, name)
+            if not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise BadFrame(f"{type(message).__name__}.{name} is {value!r}")
+        return message
+
+    def _check_handover(self, payload: list[Any]) -> None:
+        """Refuse hand-over frames of the wrong shape or naming a host that is not in the run."""
+        hosts = set(self.placement.values()) - {self.host_id}
+        if payload[0] == GroundTruthStore.ACQUIRE:
+            if len(payload) != 4 or payload[3] not in hosts or not all(
+                    isinstance(x, str) for x in payload[1:3]):
+                raise BadFrame(f"malformed acquire {payload[:4]!r}")
+        elif payload[0] == GroundTruthStore.TRANSFER:
+            if len(payload) != 2 or not isinstance(payload[1], (list, dict)):
+                raise BadFrame("malformed transfer")
+        else:
+            raise BadFrame(f"unknown frame code {payload[0]!r}")
+
+    def reject(self, reason: str) -> None:
+        """Record a refused frame or peer as an event (the first ``MAX_REJECT_EVENTS``)."""
+        self.rejected += 1
+        if self.rejected <= MAX_REJECT_EVENTS:
+            now = self.scheduler.now() if self.scheduler is not None else 0.0
+            self.emit({"event": "frame_rejected", "t_s": now, "host": self.host_id,
+                       "reason": reason[:200]})
+
+    def blame(self, event: Event | None) -> str:
+        """Who was running when ``event`` failed: a node, a controller, or this host."""
+        if event is not None:
+            callback, args = event.callback, event.args
+            if getattr(callback, "__func__", None) is Host._release and args:
+                message = args[0]
+                if isinstance(message, Report):
+                    return f"controller {message.site} (at node {message.dst})"
+                return f"node {message.dst}"
+            for owner in (getattr(callback, "__self__", None), *_closure_objects(callback)):
+                name = getattr(owner, "node_id", None)
+                if isinstance(name, str):
+                    return f"node {name}"
+        return f"host {self.host_id} (nodes {', '.join(self.nodes)})"
 
     def accept(self, message: Message) -> None:
         """Queue a classical message for release at its delivery time."""
@@ -139,6 +205,18 @@ class Host:
         return {"events": self.drain_events(), "lateness_s": fresh,
                 "message_latency_s": latency, "host": self.host_id,
                 "nodes": list(self.nodes)}
+
+
+def _closure_objects(callback: Any) -> list[Any]:
+    """The objects a plain function closes over (to find the node behind a local callback)."""
+    cells = getattr(callback, "__closure__", None) or ()
+    objects = []
+    for cell in cells:
+        try:
+            objects.append(cell.cell_contents)
+        except ValueError:  # an empty cell
+            continue
+    return objects
 
 
 def _report_events(report: Report) -> list[PairHeralded | PairReleased]:

@@ -13,6 +13,14 @@ there with hard node affinity. On a cluster of several Ray nodes the actors list
 their node's IP address so that actors on other machines can dial them; on one machine
 they listen on loopback. :func:`clock_offsets` measures each Ray node's clock against the
 driver's before t0 is agreed.
+
+Failures: an actor never only logs an error. ``drain`` raises :class:`RunFailed` (naming
+the node) once its scheduler recorded an exception, its scheduler stalled, or a peer's
+connection was lost; :func:`call_all` turns a dead actor, or one that does not answer a
+heartbeat (``drain``) within :data:`HEARTBEAT_TIMEOUT_S`, into a :class:`RunFailed`
+naming its nodes. The embedded Ray runs with token authentication on (and quiet about
+it), and its processes are reaped when the driver exits however it exits
+(:mod:`qnemu.runtime.reaper`).
 """
 
 from __future__ import annotations
@@ -21,8 +29,11 @@ import asyncio
 import logging
 import math
 import os
+import signal
 import socket
+import threading
 import time
+import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,30 +41,43 @@ from typing import Any
 from qnemu.clock import Clock
 from qnemu.errors import EmulationError
 from qnemu.nodes.plan import NetworkPlan
+from qnemu.runtime import reaper
+from qnemu.runtime.failure import RunFailed
 from qnemu.runtime.host import Host
 from qnemu.runtime.scheduler import RealTimeScheduler
-from qnemu.runtime.transport import SocketTransport
+from qnemu.runtime.transport import BadFrame, SocketTransport
 from qnemu.scenario import Scenario
 
 PING = -9
 NODE_IP = "node"  # bind_host placeholder: the actor's own Ray node IP address
 PROBE_TIMEOUT_S = 5.0  # a cluster address that does not accept TCP within this is dead
+PROTOCOL_TIMEOUT_S = 3.0  # a cluster address that accepts TCP must speak gRPC within this
 CLOCK_SAMPLES = 8  # RPC round trips per Ray node when measuring clock offsets
+HEARTBEAT_TIMEOUT_S = 5.0  # an actor that does not answer a drain within this is frozen
+STALL_S = 5.0  # wall seconds a due event may wait before its scheduler counts as stalled
+CONTROL_TIMEOUT_S = 60.0  # start-up calls (listen, connect, calibrate, run)
+_HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
+_reaper: Any = None  # the reaper of the embedded Ray this process started
 
 
 class QuantumNode:
     """The Ray actor hosting one or more quantum nodes (see module docstring)."""
 
     def __init__(self, host_id: int, scenario: Scenario, node_ids: list[str],
-                 placement: dict[str, int], bind_host: str = "127.0.0.1") -> None:
+                 placement: dict[str, int], bind_host: str = "127.0.0.1",
+                 secret: bytes = b"") -> None:
         self.plan = NetworkPlan.build(scenario)
         self.host = Host(host_id, self.plan, node_ids, placement)
-        self.transport = SocketTransport(host_id, self._on_frame, bind_host)
+        self.transport = SocketTransport(host_id, self._on_frame, bind_host, secret,
+                                         on_reject=self.host.reject)
         self.scheduler: RealTimeScheduler | None = None
         self._pings: list[float] = []
+        self._duration_s = 0.0
 
     def _on_frame(self, payload: list[Any]) -> None:
         if payload[0] == PING:
+            if len(payload) != 2 or not isinstance(payload[1], float):
+                raise BadFrame("malformed ping")
             self._pings.append(time.time() - payload[1])
         else:
             self.host.on_frame(payload)
@@ -99,24 +123,68 @@ class QuantumNode:
         """Arm the scheduler: nodes start at emulated 0 (wall ``t0_wall``)."""
         loop = asyncio.get_running_loop()
         self.scheduler = RealTimeScheduler(Clock(t0_wall, dilation), loop, stop_at_s=duration_s)
+        self._duration_s = duration_s
         self.host.attach(self.scheduler, self.transport.send)
         self.scheduler.schedule(0.0, self.host.start)
+        self.transport.watching = True
         self.scheduler.start()
 
     async def drain(self) -> dict[str, Any]:
-        """Events and samples recorded since the last drain (see ``Host.drain``)."""
+        """Events and samples recorded since the last drain (see ``Host.drain``); the
+        heartbeat: raises :class:`RunFailed` once something here failed (the events stay
+        here for ``finish``)."""
+        failure = self.failure()
+        if failure is not None:
+            raise failure
         return self.host.drain()
 
+    def failure(self) -> RunFailed | None:
+        """What went wrong here, naming the node to blame, or None."""
+        scheduler, transport = self.scheduler, self.transport
+        if scheduler is not None and scheduler.failure is not None:
+            where = self.host.blame(scheduler.failure.event)
+            return RunFailed(f"{where} failed: {scheduler.failure.line()}",
+                             scheduler.failure.traceback)
+        if transport.error is not None:
+            error = transport.error
+            return RunFailed(f"{self.host.blame(None)} failed handling a frame: "
+                             f"{type(error).__name__}: {error}", _traceback(error))
+        if transport.lost is not None:
+            return RunFailed(f"{self.host.blame(None)}: {transport.lost}")
+        overdue = scheduler.overdue_s() if scheduler is not None else 0.0
+        if overdue > STALL_S:
+            return RunFailed(f"{self.host.blame(None)}: its scheduler stalled (the next event "
+                             f"is {overdue:.1f} s overdue)")
+        return None
+
+    async def stop(self) -> float:
+        """Release nothing more; returns the emulated time this host reached."""
+        self.transport.watching = False
+        if self.scheduler is None:
+            return 0.0
+        reached = min(self._duration_s, max(0.0, self.scheduler.clock.now()))
+        if self.scheduler.failure is None:
+            self.scheduler.stop()
+        return reached
+
     async def finish(self) -> dict[str, Any]:
-        """Stop releasing events, close sockets, return the last events and statistics."""
-        if self.scheduler is not None:
-            self.scheduler.stop_at_s = -math.inf
+        """Stop releasing events, close sockets, return the last events and statistics.
+
+        Never raises: ``failure`` carries what went wrong here (None if nothing did), so
+        the driver keeps this host's last records even when the run failed.
+        """
+        reached = await self.stop()
+        failure = self.failure()
         await self.transport.close()
         return {
             **self.host.drain(),
+            "reached_s": reached,
+            "failure": None if failure is None else [str(failure), failure.details],
             "messages_sent": self.host.messages_sent,
             "messages_released": self.host.messages_released,
             "frames_sent": self.transport.frames_sent,
+            "frames_rejected": self.transport.frames_rejected,
+            "peers_rejected": self.transport.peers_rejected,
             "handovers": self.host.store.handovers,
         }
 
@@ -124,27 +192,60 @@ class QuantumNode:
 def start_ray(address: str | None) -> bool:
     """Connect to ``address`` or start an embedded local Ray; True if we started it.
 
-    A cluster address is checked first (:func:`check_address`), so a dead one fails with
-    a clear :class:`EmulationError` in seconds instead of Ray's long retry loop.
+    A cluster address is checked first (:func:`check_address`), so a dead one, or a port
+    that is not Ray, fails with a clear :class:`EmulationError` in seconds instead of
+    Ray's long retry loop. The embedded Ray keeps Ray's token authentication on, says so
+    explicitly (no warning on every run), and is reaped with the driver.
     """
     import ray
 
+    global _reaper
     if ray.is_initialized():
         return False
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
     os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
     if address:
         check_address(address)
+    else:
+        _quiet_token_notice()
+        _reaper = _reaper or reaper.start()
+    handler = _sigterm_handler()
     try:
         ray.init(address=address or "local", include_dashboard=False,
                  logging_level=logging.WARNING, configure_logging=True,
                  log_to_driver=True, namespace="qnemu")
+        if callable(handler):  # ray.init replaces it with sys.exit: the caller's comes first
+            signal.signal(signal.SIGTERM, handler)
     except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as exc:
         hint = ("; check that RAY_AUTH_MODE and the auth token match the cluster's"
                 if "auth" in str(exc).lower() else "")
         raise EmulationError(f"ray: cannot connect to {address or 'local'}: "
                              f"{str(exc).splitlines()[0] if str(exc) else exc!r}{hint}") from exc
     return address is None
+
+
+def _sigterm_handler() -> Any:
+    """The SIGTERM handler in place (None off the main thread, where none can be set)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.getsignal(signal.SIGTERM)
+
+
+class _DropTokenNotice(logging.Filter):
+    """Drops Ray's notice that token authentication is on (it stays on; we chose it)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Token authentication is enabled" not in record.getMessage()
+
+
+def _quiet_token_notice() -> None:
+    """Ray warns on every new local cluster that it turned token auth on: keep it on, quietly.
+
+    Where the user set ``RAY_AUTH_MODE`` Ray says nothing and does what it says.
+    """
+    logger = logging.getLogger("ray._private.authentication.authentication_token_setup")
+    if not any(isinstance(f, _DropTokenNotice) for f in logger.filters):
+        logger.addFilter(_DropTokenNotice())
 
 
 def resolve_address(address: str) -> tuple[str, int]:
@@ -172,11 +273,13 @@ def resolve_address(address: str) -> tuple[str, int]:
 
 
 def check_address(address: str, timeout_s: float = PROBE_TIMEOUT_S) -> tuple[str, int]:
-    """Fail fast (``EmulationError``) when nothing accepts TCP at the cluster's address."""
+    """Fail fast (``EmulationError``) when nothing accepts TCP at the cluster's address, or
+    what accepts it does not speak gRPC (HTTP/2) as Ray's GCS and Ray Client server do."""
     host, port = resolve_address(address)
     try:
-        with socket.create_connection((host, port), timeout=timeout_s):
-            pass
+        with socket.create_connection((host, port), timeout=timeout_s) as sock:
+            if os.environ.get("RAY_USE_TLS", "0").lower() not in ("1", "true"):
+                _check_grpc(sock, host, port)
     except OSError as exc:
         reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
         stale = (" (the cluster recorded by `ray start` on this machine looks stopped)"
@@ -184,6 +287,25 @@ def check_address(address: str, timeout_s: float = PROBE_TIMEOUT_S) -> tuple[str
         raise EmulationError(f"address: no Ray cluster answers at {host}:{port}{stale}: "
                              f"{reason}") from None
     return host, port
+
+
+def _check_grpc(sock: socket.socket, host: str, port: int) -> None:
+    """A gRPC server answers the HTTP/2 preface with a SETTINGS frame; anything else is not
+    Ray (it would leave ``ray.init`` retrying for minutes)."""
+    sock.settimeout(PROTOCOL_TIMEOUT_S)
+    try:
+        sock.sendall(_HTTP2_PREFACE)
+        head = b""
+        while len(head) < 9:
+            chunk = sock.recv(9 - len(head))
+            if not chunk:
+                break
+            head += chunk
+    except TimeoutError:
+        head = b""
+    if len(head) < 9 or head[3] != 0x04:
+        raise EmulationError(f"address: {host}:{port} accepts TCP but is not a Ray cluster "
+                             f"(no gRPC answer within {PROTOCOL_TIMEOUT_S:g} s)")
 
 
 def _current_cluster() -> str:
@@ -198,10 +320,13 @@ def _current_cluster() -> str:
 
 
 def stop_ray() -> None:
-    """Shut the embedded Ray down."""
+    """Shut the embedded Ray down (its reaper then ends anything it left behind)."""
     import ray
 
+    global _reaper
     ray.shutdown()
+    reaper.stop(_reaper)
+    _reaper = None
 
 
 @dataclass(frozen=True)
@@ -297,10 +422,11 @@ def plan_placement(groups: list[list[str]], hosts: dict[str, str | None], placem
 
 
 def spawn(scenario: Scenario, groups: list[list[str]], bind_host: str = "127.0.0.1",
-          targets: list[str] | None = None) -> list:
+          targets: list[str] | None = None, secret: bytes = b"") -> list:
     """One QuantumNode actor per group of nodes, each pinned to its target Ray node.
 
-    ``bind_host`` :data:`NODE_IP` makes each actor listen on its own Ray node's IP.
+    ``bind_host`` :data:`NODE_IP` makes each actor listen on its own Ray node's IP;
+    ``secret`` is the run's transport secret (see :mod:`qnemu.runtime.transport`).
     """
     import ray
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
@@ -314,7 +440,7 @@ def spawn(scenario: Scenario, groups: list[list[str]], bind_host: str = "127.0.0
             options["scheduling_strategy"] = NodeAffinitySchedulingStrategy(targets[i],
                                                                             soft=False)
         actors.append(actor_class.options(**options).remote(i, scenario, group, placement,
-                                                            bind_host))
+                                                            bind_host, secret))
     return actors
 
 
@@ -370,14 +496,75 @@ def _rss_bytes() -> int:
         return 0
 
 
-def call_all(actors: list, method: str, *args: Any, timeout_s: float = 60.0) -> list:
-    """Call one method on every actor and wait for all results."""
+def call_all(actors: list, method: str, *args: Any, timeout_s: float = CONTROL_TIMEOUT_S,
+             names: list[list[str]] | None = None) -> list:
+    """Call one method on every actor and wait for all results.
+
+    A failure names the actor's nodes (``names``): a dead actor, one that did not answer
+    within ``timeout_s`` (frozen), or the :class:`RunFailed` an actor raised, in that order
+    of blame (a peer of a dead actor reports a lost connection too).
+    """
     import ray
 
+    refs = [getattr(a, method).remote(*args) for a in actors]
     try:
-        return ray.get([getattr(a, method).remote(*args) for a in actors], timeout=timeout_s)
-    except ray.exceptions.RayError as exc:
-        raise EmulationError(f"ray: {method} failed on a node actor: {exc}") from exc
+        return ray.get(refs, timeout=timeout_s)
+    except (ray.exceptions.RayError, TimeoutError) as exc:
+        raise _blame(refs, method, timeout_s, names or [[] for _ in actors], exc) from None
+
+
+def _blame(refs: list, method: str, timeout_s: float, names: list[list[str]],
+           first: BaseException) -> EmulationError:
+    """The error that explains a failed :func:`call_all` best."""
+    import ray
+
+    ready, _ = ray.wait(refs, num_returns=len(refs), timeout=0)
+    ready_ids = {r.hex() for r in ready}
+    died, raised, silent = [], [], []
+    for ref, nodes in zip(refs, names, strict=True):
+        who = f"node {nodes[0]}" if len(nodes) == 1 else f"nodes {', '.join(nodes)}"
+        if ref.hex() not in ready_ids:
+            silent.append(RunFailed(f"{who}: its actor did not answer {method} within "
+                                    f"{timeout_s:g} s (frozen, or the machine is overloaded)"))
+            continue
+        try:
+            ray.get(ref, timeout=0)
+        except ray.exceptions.RayTaskError as exc:
+            cause = getattr(exc, "cause", None)
+            raised.append(cause if isinstance(cause, RunFailed)
+                          else RunFailed(f"{who}: {method} failed: {_first_line(exc)}", str(exc)))
+        except ray.exceptions.RayError as exc:
+            died.append(RunFailed(f"{who}: its actor process died ({_first_line(exc)})",
+                                  str(exc)))
+    found = died + silent + raised
+    if found:
+        return found[0]
+    return EmulationError(f"ray: {method} failed on a node actor: {_first_line(first)}")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def _traceback(exc: BaseException) -> str:
+    return "".join(traceback.format_exception(exc))
+
+
+def finish_all(actors: list, names: list[list[str]], timeout_s: float) -> list[dict[str, Any]]:
+    """``finish`` every actor that still answers within ``timeout_s``; the others are
+    skipped (dead or frozen: their last records are lost, and the run already failed)."""
+    import ray
+
+    refs = [a.finish.remote() for a in actors]
+    ready, _ = ray.wait(refs, num_returns=len(refs), timeout=timeout_s)
+    finals = []
+    for ref in ready:
+        try:
+            finals.append(ray.get(ref, timeout=0))
+        except ray.exceptions.RayError:
+            continue
+    return finals
 
 
 def kill(actors: list) -> None:

@@ -4,6 +4,10 @@ Node logic only calls ``now()`` and ``schedule(t, fn, *args)``. The virtual sche
 runs events back to back in time order (fast, deterministic tests); the real-time one
 releases each event when the dilated wall clock reaches it, the way the emulator runs.
 Ties are broken by insertion order.
+
+An exception in an event's callback is never only logged: the virtual scheduler raises
+it, the real-time one records it (:attr:`RealTimeScheduler.failure`), stops releasing
+events and leaves it to its owner (the actor) to report.
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ import asyncio
 import heapq
 import itertools
 import time
+import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -42,6 +47,22 @@ class Event:
         self.cancelled = True
 
 
+class Failure:
+    """An exception that stopped a real-time scheduler, with the event it came from."""
+
+    __slots__ = ("error", "event", "traceback")
+
+    def __init__(self, error: BaseException, event: Event | None) -> None:
+        self.error = error
+        self.event = event
+        self.traceback = "".join(traceback.format_exception(error))
+
+    def line(self) -> str:
+        """``Type: message`` on one line."""
+        text = " ".join(str(self.error).split())
+        return f"{type(self.error).__name__}: {text}" if text else type(self.error).__name__
+
+
 class _Kernel:
     """The heap and the bookkeeping both schedulers share."""
 
@@ -51,6 +72,7 @@ class _Kernel:
         self._now = 0.0
         self.stop_at_s = stop_at_s
         self.lateness_s: list[float] = []  # wall seconds late, for measured events
+        self._current: Event | None = None  # the event being handled (to blame a failure)
 
     def now(self) -> float:
         """Emulated time of the event being handled, in seconds."""
@@ -74,11 +96,21 @@ class _Kernel:
             if event.cancelled or time_s > self.stop_at_s:
                 continue
             self._now = time_s
+            self._current = event
             event.callback(*event.args)
+        self._current = None
+
+    @property
+    def current(self) -> Event | None:
+        """The event being handled, or the one whose callback raised."""
+        return self._current
 
 
 class VirtualScheduler(_Kernel):
     """Runs events in time order as fast as the CPU allows (no wall clock)."""
+
+    #: controllers charge a deterministic compute model instead of measured wall time
+    measures_wall_time = False
 
     def run(self, until_s: float) -> None:
         """Process every event up to emulated time ``until_s``."""
@@ -96,14 +128,33 @@ class RealTimeScheduler(_Kernel):
         self._timer: asyncio.TimerHandle | None = None
         self._armed_for = float("inf")
         self._started = False
+        self.failure: Failure | None = None
 
     def start(self) -> None:
         """Begin releasing events (until then they only queue up)."""
         self._started = True
         self._wake()
 
+    def stop(self) -> None:
+        """Release nothing more (events already queued are dropped)."""
+        self.stop_at_s = -float("inf")
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def overdue_s(self) -> float:
+        """Wall seconds the earliest queued event is past its release (0 when none is).
+
+        A healthy scheduler keeps this near its lateness; a large value means it stalled.
+        """
+        if not self._started or self.failure is not None or not self._heap:
+            return 0.0
+        if self._heap[0][0] > self.stop_at_s:
+            return 0.0
+        return max(0.0, time.time() - self.clock.wall_at(self._heap[0][0]))
+
     def _wake(self) -> None:
-        if not self._started or not self._heap:
+        if not self._started or not self._heap or self.failure is not None:
             return
         first = self._heap[0][0]
         if first >= self._armed_for and self._timer is not None:
@@ -115,6 +166,14 @@ class RealTimeScheduler(_Kernel):
         self._timer = self._loop.call_later(max(delay, 0.0), self._fire)
 
     def _fire(self) -> None:
+        """The timer callback: release what is due; an exception is recorded, never lost."""
+        try:
+            self._release_due()
+        except Exception as exc:
+            self.failure = Failure(exc, self._current)
+            self.stop()
+
+    def _release_due(self) -> None:
         self._timer = None
         self._armed_for = float("inf")
         if not self._heap:
@@ -138,7 +197,9 @@ class RealTimeScheduler(_Kernel):
             if event.measured:
                 self.lateness_s.append(time.time() - self.clock.wall_at(event.intended_s))
             self._now = time_s
+            self._current = event
             event.callback(*event.args)
+        self._current = None
         if self._timer is not None:  # armed by a handler for an event handled just now
             self._timer.cancel()
             self._timer = None
