@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from qnemu.errors import QnemuError
+from qnemu.errors import QnemuError, one_line
 from qnemu.experiments.cli import compare as compare_command
 from qnemu.telemetry.cli import (
     DEFAULT_HOST,
@@ -27,8 +27,39 @@ from qnemu.telemetry.cli import (
     metrics_sink,
 )
 
-app = typer.Typer(add_completion=False, no_args_is_help=True,
-                  help="qnemu: a quantum network emulator.")
+
+class _App(typer.Typer):
+    """The typer app, whose usage errors (unknown option, ``--dilation abc``) are one
+    ``error:`` line and exit status 2, like every other input error."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the command line; returns the exit status (``sys.exit`` it)."""
+        kwargs.setdefault("standalone_mode", False)
+        try:
+            return super().__call__(*args, **kwargs)
+        except typer.TyperException as exc:  # typer's click: usage errors, bad values
+            ctx = getattr(exc, "ctx", None)
+            if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
+                sys.stdout.write(ctx.get_help() + "\n")  # bare ``qnemu``: the help, as before
+                return 2
+            sys.stderr.write(f"error: {_usage_problem(exc)}\n")
+            return 2
+        except typer.Abort:
+            sys.stderr.write("aborted\n")
+            return 1
+
+
+def _usage_problem(exc: Exception) -> str:
+    """A usage error as one line: the command, then typer's reason."""
+    ctx = getattr(exc, "ctx", None)
+    where = f"{ctx.command_path}: " if ctx is not None and ctx.command_path else ""
+    format_message = getattr(exc, "format_message", None)
+    reason = format_message() if format_message is not None else str(exc)
+    return one_line(where + reason)
+
+
+app = _App(add_completion=False, no_args_is_help=True,
+           help="qnemu: a quantum network emulator.")
 console = Console(soft_wrap=True)  # never wrap a path or a reason mid-line
 app.command(name="compare")(compare_command)
 app.add_typer(dashboards_app, name="dashboards")
@@ -37,22 +68,49 @@ app.add_typer(dashboards_app, name="dashboards")
 def _fail(exc: QnemuError) -> None:
     problems = getattr(exc, "problems", None) or [str(exc)]
     for problem in problems:  # plain writes: one problem is one line, never wrapped
-        sys.stderr.write(f"error: {problem}\n")
+        sys.stderr.write(f"error: {one_line(problem)}\n")
     raise typer.Exit(2)
 
 
 @app.command()
-def validate(scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")]) -> None:
+def validate(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    load_controllers: Annotated[bool, typer.Option(
+        "--load-controllers",
+        help="Import the scenario's user controller (package.module:Class or file.py:Class) "
+             "to check it. This RUNS that code; without it only its name is checked.")] = False,
+) -> None:
     """Check a scenario and print the resolved network, or every problem (exit 2)."""
     from qnemu.nodes.plan import NetworkPlan
     from qnemu.scenario import describe, load_scenario
 
     try:
         resolved = load_scenario(scenario)
-        NetworkPlan.build(resolved)
+        user = resolved.control.architecture if _is_user_controller(resolved) else None
+        NetworkPlan.build(resolved if load_controllers or user is None
+                          else _with_builtin_controller(resolved))
     except QnemuError as exc:
         _fail(exc)
     console.print(describe(resolved), markup=False, highlight=False)
+    if user is not None and not load_controllers:
+        console.print(f"controller {user}: not loaded (its code was not run; pass "
+                      f"--load-controllers to import and check it)", markup=False,
+                      highlight=False)
+
+
+def _is_user_controller(scenario: Any) -> bool:
+    from qnemu.scenario import ARCHITECTURES
+
+    return scenario.control.architecture not in ARCHITECTURES
+
+
+def _with_builtin_controller(scenario: Any) -> Any:
+    """``scenario`` planned under the distributed control plane, so that validating it
+    imports no user code (routing, admission and memory checks are the same)."""
+    import dataclasses
+
+    control = dataclasses.replace(scenario.control, architecture="distributed")
+    return dataclasses.replace(scenario, control=control)
 
 
 @app.command()
@@ -221,7 +279,7 @@ def _fmt(value: float | None, pattern: str, scale: float = 1.0) -> str:
 
 
 def main() -> None:
-    """Entry point for ``python -m qnemu``."""
+    """Entry point for ``python -m qnemu`` (the console script calls ``app`` alike)."""
     sys.exit(app())
 
 

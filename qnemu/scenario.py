@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import itertools
+import re
+import reprlib
 import typing
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -36,7 +39,7 @@ from pydantic import (
 )
 
 from qnemu import topology
-from qnemu.errors import ScenarioError
+from qnemu.errors import ScenarioError, escape_controls
 from qnemu.physics.fiber import propagation_delay_s
 from qnemu.physics.hardware import PROFILES, HardwareProfile, profile_t_long_eb
 from qnemu.physics.link import link_model
@@ -47,16 +50,27 @@ __all__ = [
     "DEFAULT_HARDWARE",
     "DEFAULT_SCENARIO_PATH",
     "EXAMPLES_DIR",
+    "MAX_DURATION_S",
+    "MAX_LENGTH_KM",
+    "MAX_MEMORIES",
+    "MAX_NODES",
+    "MAX_REPORTS",
+    "MAX_WALL_S",
+    "MAX_YAML_DEPTH",
+    "MAX_YAML_VALUES",
     "ClassicalSpec",
     "ControlSpec",
     "LinkSpec",
     "NodeSpec",
     "RuntimeSpec",
     "Scenario",
+    "ScenarioLoader",
     "TenantSpec",
     "apply_overrides",
+    "check_controller_name",
     "describe",
     "load_scenario",
+    "load_yaml",
     "parse_overrides",
 ]
 
@@ -76,6 +90,25 @@ ARCHITECTURES = ("centralized", "distributed", "hierarchical")
 DEFAULT_HARDWARE = "trapped_ion"
 DEFAULT_MEMORIES = 4
 DEFAULT_ATTENUATION_DB_PER_KM = 0.2
+
+# Upper bounds (README, "Bounds"): beyond them a run would not finish or not fit in
+# memory, so validation rejects the scenario and names the bound.
+#: Nodes in one topology (generated, explicit or from a file).
+MAX_NODES = topology.MAX_NODES
+#: Memory slots of one node.
+MAX_MEMORIES = 1_000
+#: Emulated seconds of one run (``duration_s``).
+MAX_DURATION_S = 3_600.0
+#: Wall seconds of one real-time run, ``duration_s * dilation`` (one day).
+MAX_WALL_S = 86_400.0
+#: Longest fibre, hop, radius or area side in km (about the Earth's circumference).
+MAX_LENGTH_KM = 40_000.0
+#: Most reports a node sends its controller in one run (``duration_s / report_interval_s``).
+MAX_REPORTS = 1_000_000
+#: Values in one YAML document once its aliases are expanded (alias bombs).
+MAX_YAML_VALUES = 1_000_000
+#: Nesting levels of one YAML document (a scenario needs about six).
+MAX_YAML_DEPTH = 64
 
 
 # --------------------------------------------------------------------------- dataclasses
@@ -133,7 +166,13 @@ class LinkSpec:
 
 @dataclass(frozen=True)
 class TenantSpec:
-    """A tenant asking for ``src``-``dst`` pairs at ``rate_hz`` with fidelity >= ``f_min``."""
+    """A tenant asking for ``src``-``dst`` pairs at ``rate_hz`` with fidelity >= ``f_min``.
+
+    ``rate_hz`` is a demand: requests arrive at ``src`` at that rate (``arrivals``:
+    ``poisson`` or evenly spaced, ``constant``) and each delivered pair serves one;
+    ``backlog``: a request is always waiting (capacity measurements; ``rate_hz`` is then
+    only the tenant's weight in Q-NUM).
+    """
 
     name: str
     app: str
@@ -141,6 +180,7 @@ class TenantSpec:
     dst: str
     rate_hz: float
     f_min: float
+    arrivals: str = "poisson"
 
 
 @dataclass(frozen=True)
@@ -165,8 +205,11 @@ class ControlSpec:
     k_paths: int = 4
     #: domain name -> its nodes (hierarchical control); None: graph communities
     domains: Mapping[str, tuple[str, ...]] | None = None
-    #: multiplies controllers' measured compute time (emulate slower/faster hardware)
+    #: multiplies controllers' compute time (emulate slower/faster hardware)
     cpu_scale: float = 1.0
+    #: virtual time's deterministic compute model: seconds charged per controller event
+    #: handled (real time measures instead); default calibrated on a 2-core laptop
+    decision_cost_s: float = 1e-5
     #: "utility": reject a tenant whose admission lowers total utility; "none": admit all
     admission: str = "utility"
     #: how a bottleneck link's attempts are shared among tenants
@@ -218,12 +261,18 @@ class Scenario:
             )
         return g
 
+    @functools.cached_property
+    def _node_index(self) -> dict[str, NodeSpec]:
+        """Node id -> its spec, built once (``node`` is called inside loops over links)."""
+        return {node.id: node for node in self.nodes}
+
     def node(self, node_id: str) -> NodeSpec:
         """The node named ``node_id``; KeyError naming the valid ones otherwise."""
-        for node in self.nodes:
-            if node.id == node_id:
-                return node
-        raise KeyError(f"unknown node {node_id!r} (nodes: {_names(n.id for n in self.nodes)})")
+        found = self._node_index.get(node_id)
+        if found is None:
+            raise KeyError(
+                f"unknown node {node_id!r} (nodes: {_names(n.id for n in self.nodes)})")
+        return found
 
     def profile_of(self, node_id: str) -> HardwareProfile:
         """The resolved hardware profile of node ``node_id``."""
@@ -305,13 +354,26 @@ def _empty_if_none(empty: Any) -> BeforeValidator:
     return BeforeValidator(lambda v: empty() if v is None else v)
 
 
+#: ``package.module:Class`` or ``path/to/file.py:Class``.
+_CONTROLLER_NAME = re.compile(
+    r"^(?:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*|[^\x00-\x1f]+\.py):[A-Za-z_]\w*$")
+
+
+def check_controller_name(value: str) -> str | None:
+    """Why ``value`` cannot name a control plane, or None: a built-in architecture,
+    ``package.module:Class`` or ``path/to/file.py:Class``. Checks the spelling only;
+    nothing is imported."""
+    if value in ARCHITECTURES or _CONTROLLER_NAME.match(value):
+        return None
+    return (f"unknown architecture {_fmt(value)} "
+            f"(valid: {', '.join(ARCHITECTURES)}, or package.module:Class)")
+
+
 def _check_architecture(value: str) -> str:
-    if value in ARCHITECTURES or ":" in value:
-        return value
-    raise ValueError(
-        f"unknown architecture {value!r} "
-        f"(valid: {', '.join(ARCHITECTURES)}, or package.module:Class)"
-    )
+    problem = check_controller_name(value)
+    if problem:
+        raise ValueError(problem)
+    return value
 
 
 Name = Annotated[str, Field(min_length=1)]
@@ -319,16 +381,20 @@ Positive = Annotated[float, Field(gt=0)]
 NonNegative = Annotated[float, Field(ge=0)]
 Count = Annotated[int, Field(ge=1)]
 Unit = Annotated[float, Field(gt=0, le=1)]
+Km = Annotated[float, Field(gt=0, le=MAX_LENGTH_KM)]
+Memories = Annotated[int, Field(ge=1, le=MAX_MEMORIES)]
+NodeCount = Annotated[int, Field(ge=1, le=MAX_NODES)]
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    # allow_inf_nan=False: .inf and .nan are errors, never a run that does not end
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
 class NodeModel(_Model):
     id: Name
     hardware: Name | None = None
-    memories: Count | None = None
+    memories: Memories | None = None
     host: Name | None = None
     x: float | None = None
     y: float | None = None
@@ -337,25 +403,25 @@ class NodeModel(_Model):
 class LinkModel(_Model):
     a: Name
     b: Name
-    length_km: Positive
+    length_km: Km
     attenuation_db_per_km: NonNegative | None = None
 
 
 class TopologyModel(_Model):
     generator: Name | None = None
-    n: Count | None = None
-    hop_km: Positive | None = None
-    rows: Count | None = None
-    cols: Count | None = None
-    radius: Positive | None = None
-    area_km: Positive | None = None
+    n: NodeCount | None = None
+    hop_km: Km | None = None
+    rows: NodeCount | None = None
+    cols: NodeCount | None = None
+    radius: Km | None = None
+    area_km: Km | None = None
     alpha: Unit | None = None
     beta: Unit | None = None
     file: Name | None = None
-    nodes: list[NodeModel] | None = None
-    links: list[LinkModel] | None = None
+    nodes: Annotated[list[NodeModel], Field(max_length=MAX_NODES)] | None = None
+    links: Annotated[list[LinkModel], Field(max_length=topology.MAX_LINKS)] | None = None
     hardware: Name = DEFAULT_HARDWARE
-    memories: Count = DEFAULT_MEMORIES
+    memories: Memories = DEFAULT_MEMORIES
     attenuation_db_per_km: NonNegative = DEFAULT_ATTENUATION_DB_PER_KM
 
 
@@ -375,6 +441,7 @@ class ControlModel(_Model):
     k_paths: Count = ControlSpec.k_paths
     domains: dict[Name, list[Name]] | None = None
     cpu_scale: NonNegative = ControlSpec.cpu_scale
+    decision_cost_s: NonNegative = ControlSpec.decision_cost_s
     admission: Literal["utility", "none"] = "utility"
     sharing: Literal["exclusive", "weighted_fair", "first_come"] = "weighted_fair"
     max_purification_rounds: Annotated[int, Field(ge=0, le=2)] = 2
@@ -393,16 +460,24 @@ class TenantModel(_Model):
     dst: Name
     rate_hz: Positive
     f_min: Annotated[float, Field(ge=0.5, le=1)]
+    arrivals: Literal["poisson", "constant", "backlog"] = "poisson"
 
 
 _PROFILE_FIELDS = tuple(f.name for f in dataclasses.fields(HardwareProfile) if f.name != "name")
+
+
+class _HardwareModel(_Model):
+    # ``t1_s: .inf`` means no energy relaxation; HardwareProfile checks every other field
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=True)
 
 
 def _hardware_entry_model() -> type[BaseModel]:
     """Schema of one ``hardware:`` entry: ``base`` plus any HardwareProfile field."""
     hints = typing.get_type_hints(HardwareProfile)
     fields: dict[str, Any] = {name: (hints[name] | None, None) for name in _PROFILE_FIELDS}
-    return create_model("HardwareEntry", __base__=_Model, base=(Name | None, None), **fields)
+    return create_model("HardwareEntry", __base__=_HardwareModel, base=(Name | None, None),
+                        **fields)
+
 
 
 HardwareEntry = _hardware_entry_model()
@@ -411,7 +486,7 @@ HardwareEntry = _hardware_entry_model()
 class ScenarioModel(_Model):
     name: Name = "scenario"
     seed: Annotated[int, Field(ge=0)] = 0
-    duration_s: Positive
+    duration_s: Annotated[float, Field(gt=0, le=MAX_DURATION_S)]
     dilation: Annotated[Annotated[float, Field(ge=1)] | None, BeforeValidator(_auto)] = None
     topology: TopologyModel
     hardware: Annotated[dict[Name, HardwareEntry], _empty_if_none(dict)] = {}  # type: ignore[valid-type]
@@ -424,21 +499,44 @@ class ScenarioModel(_Model):
 # ---------------------------------------------------------------- pydantic errors -> lines
 
 
-def _loc_path(loc: Iterable[Any]) -> str:
+def _loc_path(loc: Iterable[Any], max_parts: int = 8, max_key: int = 40) -> str:
+    """``topology.links[2].length_km`` from pydantic's ``loc`` (or a YAML path).
+
+    Keys are escaped to one line and cut to ``max_key`` characters; a path of more than
+    ``max_parts`` parts keeps its first and last ones around ``...``.
+    """
+    parts = list(loc)
+    if len(parts) > max_parts:
+        parts = [*parts[: max_parts - 2], "...", *parts[-2:]]
     out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    for part in parts:
+        if isinstance(part, int) and not isinstance(part, bool):
+            out += f"[{part}]"
+            continue
+        text = escape_controls(str(part))
+        text = text if len(text) <= max_key else text[: max_key - 3] + "..."
+        out += f".{text}" if out and part != "..." else text
     return out
 
 
+#: Short reprs that never build the whole value (a YAML alias bomb has billions of items).
+_SHORT = reprlib.Repr()
+_SHORT.maxlevel, _SHORT.maxlist, _SHORT.maxtuple, _SHORT.maxdict = 3, 5, 5, 4
+_SHORT.maxstring, _SHORT.maxother, _SHORT.maxlong = 50, 50, 40
+_FMT_CHARS = 60
+
+
 def _fmt(value: Any) -> str:
-    """A value as the user wrote it in YAML, kept short."""
+    """A value as the user wrote it in YAML, kept short (at most 60 characters)."""
     if value is None:
         return "null"
     if isinstance(value, bool):
         return "true" if value else "false"
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    try:
+        text = escape_controls(_SHORT.repr(value))
+    except ValueError:  # an int too long to print (sys.get_int_max_str_digits)
+        text = f"<a {type(value).__name__} too long to print>"
+    return text if len(text) <= _FMT_CHARS else text[: _FMT_CHARS - 3] + "..."
 
 
 def _model_in(annotation: Any) -> type[BaseModel] | None:
@@ -471,8 +569,16 @@ _TYPE_WORDS = {
     "bool_type": "true or false",
     "list_type": "a list",
     "dict_type": "a mapping",
+    "finite_number": "a finite number",
     "model_type": "a mapping",
     "model_attributes_type": "a mapping",
+}
+#: The named bound behind a field's upper limit, quoted in its error.
+_BOUND_NAMES = {
+    "length_km": "MAX_LENGTH_KM", "hop_km": "MAX_LENGTH_KM", "radius": "MAX_LENGTH_KM",
+    "area_km": "MAX_LENGTH_KM", "memories": "MAX_MEMORIES", "n": "MAX_NODES",
+    "rows": "MAX_NODES", "cols": "MAX_NODES", "duration_s": "MAX_DURATION_S",
+    "nodes": "MAX_NODES", "links": "MAX_LINKS",
 }
 _BOUNDS = {
     "greater_than": ("gt", ">"),
@@ -487,15 +593,24 @@ def _problem(error: Mapping[str, Any], root: type[BaseModel], prefix: tuple = ()
     path, kind, got = _loc_path(loc) or "scenario", error["type"], _fmt(error.get("input"))
     if kind == "missing":
         return f"{path}: required"
+    if loc and loc[-1] == "[key]":  # YAML read `true:` or `1:` as a bool or a number
+        where = _loc_path([*loc[:-2], _fmt(error.get("input"))])
+        return f"{where}: a key must be a string, got {got} (quote it: '{got}')"
     if kind == "extra_forbidden":
         parent = _model_at(root, error["loc"][:-1])
         valid = f" (valid: {', '.join(parent.model_fields)})" if parent else ""
         return f"{path}: unknown key{valid}"
+    named = _BOUND_NAMES.get(str(loc[-1])) if loc else None
     if kind in _BOUNDS:
         key, sign = _BOUNDS[kind]
         bound = error["ctx"][key]
         bound = f"{bound:g}" if isinstance(bound, float) else bound
-        return f"{path}: must be {sign} {bound}, got {got}"
+        name = f" ({named})" if named and sign.startswith("<") else ""
+        return f"{path}: must be {sign} {bound}{name}, got {got}"
+    if kind == "too_long":
+        name = f" ({named})" if named else ""
+        return (f"{path}: at most {error['ctx']['max_length']} items{name}, "
+                f"got {error['ctx'].get('actual_length', 'more')}")
     if kind in _TYPE_WORDS:
         return f"{path}: must be {_TYPE_WORDS[kind]}, got {got}"
     if kind == "literal_error":
@@ -545,6 +660,7 @@ def load_scenario(
 
 def _read_source(source: str | Path | Mapping[str, Any]) -> tuple[dict, Path, str | None]:
     if isinstance(source, Mapping):
+        _check_size(dict(source), "scenario")
         return copy.deepcopy(dict(source)), Path.cwd(), None
     if isinstance(source, str) and "\n" in source:
         return _parse_yaml(source, "scenario"), Path.cwd(), None
@@ -556,21 +672,141 @@ def _read_source(source: str | Path | Mapping[str, Any]) -> tuple[dict, Path, st
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise ScenarioError(f"{path}: cannot read: {exc}") from None
-    return _parse_yaml(text, str(path)), path.parent, path.stem
+    return _parse_yaml(text, _short_path(path)), path.parent, path.stem
+
+
+def _short_path(path: Path, limit: int = 80) -> str:
+    """``path`` for an error line: its tail when longer than ``limit`` characters, so that
+    the problem after it still fits the line."""
+    text = str(path)
+    return text if len(text) <= limit else "..." + text[-(limit - 3):]
 
 
 def _parse_yaml(text: str, where: str) -> dict:
+    data = load_yaml(text, where)
+    if not isinstance(data, dict):
+        kind = "empty" if data is None else type(data).__name__
+        raise ScenarioError(f"{where}: the top level must be a mapping of keys, got {kind}")
+    return data
+
+
+#: YAML 1.2 floats: ``1e-6``, ``2E3``, ``.5``, ``-1.5e+3``, ``.inf`` (YAML 1.1, which
+#: PyYAML follows, wants a dot and a signed exponent, so reads ``1e-6`` as a string).
+_FLOAT = re.compile(
+    r"""^(?:[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+
+    |[-+]?[0-9][0-9_]*\.[0-9_]*
+    |[-+]?\.[0-9][0-9_]*(?:[eE][-+]?[0-9]+)?
+    |[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+\.[0-9_]*
+    |[-+]?\.(?:inf|Inf|INF)
+    |\.(?:nan|NaN|NAN))$""",
+    re.X,
+)
+_FLOAT_TAG = "tag:yaml.org,2002:float"
+
+
+class ScenarioLoader(yaml.SafeLoader):
+    """Safe YAML loading for scenarios, overrides and sweeps.
+
+    Differs from ``yaml.SafeLoader`` in two ways: numbers written the way people write
+    them (``1e-6``, ``2E3``, ``.5``) are floats, and a document nested deeper than
+    :data:`MAX_YAML_DEPTH` levels is a YAML error naming the path where it happened.
+    Expanded size (alias bombs) is checked on the loaded data by :func:`load_yaml`.
+    """
+
+    yaml_implicit_resolvers: typing.ClassVar[dict] = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != _FLOAT_TAG]
+        for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._path: list[Any] = []
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        """Compose as usual, keeping the path of keys and indices to refuse deep nesting."""
+        if isinstance(index, yaml.ScalarNode):
+            part: Any = index.value
+        elif isinstance(index, int) and not isinstance(index, bool):
+            part = index
+        else:
+            part = "<key>" if parent is not None else None
+        if part is not None:
+            self._path.append(part)
+        try:
+            if len(self._path) > MAX_YAML_DEPTH:
+                raise yaml.composer.ComposerError(
+                    None, None,
+                    f"{_loc_path(self._path)}: nested deeper than {MAX_YAML_DEPTH} levels "
+                    f"(MAX_YAML_DEPTH)",
+                    self.peek_event().start_mark,
+                )
+            return super().compose_node(parent, index)
+        finally:
+            if part is not None:
+                self._path.pop()
+
+
+ScenarioLoader.yaml_implicit_resolvers = {  # floats first, as in yaml.SafeLoader
+    first: [(_FLOAT_TAG, _FLOAT), *resolvers] if first in "-+0123456789." else resolvers
+    for first, resolvers in ScenarioLoader.yaml_implicit_resolvers.items()
+}
+
+
+def load_yaml(text: str, where: str) -> Any:
+    """``text`` read with :class:`ScenarioLoader`; ScenarioError naming ``where`` when it is
+    not YAML, is nested too deep, or expands (through aliases) to too many values."""
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=ScenarioLoader)  # a SafeLoader subclass: safe
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ScenarioError(f"{where}: invalid YAML{at}: {reason}") from None
-    if not isinstance(data, dict):
-        kind = "empty" if data is None else type(data).__name__
-        raise ScenarioError(f"{where}: the top level must be a mapping of keys, got {kind}")
+    except ValueError as exc:  # e.g. an integer of more than 4300 digits
+        raise ScenarioError(f"{where}: invalid YAML: {exc}") from None
+    _check_size(data, where)
     return data
+
+
+def _check_size(data: Any, where: str) -> None:
+    """ScenarioError when ``data`` is nested too deep or has too many values once shared
+    parts (YAML aliases) are counted every time they appear; names the biggest key."""
+    sizes: dict[int, int] = {}
+    parts = data.items() if isinstance(data, dict) else [(None, data)]
+    total = 1
+    biggest: tuple[int, Any] = (0, None)
+    for key, value in parts:
+        size = _expanded_size(value, sizes, [key] if key is not None else [])
+        total += size
+        biggest = max(biggest, (size, key), key=lambda pair: pair[0])
+    if total > MAX_YAML_VALUES:
+        at = f"{_loc_path([biggest[1]])}: " if biggest[1] is not None else ""
+        raise ScenarioError(
+            f"{where}: {at}expands to {_count(biggest[0])} values through aliases, above the bound "
+            f"of {MAX_YAML_VALUES:,} (MAX_YAML_VALUES)"
+        )
+
+
+def _count(n: int) -> str:
+    return f"{n:,}" if n < 10**12 else f"about {n:.2e}"
+
+
+def _expanded_size(value: Any, sizes: dict[int, int], path: list[Any]) -> int:
+    """Values in ``value`` with shared containers counted each time (memoised by id)."""
+    if not isinstance(value, (dict, list, tuple)):
+        return 1
+    known = sizes.get(id(value))
+    if known is not None:
+        return known
+    if len(path) > MAX_YAML_DEPTH:
+        raise ScenarioError(
+            f"{_loc_path(path)}: nested deeper than {MAX_YAML_DEPTH} levels (MAX_YAML_DEPTH)"
+        )
+    keyed = isinstance(value, dict)  # a key is one value more
+    items = value.items() if keyed else enumerate(value)
+    size = 1 + sum(keyed + _expanded_size(child, sizes, [*path, key]) for key, child in items)
+    sizes[id(value)] = size
+    return size
 
 
 # ----------------------------------------------------------------------------- overrides
@@ -591,9 +827,9 @@ def parse_overrides(items: Iterable[str]) -> dict[str, Any]:
             problems.append(f"{item}: an override must look like path.to.key=value")
             continue
         try:
-            out[path.strip()] = yaml.safe_load(text)
-        except yaml.YAMLError:
-            problems.append(f"{path.strip()}: cannot read the value {text!r} as YAML")
+            out[path.strip()] = load_yaml(text, path.strip())
+        except ScenarioError as exc:
+            problems.extend(exc.problems)
     if problems:
         raise ScenarioError(problems)
     return out
@@ -667,15 +903,33 @@ class _Resolver:
 
     def scenario(self) -> Scenario:
         model = _validate(ScenarioModel, self.raw, self.problems)
+        if model is not None:
+            self._check_run_length(model)
         sections = self._sections(model)
         profiles = self._profiles(sections["hardware"])
-        known = sorted(set(PROFILES) | set(sections["hardware"] or {}))
+        named = {k for k in sections["hardware"] or {} if isinstance(k, str)}
+        known = sorted(set(PROFILES) | named)
         graph = self._graph(sections["topology"], sections["seed"], known)
         self._check_tenants(sections["tenants"], graph)
         self._check_control(sections["control"], graph)
         if self.problems or model is None or graph is None:
             raise ScenarioError(self.problems or ["scenario: invalid"])
         return _build(model, graph, profiles)
+
+    def _check_run_length(self, model: ScenarioModel) -> None:
+        """Bounds that involve two fields: wall time (duration x dilation, in s) and the
+        number of reports a node sends its controller."""
+        wall_s = model.duration_s * (model.dilation or 1.0)
+        if wall_s > MAX_WALL_S:
+            self.problems.append(
+                f"dilation: duration_s x dilation = {wall_s:.3g} wall seconds, above the bound "
+                f"of {MAX_WALL_S:g} s (MAX_WALL_S), got {_fmt(model.dilation)}")
+        reports = model.duration_s / model.control.report_interval_s
+        if reports > MAX_REPORTS:
+            self.problems.append(
+                f"control.report_interval_s: duration_s / report_interval_s = {reports:.3g} "
+                f"reports per node, above the bound of {MAX_REPORTS:,} (MAX_REPORTS), "
+                f"got {_fmt(model.control.report_interval_s)}")
 
     def _sections(self, model: ScenarioModel | None) -> dict[str, Any]:
         if model is not None:
@@ -708,7 +962,7 @@ class _Resolver:
         """Built-in profiles with the scenario's overrides, plus its custom ones."""
         profiles = dict(PROFILES)
         for name, entry in (hardware or {}).items():
-            if entry is None:
+            if entry is None or not isinstance(name, str):  # pydantic reported the key
                 continue
             profile = self._profile(name, entry)
             if profile is not None:

@@ -23,6 +23,8 @@ __all__ = [
     "GENERATORS",
     "GENERATOR_PARAMS",
     "MAX_CONNECT_TRIES",
+    "MAX_LINKS",
+    "MAX_NODES",
     "chain",
     "generate",
     "grid",
@@ -35,6 +37,10 @@ __all__ = [
 
 #: How many seeds a random generator tries before giving up on a connected graph.
 MAX_CONNECT_TRIES = 100
+#: Most nodes a topology may have (generated, explicit or read from a file).
+MAX_NODES = 10_000
+#: Most links a topology may have (a dense random graph or a file).
+MAX_LINKS = 200_000
 
 
 def _named(n: int) -> list[str]:
@@ -46,9 +52,16 @@ def _require(condition: bool, message: str) -> None:
         raise ValueError(message)
 
 
+def _require_size(nodes: int, what: str) -> None:
+    """ValueError when ``what`` would have more than :data:`MAX_NODES` nodes."""
+    _require(nodes <= MAX_NODES, f"{what} has {nodes} nodes, above the bound of "
+                                 f"{MAX_NODES} (MAX_NODES)")
+
+
 def chain(n: int, hop_km: float) -> nx.Graph:
     """A line n0 - n1 - ... - n{n-1}, every hop ``hop_km`` long, laid out along x."""
     _require(n >= 2, f"chain needs n >= 2, got {n}")
+    _require_size(n, "chain")
     _require(hop_km > 0, f"hop_km must be > 0, got {hop_km}")
     g = nx.Graph()
     for i, name in enumerate(_named(n)):
@@ -60,6 +73,7 @@ def chain(n: int, hop_km: float) -> nx.Graph:
 def ring(n: int, hop_km: float) -> nx.Graph:
     """A cycle of ``n`` nodes, every hop ``hop_km`` long, laid out on a circle."""
     _require(n >= 3, f"ring needs n >= 3, got {n}")
+    _require_size(n, "ring")
     _require(hop_km > 0, f"hop_km must be > 0, got {hop_km}")
     radius = n * hop_km / (2 * math.pi)  # circumference = total fibre, for the drawing only
     g = nx.Graph()
@@ -77,6 +91,7 @@ def grid(rows: int, cols: int, hop_km: float) -> nx.Graph:
         f"grid needs rows, cols >= 1 and at least 2 nodes, got {rows}x{cols}",
     )
     _require(hop_km > 0, f"hop_km must be > 0, got {hop_km}")
+    _require_size(rows * cols, f"grid {rows}x{cols}")
     lattice = nx.grid_2d_graph(rows, cols)
     g = nx.Graph()
     for r, c in sorted(lattice.nodes):
@@ -89,6 +104,7 @@ def grid(rows: int, cols: int, hop_km: float) -> nx.Graph:
 def star(n: int, hop_km: float) -> nx.Graph:
     """A hub ``n0`` with ``n`` leaves ``n1..n{n}``, each ``hop_km`` from the hub."""
     _require(n >= 1, f"star needs n >= 1 leaves, got {n}")
+    _require_size(n + 1, "star")
     _require(hop_km > 0, f"hop_km must be > 0, got {hop_km}")
     g = nx.Graph()
     g.add_node("n0", x=0.0, y=0.0)
@@ -139,6 +155,10 @@ def random_geometric(n: int, radius: float, area_km: float, seed: int) -> nx.Gra
     _require(
         radius > 0 and area_km > 0, f"radius and area_km must be > 0, got {radius} and {area_km}"
     )
+    _require_size(n, "random_geometric")
+    expected = n * (n - 1) / 2 * min(1.0, math.pi * (radius / area_km) ** 2)
+    _require(expected <= MAX_LINKS, f"random_geometric would have about {expected:.3g} links, "
+                                    f"above the bound of {MAX_LINKS} (MAX_LINKS)")
 
     def build(s: int) -> nx.Graph:
         g = nx.random_geometric_graph(n, radius / area_km, seed=s)
@@ -154,6 +174,7 @@ def waxman(n: int, alpha: float, beta: float, area_km: float, seed: int) -> nx.G
     seeds spawned from ``seed`` until the graph is connected.
     """
     _require(n >= 2, f"waxman needs n >= 2, got {n}")
+    _require_size(n, "waxman")
     _require(
         0 < alpha <= 1 and 0 < beta <= 1,
         f"alpha and beta must be in (0, 1], got {alpha} and {beta}",
@@ -215,6 +236,9 @@ def _normalise_file_graph(raw: nx.Graph, path: Path) -> nx.Graph:
         f"{path.name}: edges without a positive numeric length_km: {', '.join(missing)}",
     )
     _require(g.number_of_nodes() >= 1, f"{path.name}: the graph has no nodes")
+    _require_size(g.number_of_nodes(), path.name)
+    _require(g.number_of_edges() <= MAX_LINKS, f"{path.name} has {g.number_of_edges()} links, "
+                                               f"above the bound of {MAX_LINKS} (MAX_LINKS)")
     return g
 
 

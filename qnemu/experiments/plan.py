@@ -16,12 +16,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from qnemu.errors import QnemuError, ScenarioError
-from qnemu.scenario import ARCHITECTURES, Scenario, load_scenario
+from qnemu.scenario import ARCHITECTURES, Scenario, load_scenario, load_yaml
 
 __all__ = [
+    "MAX_POINTS",
+    "MAX_REPEATS",
+    "MAX_RUNS",
     "SWEEP_FORM",
     "Plan",
     "RunSpec",
@@ -31,6 +32,12 @@ __all__ = [
     "parse_sweep",
 ]
 
+#: Most repeats per controller and sweep point (README, "Bounds").
+MAX_REPEATS = 1_000
+#: Most sweep points (the product of every ``--sweep``'s number of values).
+MAX_POINTS = 1_000
+#: Most runs in one comparison: controllers x sweep points x repeats.
+MAX_RUNS = 10_000
 #: The shape every ``--sweep`` must have; errors quote it.
 SWEEP_FORM = "PARAM=v1,v2"
 _DOTTED = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
@@ -177,9 +184,9 @@ def _one_sweep(item: str) -> tuple[Sweep | None, str | None]:
     if len(set(texts)) != len(texts):
         return None, f"--sweep {param}: a value is repeated in {text!r}"
     try:
-        values = tuple(yaml.safe_load(t) for t in texts)
-    except yaml.YAMLError:
-        return None, f"--sweep {param}: cannot read the values {text!r} as YAML"
+        values = tuple(load_yaml(t, f"--sweep {param}") for t in texts)
+    except ScenarioError as exc:
+        return None, exc.problems[0]
     return Sweep(param, texts, values), None
 
 
@@ -189,11 +196,11 @@ def build_plan(scenario_path: str | Path, controllers: Sequence[str], repeats: i
     every controller (so an interrupted comparison has all controllers at its first
     points). Repeat ``i`` of every controller uses seed ``seed + i``."""
     base = load_scenario(scenario_path)
-    problems = []
-    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
-        problems.append(f"--repeats: must be an integer >= 1, got {repeats!r}")
+    problems = _size_problems(len(controllers), repeats, sweeps)
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
         problems.append(f"--seed: must be an integer >= 0, got {seed!r}")
+    if problems:  # before loading every sweep point: there may be billions
+        raise ScenarioError(problems)
     points, tenants = _check_points(scenario_path, base, sweeps, problems)
     if problems:
         raise ScenarioError(problems)
@@ -206,6 +213,26 @@ def build_plan(scenario_path: str | Path, controllers: Sequence[str], repeats: i
     )
     return Plan(Path(scenario_path), base, tuple(controllers), repeats, start, tuple(sweeps),
                 runs, tuple(tenants))
+
+
+def _size_problems(controllers: int, repeats: Any, sweeps: Sequence[Sweep]) -> list[str]:
+    """Problems with the comparison's size: repeats, sweep points and runs, each against
+    its bound (:data:`MAX_REPEATS`, :data:`MAX_POINTS`, :data:`MAX_RUNS`)."""
+    if isinstance(repeats, bool) or not isinstance(repeats, int) or repeats < 1:
+        return [f"--repeats: must be an integer >= 1, got {str(repeats)[:40]!r}"]
+    if repeats > MAX_REPEATS:
+        return [f"--repeats: must be <= {MAX_REPEATS} (MAX_REPEATS), got {repeats}"]
+    points = 1
+    for sweep in sweeps:
+        points *= len(sweep.texts)
+    if points > MAX_POINTS:
+        return [f"--sweep: {points} sweep points, above the bound of {MAX_POINTS} "
+                f"(MAX_POINTS)"]
+    runs = controllers * points * repeats
+    if runs > MAX_RUNS:
+        return [f"--repeats: {controllers} controllers x {points} sweep points x {repeats} "
+                f"repeats = {runs} runs, above the bound of {MAX_RUNS} (MAX_RUNS)"]
+    return []
 
 
 def _check_points(path: str | Path, base: Scenario, sweeps: Sequence[Sweep],
