@@ -274,7 +274,7 @@ class Emulation:
             # Actors dial each other on their node's IP when several machines may be involved.
             bind = ray_backend.NODE_IP if len(nodes) > 1 else "127.0.0.1"
             actors = ray_backend.spawn(_portable(self.scenario), groups, bind, targets,
-                                       self._secret)
+                                       self._secret, self.plan.calibration)
             self._groups = groups
             placed = ray_backend.call_all(actors, "listen", names=groups)
             startup_s = time.time() - wall_start

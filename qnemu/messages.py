@@ -7,6 +7,7 @@ Every message carries the emulated time at which the receiver may act on it
 from __future__ import annotations
 
 import dataclasses
+import math
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -219,27 +220,38 @@ class ClassicalNetwork:
         jitter_s: float = 0.0,
         loss: float = 0.0,
     ) -> None:
-        def hop_delay_s(u: str, v: str, data: dict[str, Any]) -> float:
-            return propagation_delay_s(data["length_km"]) + processing_s
-
         self.processing_s = processing_s
         self.jitter_s = jitter_s
         self.loss = loss
-        self._delay = dict(nx.all_pairs_dijkstra_path_length(graph, weight=hop_delay_s))
+        self._graph = graph
+        # one Dijkstra per source, when that source first sends: a node talks to few
+        # others, and all pairs of a 10,000-node network would not fit in memory
+        self._delay: dict[str, dict[str, float]] = {}
+
+    def _hop_delay_s(self, u: str, v: str, data: dict[str, Any]) -> float:
+        return propagation_delay_s(data["length_km"]) + self.processing_s
+
+    def _row(self, src: str) -> dict[str, float]:
+        row = self._delay.get(src)
+        if row is None:
+            row = self._delay[src] = nx.single_source_dijkstra_path_length(
+                self._graph, src, weight=self._hop_delay_s)
+        return row
 
     def delay_s(self, src: str, dst: str) -> float:
         """Mean one-way delay between two nodes in emulated seconds (0 to oneself)."""
-        return self._delay[src][dst]
+        return self._row(src)[dst]
 
     def sample_delay_s(self, rng: np.random.Generator, src: str, dst: str) -> float | None:
         """A delay drawn for one message, or None when the message is lost."""
         if self.loss > 0.0 and rng.random() < self.loss:
             return None
-        delay = self._delay[src][dst]
+        delay = self._row(src)[dst]
         if self.jitter_s > 0.0 and src != dst:
             delay = max(delay - self.processing_s, delay + rng.normal(0.0, self.jitter_s))
         return delay
 
     def shortest_hop_delay_s(self) -> float:
         """The smallest delay between two distinct nodes: the emulation's finest time scale."""
-        return min(d for src, row in self._delay.items() for dst, d in row.items() if src != dst)
+        return min((self._hop_delay_s(u, v, data) for u, v, data in self._graph.edges(data=True)
+                    if u != v), default=math.inf)

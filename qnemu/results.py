@@ -184,7 +184,8 @@ class SummaryBuilder:
 
     def __init__(self, tenants: list[tuple[str, str, float]]) -> None:
         self.tenants = {name: {"fidelities": [], "latencies": [], "quality": 0.0,
-                               "app": app, "f_min": f_min}
+                               "app": app, "f_min": f_min, "requested": 0, "waits": [],
+                               "unrequested": 0}
                         for name, app, f_min in tenants}
         self.violations = dict.fromkeys(VIOLATION_KINDS, 0)
         self.counts: dict[str, int] = {}
@@ -201,6 +202,12 @@ class SummaryBuilder:
                 record["fidelities"].append(event["fidelity"])
                 record["latencies"].append(event["latency_s"])
                 record["quality"] += quality(record["app"], event["fidelity"], record["f_min"])
+            elif kind == "request":
+                self.tenants[event["tenant"]]["requested"] += 1
+            elif kind == "served":
+                self.tenants[event["tenant"]]["waits"].append(event["waited_s"])
+            elif kind == "discard" and event.get("reason") == "unrequested":
+                self.tenants[event["tenant"]]["unrequested"] += 1
             elif kind == "violation":
                 self.violations[event["kind"]] = self.violations.get(event["kind"], 0) + 1
             elif kind == "decision":
@@ -227,12 +234,26 @@ class SummaryBuilder:
                 "fidelity_min": float(np.min(fidelities)) if fidelities else None,
                 "latency_mean_s": float(np.mean(latencies)) if latencies else None,
                 "utility": record["quality"] / duration_s if duration_s > 0 else 0.0,
+                **_demand(record),
             }
         return table
 
     def decision_latency_s(self) -> float | None:
         """Mean emulated time from a repeater knowing its pairs to its swap instruction."""
         return float(np.mean(self.decision_latencies)) if self.decision_latencies else None
+
+
+def _demand(record: dict[str, Any]) -> dict[str, Any]:
+    """A tenant's demand figures: requests, those served, and how long they waited."""
+    waits, requested = record["waits"], record["requested"]
+    return {
+        "requested": requested,
+        "served": len(waits),
+        "served_ratio": len(waits) / requested if requested else None,
+        "request_wait_mean_s": float(np.mean(waits)) if waits else None,
+        "request_wait_p95_s": percentile(waits, 95),
+        "unrequested_discarded": record["unrequested"],
+    }
 
 
 def percentile(samples: list[float], q: float) -> float | None:

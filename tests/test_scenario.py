@@ -85,7 +85,7 @@ def test_describe_lists_links_profiles_and_paths():
     assert "n0-n1: 10 km, η 0.631, one-way delay 49 µs" in text
     assert "pairs/s per memory pair" in text
     assert "trapped_ion: T1 1.17 s" in text and "T_longEB " in text
-    assert "shortest path n0-n1-n2-n3-n4 (4 hops, 40 km)" in text
+    assert "shortest path n0-n1-n2-n3 (3 hops, 30 km)" in text
 
 
 def test_examples_include_the_four_named_ones():
@@ -100,7 +100,7 @@ def test_examples_include_the_four_named_ones():
 
 def test_default_scenario_shape():
     s = load_scenario(DEFAULT_SCENARIO_PATH)
-    assert [n.id for n in s.nodes] == ["n0", "n1", "n2", "n3", "n4"]
+    assert [n.id for n in s.nodes] == ["n0", "n1", "n2", "n3"]
     assert [link.length_km for link in s.links] == [10.0] * 4
     assert s.duration_s == 0.5 and s.dilation is None
     assert [(t.app, t.src, t.dst) for t in s.tenants] == [("qkd", "n0", "n4")]

@@ -1,8 +1,8 @@
-"""Request generators: when each tenant asks for a pair (Poisson arrivals).
+"""Request arrivals: when a tenant asks for a pair (Poisson by default, or evenly spaced).
 
-Times are emulated seconds from the start of the run. Each tenant draws from its own
-generator, spawned from one ``SeedSequence`` so runs are reproducible and tenants
-independent.
+Times are emulated seconds from the start of the run. A tenant's source node draws each
+gap from its own generator as the run goes, so demand costs nothing up front however long
+the run; ``request_times`` lists a whole stream (for tests and planning).
 """
 
 from __future__ import annotations
@@ -14,21 +14,35 @@ import numpy as np
 
 from qnemu.scenario import TenantSpec
 
+#: How requests arrive: a Poisson process, one every 1/rate seconds, or always one waiting.
+ARRIVALS = ("poisson", "constant", "backlog")
 
-def request_times(rng: np.random.Generator, rate_hz: float, duration_s: float) -> np.ndarray:
-    """Sorted arrival times (s) in [0, duration_s) of a Poisson process at ``rate_hz``.
 
-    Model: the count is Poisson(rate * duration); given the count, the times are i.i.d.
-    uniform on the interval (the order statistics of a homogeneous Poisson process).
-    """
+def request_gap_s(rng: np.random.Generator, rate_hz: float, arrivals: str = "poisson") -> float:
+    """Seconds until the next request: exponential with mean 1/``rate_hz`` (Poisson
+    arrivals) or exactly 1/``rate_hz`` (``constant``); ``math.inf`` at rate 0 and for a
+    ``backlog`` (its requests are always waiting, none arrives)."""
     rate = float(rate_hz)
-    duration = float(duration_s)
     if not (0.0 <= rate < math.inf):
         raise ValueError(f"rate_hz: must be finite and >= 0, got {rate_hz!r}")
+    if arrivals not in ARRIVALS:
+        raise ValueError(f"arrivals: must be one of {', '.join(ARRIVALS)}, got {arrivals!r}")
+    if rate == 0.0 or arrivals == "backlog":
+        return math.inf
+    return float(rng.exponential(1.0 / rate)) if arrivals == "poisson" else 1.0 / rate
+
+
+def request_times(rng: np.random.Generator, rate_hz: float, duration_s: float,
+                  arrivals: str = "poisson") -> np.ndarray:
+    """Sorted arrival times (s) in [0, duration_s), built from :func:`request_gap_s`."""
+    duration = float(duration_s)
     if not (0.0 <= duration < math.inf):
         raise ValueError(f"duration_s: must be finite and >= 0, got {duration_s!r}")
-    count = rng.poisson(rate * duration)
-    return np.sort(rng.uniform(0.0, duration, size=count))
+    times, t = [], request_gap_s(rng, rate_hz, arrivals)
+    while t < duration:
+        times.append(t)
+        t += request_gap_s(rng, rate_hz, arrivals)
+    return np.asarray(times, dtype=float)
 
 
 def request_streams(
@@ -39,6 +53,7 @@ def request_streams(
     root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     children = root.spawn(len(tenants))
     return {
-        t.name: request_times(np.random.default_rng(child), t.rate_hz, duration_s)
+        t.name: request_times(np.random.default_rng(child), t.rate_hz, duration_s,
+                              getattr(t, "arrivals", "poisson"))
         for t, child in zip(tenants, children, strict=True)
     }

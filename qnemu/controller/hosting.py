@@ -38,7 +38,7 @@ class ControllerHost:
         self.decision_cost_s = plan.scenario.control.decision_cost_s
         self._queued: list[Instruction] = []
         context = ControllerContext(
-            name=site.name, graph=plan.graph.copy(), paths=dict(plan.paths),
+            name=site.name, graph=plan.graph.copy(as_view=True), paths=dict(plan.paths),
             served=site.served, location=site.location, clock=env.now,
             instruct=lambda instruction: self._queued.append(instruction),
             set_timer=self._set_timer)

@@ -472,7 +472,9 @@ class NetworkModel:
             prof = scenario.profile_of(spec.id)
             cutoff = scenario.control.cutoff_s
             if cutoff is None:
-                cutoff = cutoffs.setdefault(spec.hardware, profile_t_long_eb(prof))
+                if spec.hardware not in cutoffs:
+                    cutoffs[spec.hardware] = profile_t_long_eb(prof)
+                cutoff = cutoffs[spec.hardware]
             swap_p = swap_success_probability(prof.swap_success, prof.timing_jitter_s,
                                               prof.wavepacket_s)
             nodes[spec.id] = NodeParams(prof.t2_s, swap_p, spec.memories, cutoff)

@@ -9,8 +9,10 @@ delivered pair's true fidelity when both ends have used it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
+from qnemu.apps.requests import request_gap_s
 from qnemu.messages import PurifyRequest, PurifyResult, SwapOutcome
 from qnemu.nodes.groundtruth import (
     PairRecord,
@@ -93,9 +95,63 @@ class EndNode:
         corrections = [] if self.id == path[0] else [m.outcome for m in chain]
         described = [[m.repeater, m.left_pair, m.right_pair] for m in chain]
         if self.plan.rounds.get(tenant, 0) == 0:
-            self._use(tenant, held, corrections, described)
+            self._ready(tenant, held, corrections, described)
         else:
             self._to_purify(tenant, held, corrections, described)
+
+    # -- demand: the source serves requests with finished pairs --------------------------------
+    def _ready(self, tenant: str, held: HeldQubit, corrections: list[int],
+               chain: list[list[str]]) -> None:
+        """A finished pair at this end: the destination's application takes its half at
+        once; the source keeps its half until a request of the tenant is waiting."""
+        if tenant not in self._stock:
+            self._use(tenant, held, corrections, chain)
+            return
+        stock = self._stock[tenant]
+        stock.append((held, chain))
+        stock.sort(key=lambda item: item[0].created_at_s)  # freshest last
+        self._serve(tenant)
+
+    def _next_request(self, tenant: str) -> None:
+        spec = self._specs[tenant]
+        gap = request_gap_s(self.rng, spec.rate_hz, spec.arrivals)
+        if math.isfinite(gap):
+            self.env.schedule(self.env.now() + gap, self._on_request, tenant)
+
+    def _on_request(self, tenant: str) -> None:
+        now = self.env.now()
+        self.env.emit({"event": "request", "t_s": now, "tenant": tenant})
+        self._requests[tenant].append(now)
+        self._next_request(tenant)
+        self._serve(tenant)
+
+    def _serve(self, tenant: str) -> None:
+        """Match waiting requests (oldest first) with finished pairs (freshest first)."""
+        stock, waiting = self._stock[tenant], self._requests[tenant]
+        if self._specs[tenant].arrivals == "backlog":  # a request is always waiting
+            while stock:
+                self.env.emit({"event": "request", "t_s": self.env.now(), "tenant": tenant})
+                waiting.append(self.env.now())
+                self._serve_one(tenant, *stock.pop())
+            return
+        while stock and waiting:
+            self._serve_one(tenant, *stock.pop())
+
+    def _serve_one(self, tenant: str, held: HeldQubit, chain: list[list[str]]) -> None:
+        now = self.env.now()
+        self.env.emit({"event": "served", "t_s": now, "tenant": tenant,
+                       "pair": held.link_pair,
+                       "waited_s": now - self._requests[tenant].popleft()})
+        self._use(tenant, held, [], chain)
+
+    def _unstock(self, held: HeldQubit) -> bool:
+        """Take ``held`` out of the source's stock of finished pairs, if it is there."""
+        for stock in self._stock.values():
+            for i, (candidate, _) in enumerate(stock):
+                if candidate is held:
+                    del stock[i]
+                    return True
+        return False
 
     def _use(self, tenant: str, held: HeldQubit, corrections: list[int],
              chain: list[list[str]]) -> None:
@@ -212,7 +268,7 @@ class EndNode:
         keep.held.busy = False
         if keep.level >= self.plan.rounds[tenant]:
             self._end_pairs[tenant].pop(keep.key, None)
-            self._use(tenant, keep.held, [], keep.chain)
+            self._ready(tenant, keep.held, [], keep.chain)
         elif self.id == self.plan.paths[tenant][0]:
             self._lead_purification(tenant)
 
@@ -225,7 +281,7 @@ class EndNode:
 
     def _deliver(self, tenant: str, record: PairRecord) -> None:
         """Oracle side: both ends used the pair; record what was truly delivered."""
-        spec = next(t for t in self.plan.scenario.tenants if t.name == tenant)
+        spec = self._specs[tenant]
         (t_src, wait_src), (t_dst, wait_dst) = record.uses["src"], record.uses["dst"]
         delivered_at = max(t_src, t_dst)
         value = true_fidelity(record)

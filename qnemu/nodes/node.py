@@ -11,6 +11,7 @@ the virtual-time scheduler in tests and in a Ray actor under the real-time one.
 from __future__ import annotations
 
 import math
+from collections import deque
 from typing import Any, Protocol
 
 import numpy as np
@@ -84,10 +85,18 @@ class Node(LinkLayer, EndNode):
         self._end_pairs: dict[str, dict[str, EndPair]] = {t: {} for t in self.roles}
         self._deferred: dict[str, list[PurifyRequest]] = {t: [] for t in self.roles}
         self._links_started: set[str] = set()  # links whose memories this end has freed
+        self._specs = {t.name: t for t in plan.scenario.tenants}
+        sources = [t for t, path in plan.paths.items() if path[0] == node_id]
+        self._requests: dict[str, deque[float]] = {t: deque() for t in sources}
+        self._stock: dict[str, list[tuple[HeldQubit, list[list[str]]]]] = {
+            t: [] for t in sources}
 
     # -- start ---------------------------------------------------------------------------
     def start(self) -> None:
-        """Announce the paths this node's controller routes; links start once set up."""
+        """Announce the paths this node's controller routes; links start once set up;
+        the tenants this node is the source of start asking for pairs."""
+        for tenant in self._requests:
+            self._next_request(tenant)
         for tenant, path in self.plan.paths.items():
             if self.plan.setup_node[tenant] != self.id:
                 continue
@@ -182,6 +191,9 @@ class Node(LinkLayer, EndNode):
             return
         if held.busy and not held.complete:  # being swapped or used: too late to drop
             return
+        if self._unstock(held):  # complete, but no request came for it in time
+            self._discard(held, "unrequested", tell_partner=False)
+            return
         self._violation("cutoff_expired", held.tenant, waited_s=self.env.now() - held.created_at_s)
         if None in self.roles[held.tenant]:
             self._expired.add(held.link_pair)
@@ -193,6 +205,7 @@ class Node(LinkLayer, EndNode):
                 self._discard(held, f"partner_{message.reason}", tell_partner=False)
 
     def _discard(self, held: HeldQubit, reason: str, tell_partner: bool = True) -> None:
+        self._unstock(held)
         for pairs in self._end_pairs.values():
             for key, pair in list(pairs.items()):
                 if pair.held is held:

@@ -16,8 +16,9 @@ import networkx as nx
 from qnemu.controller.admission import AdmissionControl
 from qnemu.controller.allocation import allocate
 from qnemu.controller.base import Controller, load_controller
-from qnemu.controller.qnum import NetworkModel
+from qnemu.controller.qnum import NetworkModel, Prediction, tenant_utility
 from qnemu.controller.sites import ControllerSite, controller_sites, graph_centre
+from qnemu.controller.twin import Twin, run_twin
 from qnemu.errors import ScenarioError
 from qnemu.messages import ClassicalNetwork
 from qnemu.physics.hardware import HardwareProfile, pair_t_long_eb
@@ -98,13 +99,42 @@ class NetworkPlan:
     slot_s: float | None
     rounds: dict[str, int]
     decisions: list[dict]
+    calibration: Calibration | None = None  # the twin run behind the predictions
+
+    @property
+    def twin(self) -> Twin | None:
+        """The digital-twin run whose numbers the controller published (None: none)."""
+        return None if self.calibration is None else self.calibration.twin
 
     @classmethod
-    def build(cls, scenario: Scenario) -> NetworkPlan:
-        """Derive the plan; a network that cannot serve its tenants is a ScenarioError."""
-        graph = scenario.graph()
+    def build(cls, scenario: Scenario, calibrate: bool = True,
+              calibration: Calibration | None = None) -> NetworkPlan:
+        """Derive the plan; a network that cannot serve its tenants is a ScenarioError.
+
+        ``calibrate``: run the controller's digital twin (``controller.twin``) on the
+        chosen paths, publish its delivered rate and fidelity as the prediction, and (with
+        ``control.admission: utility``) reject tenants it shows cannot be served.
+        ``calibration``: the outcome of that, computed once by the driver and handed to
+        every actor, which then need not run the twin again.
+        """
         load_controller(scenario.control.architecture)  # a bad name fails before any work
-        paths, rounds, decisions = _route_and_admit(scenario)
+        if calibration is None and calibrate:
+            calibration = _calibrate(cls, scenario)
+        if calibration is None:
+            return cls._assemble(scenario, {})
+        plan = cls._assemble(scenario, dict(calibration.refused))
+        plan.calibration = calibration
+        if calibration.failure is not None:
+            plan.decisions.append({"event": "twin_failed", "t_s": 0.0,
+                                   "error": calibration.failure})
+        if calibration.twin is not None:
+            _publish_twin(scenario, plan.decisions, calibration.twin)
+        return plan
+
+    @classmethod
+    def _assemble(cls, scenario: Scenario, refused: dict[str, str]) -> NetworkPlan:
+        graph = scenario.graph()
+        paths, rounds, decisions = _route_and_admit(scenario, refused)
         order = {spec.id: i for i, spec in enumerate(scenario.nodes)}
         used: dict[tuple[str, str], list[str]] = {}
         for tenant, path in paths.items():  # admitted tenants only
@@ -126,7 +156,8 @@ class NetworkPlan:
         slot = None
         if scenario.control.scheduling == "synchronous":
             slot = _slot_s(paths, links, classical)
-        links = {name: replace(lp, cutoff_s=link_cutoff_s(scenario, lp, slot))
+        cutoffs: dict[tuple, float] = {}  # T_longEB per (profiles, fidelity): brentq is slow
+        links = {name: replace(lp, cutoff_s=link_cutoff_s(scenario, lp, slot, cutoffs))
                  for name, lp in links.items()}
         nodes = {}
         for spec in scenario.nodes:
@@ -157,11 +188,83 @@ class NetworkPlan:
         return min((n.cutoff_s for n in self.nodes.values()), default=math.inf)
 
 
-def _route_and_admit(scenario: Scenario) -> tuple[dict, dict, list[dict]]:
+@dataclass(frozen=True)
+class Calibration:
+    """What the controller's twin decided: tenants ``refused`` (with the reason), the
+    ``twin`` run behind the predictions, or the ``failure`` that stopped it."""
+
+    refused: dict[str, str]
+    twin: Twin | None
+    failure: str | None = None
+
+
+def _calibrate(cls: type[NetworkPlan], scenario: Scenario) -> Calibration:
+    """Twin the plan; refuse tenants it cannot serve and twin again, until none is left."""
+    refused: dict[str, str] = {}
+    twin, failure = None, None
+    plan = cls._assemble(scenario, refused)
+    for _ in range(len(scenario.tenants) + 1):
+        if not plan.paths:
+            twin = None
+            break
+        try:
+            twin = run_twin(plan)
+        except Exception as exc:  # the run will meet the same fault, visibly
+            twin, failure = None, f"{type(exc).__name__}: {exc}"[:300]
+            break
+        if scenario.control.admission == "none":
+            break
+        unserved = _unserved(scenario, plan, twin)
+        if not unserved:
+            break
+        refused.update(unserved)
+        plan = cls._assemble(scenario, refused)
+    return Calibration(refused, twin, failure)
+
+
+def _unserved(scenario: Scenario, plan: NetworkPlan, twin: Twin) -> dict[str, str]:
+    """Admitted tenants the twin could not serve: no pairs, or no utility at the fidelity
+    it delivered (below the tenant's f_min)."""
+    out = {}
+    for tenant in scenario.tenants:
+        got = twin.tenants.get(tenant.name)
+        if got is None:
+            continue
+        if got.pairs == 0:
+            out[tenant.name] = (f"twin: no pair delivered in {twin.horizon_s:.3g} s on "
+                                f"{'-'.join(plan.paths[tenant.name])}")
+        elif tenant_utility(tenant, Prediction(got.rate_hz, got.fidelity)) <= 0.0:
+            out[tenant.name] = (f"twin: delivered F {got.fidelity:.4f} gives no utility "
+                                f"(f_min {tenant.f_min:g})")
+    return out
+
+
+def _publish_twin(scenario: Scenario, decisions: list[dict], twin: Twin) -> None:
+    """The twin's numbers become the Q-NUM decisions' predictions (closed forms kept)."""
+    specs = {t.name: t for t in scenario.tenants}
+    for record in decisions:
+        got = twin.tenants.get(record.get("tenant", ""))
+        if got is not None and record["event"] == "admission" and record["admitted"]:
+            record["reason"] = (f"twin: {got.rate_hz:.4g} Hz at F {got.fidelity:.4f} "
+                                f"(closed form: {record['reason']})")
+        if record["event"] != "qnum" or got is None:
+            continue
+        record["analytic_rate_hz"] = record["predicted_rate_hz"]
+        record["analytic_fidelity"] = record["predicted_fidelity"]
+        record.update(
+            predicted_rate_hz=got.rate_hz, predicted_fidelity=got.fidelity, model="twin",
+            utility=tenant_utility(specs[record["tenant"]], Prediction(got.rate_hz,
+                                                                       got.fidelity)),
+            twin_pairs=got.pairs, twin_horizon_s=twin.horizon_s)
+
+
+def _route_and_admit(scenario: Scenario,
+                     refused: dict[str, str]) -> tuple[dict, dict, list[dict]]:
     """Admission control, then Q-NUM (or additive) routing and purification depth.
 
-    Returns the admitted tenants' paths and purification rounds, and one record per
-    decision (with its predicted rate and fidelity) for ``events.jsonl``.
+    ``refused``: tenants already rejected (by the twin), with the reason. Returns the
+    admitted tenants' paths and purification rounds, and one record per decision (with
+    its predicted rate and fidelity) for ``events.jsonl``.
     """
     control = scenario.control
     model = NetworkModel.from_scenario(scenario)
@@ -172,6 +275,10 @@ def _route_and_admit(scenario: Scenario) -> tuple[dict, dict, list[dict]]:
     decisions: list[dict] = []
     admitted = []
     for tenant in scenario.tenants:
+        if tenant.name in refused:
+            decisions.append({"event": "admission", "t_s": 0.0, "tenant": tenant.name,
+                              "admitted": False, "reason": refused[tenant.name]})
+            continue
         if control.admission == "none":
             admitted.append(tenant)
             continue
@@ -213,7 +320,8 @@ def _slot_s(paths: dict[str, list[str]], links: dict[str, LinkPlan],
     return attempt + herald + spread
 
 
-def link_cutoff_s(scenario: Scenario, lp: LinkPlan, slot_s: float | None = None) -> float:
+def link_cutoff_s(scenario: Scenario, lp: LinkPlan, slot_s: float | None = None,
+                  cache: dict[tuple, float] | None = None) -> float:
     """How long a qubit of link ``lp`` may be stored, from its photon's emission (s).
 
     Synchronous scheduling: one time slot (nothing outlives it). A configured
@@ -224,8 +332,12 @@ def link_cutoff_s(scenario: Scenario, lp: LinkPlan, slot_s: float | None = None)
         return slot_s
     if scenario.control.cutoff_s is not None:
         return scenario.control.cutoff_s
-    return pair_t_long_eb(lp.model.initial_state(), scenario.profile_of(lp.a),
-                          scenario.profile_of(lp.b))
+    profiles = (scenario.profile_of(lp.a), scenario.profile_of(lp.b))
+    key = (*profiles, lp.model.initial_fidelity)
+    cache = {} if cache is None else cache
+    if key not in cache:
+        cache[key] = pair_t_long_eb(lp.model.initial_state(), *profiles)
+    return cache[key]
 
 
 def _ordered(u: str, v: str, order: dict[str, int]) -> tuple[str, str]:

@@ -40,7 +40,7 @@ from typing import Any
 
 from qnemu.clock import Clock
 from qnemu.errors import EmulationError
-from qnemu.nodes.plan import NetworkPlan
+from qnemu.nodes.plan import Calibration, NetworkPlan
 from qnemu.runtime import reaper
 from qnemu.runtime.failure import RunFailed
 from qnemu.runtime.host import Host
@@ -65,8 +65,9 @@ class QuantumNode:
 
     def __init__(self, host_id: int, scenario: Scenario, node_ids: list[str],
                  placement: dict[str, int], bind_host: str = "127.0.0.1",
-                 secret: bytes = b"") -> None:
-        self.plan = NetworkPlan.build(scenario)
+                 secret: bytes = b"", calibration: Calibration | None = None) -> None:
+        # the driver's twin calibration: every actor takes the same decisions, none reruns it
+        self.plan = NetworkPlan.build(scenario, calibration=calibration)
         self.host = Host(host_id, self.plan, node_ids, placement)
         self.transport = SocketTransport(host_id, self._on_frame, bind_host, secret,
                                          on_reject=self.host.reject)
@@ -422,11 +423,13 @@ def plan_placement(groups: list[list[str]], hosts: dict[str, str | None], placem
 
 
 def spawn(scenario: Scenario, groups: list[list[str]], bind_host: str = "127.0.0.1",
-          targets: list[str] | None = None, secret: bytes = b"") -> list:
+          targets: list[str] | None = None, secret: bytes = b"",
+          calibration: Calibration | None = None) -> list:
     """One QuantumNode actor per group of nodes, each pinned to its target Ray node.
 
     ``bind_host`` :data:`NODE_IP` makes each actor listen on its own Ray node's IP;
-    ``secret`` is the run's transport secret (see :mod:`qnemu.runtime.transport`).
+    ``secret`` is the run's transport secret (see :mod:`qnemu.runtime.transport`);
+    ``calibration`` the driver's plan calibration (see ``NetworkPlan.build``).
     """
     import ray
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
@@ -440,7 +443,7 @@ def spawn(scenario: Scenario, groups: list[list[str]], bind_host: str = "127.0.0
             options["scheduling_strategy"] = NodeAffinitySchedulingStrategy(targets[i],
                                                                             soft=False)
         actors.append(actor_class.options(**options).remote(i, scenario, group, placement,
-                                                            bind_host, secret))
+                                                            bind_host, secret, calibration))
     return actors
 
 

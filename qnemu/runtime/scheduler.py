@@ -121,6 +121,9 @@ class VirtualScheduler(_Kernel):
 class RealTimeScheduler(_Kernel):
     """Releases each event when the dilated wall clock reaches it, on an asyncio loop."""
 
+    #: controllers' compute time is measured on the wall clock
+    measures_wall_time = True
+
     def __init__(self, clock: Clock, loop: asyncio.AbstractEventLoop, stop_at_s: float) -> None:
         super().__init__(stop_at_s)
         self.clock = clock

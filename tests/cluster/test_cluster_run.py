@@ -30,6 +30,7 @@ CHAIN = {
                  "memories": 8},
     "runtime": {"nodes_per_actor": 2, "placement": "auto"},
     "tenants": [{"name": "t", "app": "qkd", "src": "n0", "dst": "n3", "rate_hz": 100,
+                 "arrivals": "backlog",
                  "f_min": 0.5}],
 }
 
@@ -99,6 +100,7 @@ def test_host_label_no_ray_node_has_is_exit_2(two_raylets, tmp_path):
         {"id": "b", "hardware": "trapped_ion", "memories": 4, "host": "no-such-machine"}],
         "links": [{"a": "a", "b": "b", "length_km": 10}]},
         "tenants": [{"name": "t", "app": "qkd", "src": "a", "dst": "b", "rate_hz": 10,
+                     "arrivals": "backlog",
                      "f_min": 0.5}]}
     scenario = _write(tmp_path / "bad-host.yaml", data)
     done = _qnemu(["run", str(scenario), "--address", two_raylets, "--results",

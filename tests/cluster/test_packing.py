@@ -35,8 +35,8 @@ def chain(seed: int):
         "name": "chain40", "seed": seed, "duration_s": 0.4,
         "topology": {"generator": "chain", "n": 40, "hop_km": 10, "hardware": "trapped_ion",
                      "memories": 8},
-        "tenants": [{"name": name, "app": "qkd", "src": src, "dst": dst, "rate_hz": 100,
-                     "f_min": 0.5} for name, src, dst in TENANTS],
+        "tenants": [{"name": name, "app": "dqc", "src": src, "dst": dst, "rate_hz": 100,
+                     "f_min": 0.5, "arrivals": "backlog"} for name, src, dst in TENANTS],
     })
 
 

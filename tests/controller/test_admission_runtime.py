@@ -8,7 +8,7 @@ from qnemu.scenario import load_scenario
 
 SCARCE = {"base": "trapped_ion", "t2_s": 0.5}
 SPARE = {**SCARCE, "source_efficiency": 0.9, "coupling_efficiency": 0.9,
-         "detector_efficiency": 0.9, "memory_efficiency": 0.9}
+         "detector_efficiency": 0.9, "memory_efficiency": 0.9, "source_fidelity": 0.98}
 
 
 def _scenario(hardware, max_rounds=2):

@@ -23,7 +23,9 @@ CONTROLLERS = ["distributed", "centralized", "hierarchical",
 def _chain(n, t2_s, architecture="distributed", location=None, seed=1, duration_s=0.2,
            scheduling="asynchronous", hop_km=20.0, p_swap=1.0, cutoff_s="auto", memories=4):
     # cpu_scale 0: controllers' wall compute time is left out, so runs are reproducible
+    # admission none: these runs study the data plane, whatever the twin predicts
     control = {"architecture": architecture, "report_interval_s": 2e-4, "cpu_scale": 0.0,
+               "admission": "none",
                "max_purification_rounds": 0,
                "scheduling": scheduling, "cutoff_s": cutoff_s}
     if location:
@@ -38,7 +40,7 @@ def _chain(n, t2_s, architecture="distributed", location=None, seed=1, duration_
                              "swap_success": p_swap}},
         "control": control,
         "tenants": [{"name": "t", "app": "qkd", "src": "n0", "dst": f"n{n - 1}",
-                     "rate_hz": 10, "f_min": 0.5}],
+                     "rate_hz": 10, "f_min": 0.5, "arrivals": "backlog"}],
     })
 
 

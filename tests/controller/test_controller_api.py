@@ -36,9 +36,10 @@ def test_a_user_controller_discards_pairs_by_instruction(tmp_path):
         "topology": {"generator": "chain", "n": 3, "hop_km": 5, "hardware": "er_telecom",
                      "memories": 2},
         "control": {"architecture": f"{Path(__file__).resolve()}:Discarder",
-                    "location": "n1", "max_purification_rounds": 0, "cpu_scale": 0.0},
+                    "location": "n1", "max_purification_rounds": 0, "cpu_scale": 0.0,
+                    "admission": "none"},  # the twin would see nothing delivered
         "tenants": [{"name": "t", "app": "qkd", "src": "n0", "dst": "n2", "rate_hz": 10,
-                     "f_min": 0.5}],
+                     "f_min": 0.5, "arrivals": "backlog"}],
     })
     summary = Emulation(scenario, results_dir=tmp_path, mode="virtual").run()
     with open(f"{summary['results']}/events.jsonl") as handle:

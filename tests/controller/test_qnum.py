@@ -137,7 +137,7 @@ def test_candidate_paths_cached_and_refreshed():
 def test_predict_path_from_plan_and_scenario():
     scenario = load_scenario(EXAMPLES_DIR / "mesh-two-tenants.yaml")
     plan = NetworkPlan.build(scenario)
-    path = plan.paths["qkd-ae"]
+    path = plan.paths["dqc-ae"]
     from_plan = predict_path(plan, path)
     from_scenario = predict_path(scenario, path)
     assert 0.0 < from_scenario.rate_hz <= from_plan.rate_hz  # the plan has >= 1 slot pair

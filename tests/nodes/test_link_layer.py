@@ -35,8 +35,9 @@ def _chain(names, memories, duration_s, seed=3):
         "hardware": LOSSLESS,
         "control": {"architecture": "distributed", "max_purification_rounds": 0,
                     "admission": "none"},
+        # a backlog of requests: the source never waits for one
         "tenants": [{"name": "t", "app": "dqc", "src": names[0], "dst": names[-1],
-                     "rate_hz": 10, "f_min": 0.5}],
+                     "rate_hz": 10, "f_min": 0.5, "arrivals": "backlog"}],
     })
 
 

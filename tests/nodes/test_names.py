@@ -14,7 +14,7 @@ def _chain(names, tmp_path):
         "control": {"architecture": "distributed", "max_purification_rounds": 0,
                     "admission": "none"},
         "tenants": [{"name": "t", "app": "dqc", "src": names[0], "dst": names[2],
-                     "rate_hz": 10, "f_min": 0.5}],
+                     "rate_hz": 10, "f_min": 0.5, "arrivals": "backlog"}],
     })
     return Emulation(scenario, results_dir=tmp_path / "-".join(names), mode="virtual").run()
 

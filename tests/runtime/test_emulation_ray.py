@@ -43,6 +43,7 @@ def asymmetric_run(ray_local, tmp_path_factory):
         "hardware": EFFICIENT,
         "control": RAW,
         "tenants": [{"name": "t", "app": "qkd", "src": "a", "dst": "b", "rate_hz": 10,
+                     "arrivals": "backlog",
                      "f_min": 0.5}],
     })
     summary = Emulation(scenario, results_dir=tmp_path_factory.mktemp("runs")).run()
@@ -115,6 +116,7 @@ def test_two_node_rate_on_real_actors_matches_the_link_model(ray_local, tmp_path
         "hardware": STABLE,
         "control": RAW,
         "tenants": [{"name": "t", "app": "qkd", "src": "a", "dst": "b", "rate_hz": 10,
+                     "arrivals": "backlog",
                      "f_min": 0.5}],
     })
     plan = NetworkPlan.build(scenario)
@@ -139,6 +141,7 @@ def test_packing_several_nodes_per_actor_keeps_messages_timed(ray_local, tmp_pat
         "runtime": {"nodes_per_actor": 2},
         "control": RAW,
         "tenants": [{"name": "t", "app": "qkd", "src": "n0", "dst": "n5", "rate_hz": 10,
+                     "arrivals": "backlog",
                      "f_min": 0.5}],
     })
     summary = Emulation(scenario, results_dir=tmp_path).run()

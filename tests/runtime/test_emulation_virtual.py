@@ -22,7 +22,7 @@ def _scenario(nodes, links, tenants, duration_s, hardware, cutoff_s="auto", seed
         "topology": {"nodes": nodes, "links": links},
         "hardware": hardware,
         # raw pairs only: these tests check the link and swap physics, not purification
-        "control": {"architecture": "distributed", "cutoff_s": cutoff_s,
+        "control": {"architecture": "distributed", "cutoff_s": cutoff_s, "admission": "none",
                     "max_purification_rounds": 0},
         "tenants": tenants,
     })
@@ -42,18 +42,19 @@ def test_two_node_rate_matches_the_link_model(tmp_path):
     scenario = _scenario(
         [{"id": n, "hardware": "mem", "memories": 1} for n in ("a", "b")],
         [{"a": "a", "b": "b", "length_km": 20.0}],
-        [{"name": "t", "app": "qkd", "src": "a", "dst": "b", "rate_hz": 10, "f_min": 0.5}],
+        [{"name": "t", "app": "qkd", "src": "a", "dst": "b", "rate_hz": 10,
+          "f_min": 0.5, "arrivals": "backlog"}],
         duration_s=2.0, hardware=hardware)
     plan = NetworkPlan.build(scenario)
     link = plan.links["a~b"]
     summary = Emulation(scenario, results_dir=tmp_path, mode="virtual").run()
-    # one memory per end: a renewal process. After a success the owner resumes once both
-    # halves are free: its own at the herald, the far one a ModeFree message later.
-    busy = (link.model.herald_delay_s + plan.classical.processing_s
-            + plan.classical.delay_s("a", "b"))
-    mean_wait = link.model.period_s / link.model.p_attempt
+    # one memory per end: a renewal process. The photon of the successful attempt reaches
+    # the midpoint station, its herald comes back; both ends use the pair at once and free
+    # their memories, which attempt again from then on (R = 1 / cycle)
+    hold = 2 * link.model.herald_delay_s + plan.classical.processing_s
+    rate = analytic.renewal_link_rate_hz(link.model.p_attempt, link.model.period_s, hold)
+    cycle = 1.0 / rate
     var_wait = link.model.period_s ** 2 * (1 - link.model.p_attempt) / link.model.p_attempt ** 2
-    cycle = mean_wait + busy
     expected = scenario.duration_s / cycle
     standard_error = math.sqrt(scenario.duration_s * var_wait / cycle ** 3)
     delivered = summary["tenants"]["t"]["pairs_delivered"]
@@ -65,7 +66,8 @@ def test_two_node_fidelity_follows_the_recorded_storage_times(tmp_path):
     scenario = _scenario(
         [{"id": n, "hardware": "mem", "memories": 2} for n in ("a", "b")],
         [{"a": "a", "b": "b", "length_km": 50.0}],
-        [{"name": "t", "app": "qkd", "src": "a", "dst": "b", "rate_hz": 10, "f_min": 0.5}],
+        [{"name": "t", "app": "qkd", "src": "a", "dst": "b", "rate_hz": 10,
+          "f_min": 0.5, "arrivals": "backlog"}],
         duration_s=2.0, hardware=DEPHASING_ONLY)
     link = NetworkPlan.build(scenario).links["a~b"]
     profile = scenario.profiles["mem"]
@@ -84,7 +86,8 @@ def test_three_node_chain_fidelity_matches_swap_of_the_two_recorded_links(tmp_pa
     nodes = [{"id": n, "hardware": "mem", "memories": 2} for n in ("a", "r", "b")]
     scenario = _scenario(
         nodes, [{"a": "a", "b": "r", "length_km": 10.0}, {"a": "r", "b": "b", "length_km": 30.0}],
-        [{"name": "t", "app": "qkd", "src": "a", "dst": "b", "rate_hz": 10, "f_min": 0.5}],
+        [{"name": "t", "app": "qkd", "src": "a", "dst": "b", "rate_hz": 10,
+          "f_min": 0.5, "arrivals": "backlog"}],
         duration_s=1.0, hardware=DEPHASING_ONLY)
     plan = NetworkPlan.build(scenario)
     profile = scenario.profiles["mem"]
@@ -116,7 +119,8 @@ def test_two_segment_waiting_time_matches_the_closed_form(tmp_path):
     nodes = [{"id": n, "hardware": "mem", "memories": 2} for n in ("a", "r", "b")]
     scenario = _scenario(
         nodes, [{"a": "a", "b": "r", "length_km": 25.0}, {"a": "r", "b": "b", "length_km": 25.0}],
-        [{"name": "t", "app": "qkd", "src": "a", "dst": "b", "rate_hz": 10, "f_min": 0.5}],
+        [{"name": "t", "app": "qkd", "src": "a", "dst": "b", "rate_hz": 10,
+          "f_min": 0.5, "arrivals": "backlog"}],
         duration_s=5.0, hardware=hardware, cutoff_s=None)
     plan = NetworkPlan.build(scenario)
     p = plan.links["a~r"].model.p_attempt
@@ -136,7 +140,8 @@ def test_cutoff_bounds_every_storage_time_and_discards_are_counted(tmp_path):
     cutoff = 2.0e-4
     scenario = _scenario(
         nodes, [{"a": "a", "b": "r", "length_km": 10.0}, {"a": "r", "b": "b", "length_km": 10.0}],
-        [{"name": "t", "app": "qkd", "src": "a", "dst": "b", "rate_hz": 10, "f_min": 0.5}],
+        [{"name": "t", "app": "qkd", "src": "a", "dst": "b", "rate_hz": 10,
+          "f_min": 0.5, "arrivals": "backlog"}],
         duration_s=0.3, hardware=hardware, cutoff_s=cutoff)
     summary = Emulation(scenario, results_dir=tmp_path, mode="virtual").run()
     events = _events(summary)

@@ -53,8 +53,8 @@ class FailsOnFourth(DistributedController):
 
     @handles(PairHeralded)
     def on_pair(self, event):
-        FailsOnFourth.heralded += 1
-        if FailsOnFourth.heralded == 4:
+        self.heralded += 1  # per instance: the controller's own twin run has its own
+        if self.heralded == 4:
             raise RuntimeError("controller bug on the 4th herald")
         super().on_pair(event)
 '''

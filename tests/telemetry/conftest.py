@@ -19,10 +19,10 @@ def chain(n, *, t2_s, f_min, duration_s, dilation=1, memories=4, hop_km=5.0, see
         "topology": {"nodes": nodes, "links": links},
         "hardware": {"mem": {"base": "er_telecom", "t1_s": max(1.0, t2_s), "t2_s": t2_s,
                              **FAST}},
-        "control": {"architecture": architecture, "cutoff_s": cutoff_s,
+        "control": {"architecture": architecture, "cutoff_s": cutoff_s, "admission": "none",
                     "max_purification_rounds": 0},
         "tenants": [{"name": "t", "app": "qkd", "src": "n0", "dst": f"n{n - 1}",
-                     "rate_hz": 10, "f_min": f_min}],
+                     "rate_hz": 10, "f_min": f_min, "arrivals": "backlog"}],
     })
 
 
