@@ -87,15 +87,42 @@ def validate(
     try:
         resolved = load_scenario(scenario)
         user = resolved.control.architecture if _is_user_controller(resolved) else None
-        NetworkPlan.build(resolved if load_controllers or user is None
-                          else _with_builtin_controller(resolved))
+        plan = NetworkPlan.build(resolved if load_controllers or user is None
+                                 else _with_builtin_controller(resolved))
     except QnemuError as exc:
         _fail(exc)
     console.print(describe(resolved), markup=False, highlight=False)
+    console.print(_describe_plan(plan), markup=False, highlight=False)
     if user is not None and not load_controllers:
         console.print(f"controller {user}: not loaded (its code was not run; pass "
                       f"--load-controllers to import and check it)", markup=False,
                       highlight=False)
+
+
+def _describe_plan(plan: Any) -> str:
+    """The controller's plan: memory pairs per link, and per tenant its admission, path
+    and the rate and fidelity the controller predicts (its digital twin's, when it ran)."""
+    lines = ["", "Plan (what the controller decided and predicts):"]
+    for lp in plan.links.values():
+        lines.append(f"  link {lp.a}-{lp.b}: {lp.modes} memory pairs attempting "
+                     f"independently, cutoff {lp.cutoff_s * 1e3:.3g} ms")
+    admission = {d["tenant"]: d for d in plan.decisions if d["event"] == "admission"}
+    predicted = {d["tenant"]: d for d in plan.decisions if d["event"] == "qnum"}
+    for tenant in plan.scenario.tenants:
+        decision = admission.get(tenant.name)
+        if decision is not None and not decision["admitted"]:
+            lines.append(f"  {tenant.name}: rejected: {decision['reason']}")
+            continue
+        got = predicted.get(tenant.name)
+        if got is None:
+            continue
+        model = "digital twin" if got.get("model") == "twin" else "closed form"
+        lines.append(f"  {tenant.name}: {'-'.join(got['path'])}, {got['rounds']} purification "
+                     f"rounds, predicted {got['predicted_rate_hz']:.4g} Hz at F "
+                     f"{got['predicted_fidelity']:.4f} ({model})")
+    for failed in (d for d in plan.decisions if d["event"] == "twin_failed"):
+        lines.append(f"  the digital twin failed ({failed['error']}): closed forms stand")
+    return "\n".join(lines)
 
 
 def _is_user_controller(scenario: Any) -> bool:

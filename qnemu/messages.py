@@ -89,6 +89,15 @@ class PathSetup(Message):
 
 
 @dataclass(frozen=True)
+class PathReady(Message):
+    """A node acknowledges a tenant's path setup (the announcing controller's node resends
+    the setup until it hears this, so a lost setup never leaves a path dark)."""
+
+    kind: ClassVar[int] = 11
+    tenant: str
+
+
+@dataclass(frozen=True)
 class Report(Message):
     """A node's batched news for its controller: pairs heralded and released since last.
 
@@ -152,7 +161,7 @@ class PurifyResult(Message):
 MESSAGE_TYPES: dict[int, type[Message]] = {
     cls.kind: cls
     for cls in (Herald, SwapOutcome, ModeFree, Discard, PathSetup, Report, SwapInstruction,
-                PurifyRequest, PurifyResult, DiscardInstruction)
+                PurifyRequest, PurifyResult, DiscardInstruction, PathReady)
 }
 
 
@@ -244,8 +253,8 @@ class ClassicalNetwork:
 
     def sample_delay_s(self, rng: np.random.Generator, src: str, dst: str) -> float | None:
         """A delay drawn for one message, or None when the message is lost."""
-        if self.loss > 0.0 and rng.random() < self.loss:
-            return None
+        if self.loss > 0.0 and src != dst and rng.random() < self.loss:
+            return None  # a node's message to itself never touches the network
         delay = self._row(src)[dst]
         if self.jitter_s > 0.0 and src != dst:
             delay = max(delay - self.processing_s, delay + rng.normal(0.0, self.jitter_s))

@@ -40,8 +40,9 @@ from pydantic import (
 
 from qnemu import topology
 from qnemu.errors import ScenarioError, escape_controls
+from qnemu.physics.analytic import renewal_link_rate_hz
 from qnemu.physics.fiber import propagation_delay_s
-from qnemu.physics.hardware import PROFILES, HardwareProfile, profile_t_long_eb
+from qnemu.physics.hardware import PROFILES, HardwareProfile, pair_t_long_eb, profile_t_long_eb
 from qnemu.physics.link import link_model
 
 __all__ = [
@@ -1285,18 +1286,23 @@ def _describe_link(s: Scenario, link: LinkSpec) -> str:
     m = link_model(
         s.profile_of(link.a), s.profile_of(link.b), link.length_km, link.attenuation_db_per_km
     )
+    # a memory pair renews after its herald round trip (pair used at once): the most it makes
+    hold = 2.0 * m.herald_delay_s + s.classical.processing_s
+    rate = renewal_link_rate_hz(m.p_attempt, m.period_s, hold)
+    both = pair_t_long_eb(m.initial_state(), s.profile_of(link.a), s.profile_of(link.b))
     return (
         f"  {link.a}-{link.b}: {link.length_km:g} km, η {m.fiber_transmissivity:.3g}, "
         f"one-way delay {_seconds(propagation_delay_s(link.length_km))}, "
-        f"p/attempt {m.p_attempt:.3g}, {m.expected_rate_hz:.3g} pairs/s per memory pair, "
-        f"F0 {m.initial_fidelity:.3f}"
+        f"p/attempt {m.p_attempt:.3g}, up to {rate:.3g} pairs/s per memory pair, "
+        f"F0 {m.initial_fidelity:.3f}, T_longEB (both halves stored) {_seconds(both)}"
     )
 
 
 def _describe_profile(p: HardwareProfile) -> str:
     return (
         f"  {p.name}: T1 {_seconds(p.t1_s)}, T2 {_seconds(p.t2_s)}, "
-        f"T_longEB {_seconds(profile_t_long_eb(p))}, source fidelity {p.source_fidelity:g}, "
+        f"T_longEB (one half stored) {_seconds(profile_t_long_eb(p))}, "
+        f"source fidelity {p.source_fidelity:g}, "
         f"modes {p.modes}, attempt rate {p.attempt_rate_hz:g} Hz"
     )
 

@@ -14,7 +14,7 @@ GOOD = {
     "name": "cli-test", "seed": 1, "duration_s": 0.01,
     "topology": {"generator": "chain", "n": 3, "hop_km": 5, "hardware": "er_telecom",
                  "memories": 2},
-    "tenants": [{"name": "t", "app": "qkd", "src": "n0", "dst": "n2", "rate_hz": 10,
+    "tenants": [{"name": "t", "app": "dqc", "src": "n0", "dst": "n2", "rate_hz": 10,
                  "f_min": 0.6}],
 }
 

@@ -101,9 +101,9 @@ def test_examples_include_the_four_named_ones():
 def test_default_scenario_shape():
     s = load_scenario(DEFAULT_SCENARIO_PATH)
     assert [n.id for n in s.nodes] == ["n0", "n1", "n2", "n3"]
-    assert [link.length_km for link in s.links] == [10.0] * 4
+    assert [link.length_km for link in s.links] == [10.0] * 3
     assert s.duration_s == 0.5 and s.dilation is None
-    assert [(t.app, t.src, t.dst) for t in s.tenants] == [("qkd", "n0", "n4")]
+    assert [(t.app, t.src, t.dst) for t in s.tenants] == [("dqc", "n0", "n3")]
 
 
 def test_default_scenario_hardware_supports_swap_asap():

@@ -24,8 +24,8 @@ if TYPE_CHECKING:
 
 #: Stop once every tenant has this many delivered pairs (statistical precision).
 TWIN_MIN_PAIRS = 400
-#: Stop after this many classical messages (bounds the twin's CPU time, ~2 s here).
-TWIN_MAX_MESSAGES = 40_000
+#: Stop after this many classical messages (bounds the twin's CPU time, ~5 s here).
+TWIN_MAX_MESSAGES = 100_000
 #: Never run the twin longer than this many times the scenario's duration.
 TWIN_MAX_DURATIONS = 20
 #: The twin's seed is the scenario's plus this (independent of the run it predicts).

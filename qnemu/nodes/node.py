@@ -23,6 +23,7 @@ from qnemu.messages import (
     Herald,
     Message,
     ModeFree,
+    PathReady,
     PathSetup,
     PurifyRequest,
     PurifyResult,
@@ -40,6 +41,9 @@ from qnemu.nodes.linklayer import LinkGenerator, LinkLayer
 from qnemu.nodes.memory import HeldQubit
 from qnemu.nodes.plan import NetworkPlan
 from qnemu.runtime.scheduler import Event
+
+#: A lost path setup is resent after this many round trips without an acknowledgement.
+RESEND_FACTOR = 2.0
 
 
 class Environment(Protocol):
@@ -85,6 +89,8 @@ class Node(LinkLayer, EndNode):
         self._end_pairs: dict[str, dict[str, EndPair]] = {t: {} for t in self.roles}
         self._deferred: dict[str, list[PurifyRequest]] = {t: [] for t in self.roles}
         self._links_started: set[str] = set()  # links whose memories this end has freed
+        self._unready: dict[str, set[str]] = {}  # tenant -> nodes yet to acknowledge setup
+        self._set_up: set[str] = set()  # tenants whose setup reached this node
         self._specs = {t.name: t for t in plan.scenario.tenants}
         sources = [t for t, path in plan.paths.items() if path[0] == node_id]
         self._requests: dict[str, deque[float]] = {t: deque() for t in sources}
@@ -102,12 +108,30 @@ class Node(LinkLayer, EndNode):
                 continue
             targets = dict.fromkeys(path)
             targets.update(dict.fromkeys(self.plan.site_of[n].location for n in path))
-            for target in targets:
-                self._send(PathSetup, target, tenant=tenant, path=list(path),
-                           rounds=self.plan.rounds[tenant])
+            self._unready[tenant] = set(targets)
+            self._announce_path(tenant)
+
+    def _announce_path(self, tenant: str) -> None:
+        """(Re)send a path setup to every node that has not acknowledged it, and check
+        again after the longest round trip among them (lost setups are resent)."""
+        waiting = self._unready.get(tenant)
+        if not waiting:
+            return
+        path = self.plan.paths[tenant]
+        for target in waiting:
+            self._send(PathSetup, target, tenant=tenant, path=list(path),
+                       rounds=self.plan.rounds[tenant])
+        if self.plan.classical.loss > 0.0:
+            round_trip = max(2.0 * self.plan.classical.delay_s(self.id, t) for t in waiting)
+            self.env.schedule(self.env.now() + RESEND_FACTOR * round_trip
+                              + self.plan.classical.processing_s, self._announce_path, tenant)
 
     def _on_path_setup(self, message: PathSetup) -> None:
         now = self.env.now()
+        self._send(PathReady, message.src, tenant=message.tenant)  # again if ours was lost
+        if message.tenant in self._set_up:
+            return  # a resent setup whose first copy arrived
+        self._set_up.add(message.tenant)
         self.env.emit({"event": "path_setup", "t_s": now, "node": self.id,
                        "tenant": message.tenant, "path": message.path})
         for host in self.env.local_controllers():
@@ -117,6 +141,9 @@ class Node(LinkLayer, EndNode):
             return
         self.active.add(message.tenant)
         self._start_links(message.tenant)
+
+    def _on_path_ready(self, message: PathReady) -> None:
+        self._unready.get(message.tenant, set()).discard(message.src)
 
     def _release_slot(self, held: HeldQubit, reason: str) -> None:
         """Free a memory slot, tell the link's owner and this node's controller."""
@@ -146,6 +173,8 @@ class Node(LinkLayer, EndNode):
                 self._discard(held, "controller")
         elif isinstance(message, PathSetup):
             self._on_path_setup(message)
+        elif isinstance(message, PathReady):
+            self._on_path_ready(message)
         elif isinstance(message, PurifyRequest):
             self._on_purify_request(message)
         elif isinstance(message, PurifyResult):
@@ -194,9 +223,12 @@ class Node(LinkLayer, EndNode):
         if self._unstock(held):  # complete, but no request came for it in time
             self._discard(held, "unrequested", tell_partner=False)
             return
-        self._violation("cutoff_expired", held.tenant, waited_s=self.env.now() - held.created_at_s)
         if None in self.roles[held.tenant]:
             self._expired.add(held.link_pair)
+        if self.me.links[held.neighbor].expires_by == "timeout":
+            self._discard(held, "timeout")  # a lost message, not decoherence
+            return
+        self._violation("cutoff_expired", held.tenant, waited_s=self.env.now() - held.created_at_s)
         self._discard(held, "cutoff")
 
     def _on_discard(self, message: Discard) -> None:

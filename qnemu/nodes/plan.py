@@ -50,6 +50,9 @@ class LinkPlan:
     slots_b: tuple[int, ...]
     tenants: tuple[str, ...]
     cutoff_s: float = math.inf
+    #: "cutoff" (a coherence budget: a discard is a violation) or "timeout" (no budget,
+    #: but classical messages can be lost: a bound on every wait, counted as a discard)
+    expires_by: str = "cutoff"
 
     @property
     def modes(self) -> int:
@@ -159,6 +162,10 @@ class NetworkPlan:
         cutoffs: dict[tuple, float] = {}  # T_longEB per (profiles, fidelity): brentq is slow
         links = {name: replace(lp, cutoff_s=link_cutoff_s(scenario, lp, slot, cutoffs))
                  for name, lp in links.items()}
+        if scenario.classical.loss > 0.0:  # lost messages must never hold a memory forever
+            timeout = loss_timeout_s(paths, links, classical)
+            links = {name: replace(lp, cutoff_s=timeout, expires_by="timeout")
+                     if lp.cutoff_s > timeout else lp for name, lp in links.items()}
         nodes = {}
         for spec in scenario.nodes:
             profile = scenario.profile_of(spec.id)
@@ -338,6 +345,23 @@ def link_cutoff_s(scenario: Scenario, lp: LinkPlan, slot_s: float | None = None,
     if key not in cache:
         cache[key] = pair_t_long_eb(lp.model.initial_state(), *profiles)
     return cache[key]
+
+
+#: Waits on classical messages time out after this many path round trips plus mean link
+#: generation times (only where no cutoff bounds them sooner).
+TIMEOUT_FACTOR = 10.0
+
+
+def loss_timeout_s(paths: dict[str, list[str]], links: dict[str, LinkPlan],
+                   classical: ClassicalNetwork) -> float:
+    """How long any qubit may wait when classical messages can be lost (s): generous
+    against legitimate waits (the slowest path's round trip and the slowest link's mean
+    time to a pair), finite so that a lost outcome, discard or instruction frees memory."""
+    round_trip = max((2.0 * classical.delay_s(p[0], p[-1]) for p in paths.values()),
+                     default=0.0)
+    generation = max((lp.model.period_s / lp.model.p_attempt for lp in links.values()
+                      if lp.model.p_attempt > 0.0), default=0.0)
+    return TIMEOUT_FACTOR * (round_trip + generation)
 
 
 def _ordered(u: str, v: str, order: dict[str, int]) -> tuple[str, str]:

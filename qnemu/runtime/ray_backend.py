@@ -74,6 +74,7 @@ class QuantumNode:
         self.scheduler: RealTimeScheduler | None = None
         self._pings: list[float] = []
         self._duration_s = 0.0
+        self._end_wall = math.inf
 
     def _on_frame(self, payload: list[Any]) -> None:
         if payload[0] == PING:
@@ -125,6 +126,7 @@ class QuantumNode:
         loop = asyncio.get_running_loop()
         self.scheduler = RealTimeScheduler(Clock(t0_wall, dilation), loop, stop_at_s=duration_s)
         self._duration_s = duration_s
+        self._end_wall = t0_wall + duration_s * dilation
         self.host.attach(self.scheduler, self.transport.send)
         self.scheduler.schedule(0.0, self.host.start)
         self.transport.watching = True
@@ -150,7 +152,8 @@ class QuantumNode:
             error = transport.error
             return RunFailed(f"{self.host.blame(None)} failed handling a frame: "
                              f"{type(error).__name__}: {error}", _traceback(error))
-        if transport.lost is not None:
+        # a peer that finished first and closed after the run's end is no failure
+        if transport.lost is not None and transport.lost_at_wall < self._end_wall:
             return RunFailed(f"{self.host.blame(None)}: {transport.lost}")
         overdue = scheduler.overdue_s() if scheduler is not None else 0.0
         if overdue > STALL_S:

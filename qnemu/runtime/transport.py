@@ -17,9 +17,11 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import math
 import os
 import socket
 import struct
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -94,6 +96,7 @@ class SocketTransport:
         self._peers: set[int] = set()  # hosts of this run: losing one of them fails the run
         self.watching = False  # set while the run goes; a lost peer connection then counts
         self.lost: str | None = None
+        self.lost_at_wall: float = math.inf  # when (wall clock) ``lost`` happened
         self.error: BaseException | None = None  # a handler failed on a well-formed frame
         self.frames_sent = 0
         self.frames_received = 0
@@ -125,7 +128,7 @@ class SocketTransport:
         finally:
             writer.close()
             if peer in self._peers and self.watching and self.lost is None:
-                self.lost = f"the connection from host {peer} closed during the run"
+                self._lose(f"the connection from host {peer} closed during the run")
 
     async def _authenticate(self, reader: asyncio.StreamReader,
                             writer: asyncio.StreamWriter) -> int | None:
@@ -209,10 +212,13 @@ class SocketTransport:
             writer = self._writers.get(peer)
             if writer is None or writer.is_closing():
                 if self.watching and self.lost is None:
-                    self.lost = f"the connection to host {peer} is closed"
+                    self._lose(f"the connection to host {peer} is closed")
                 continue
             writer.write(b"".join(frames))
             self.frames_sent += len(frames)
+
+    def _lose(self, what: str) -> None:
+        self.lost, self.lost_at_wall = what, time.time()
 
     async def close(self) -> None:
         """Close every connection and stop listening."""

@@ -29,7 +29,7 @@ CHAIN = {
     "topology": {"generator": "chain", "n": 4, "hop_km": 10, "hardware": "trapped_ion",
                  "memories": 8},
     "runtime": {"nodes_per_actor": 2, "placement": "auto"},
-    "tenants": [{"name": "t", "app": "qkd", "src": "n0", "dst": "n3", "rate_hz": 100,
+    "tenants": [{"name": "t", "app": "dqc", "src": "n0", "dst": "n3", "rate_hz": 100,
                  "arrivals": "backlog",
                  "f_min": 0.5}],
 }

@@ -9,7 +9,7 @@ TINY = {
     "topology": {"generator": "chain", "n": 3, "hop_km": 10, "hardware": "trapped_ion",
                  "memories": 4},
     "tenants": [
-        {"name": "qkd", "app": "qkd", "src": "n0", "dst": "n2", "rate_hz": 100, "f_min": 0.6},
+        {"name": "qkd", "app": "dqc", "src": "n0", "dst": "n2", "rate_hz": 100, "f_min": 0.6},
         {"name": "dqc", "app": "dqc", "src": "n0", "dst": "n1", "rate_hz": 50, "f_min": 0.7},
     ],
 }

@@ -8,6 +8,7 @@ import pytest
 
 from qnemu.emulation import Emulation
 from qnemu.nodes.plan import NetworkPlan
+from qnemu.physics import analytic
 from qnemu.scenario import load_scenario
 
 pytestmark = pytest.mark.ray
@@ -42,9 +43,8 @@ def asymmetric_run(ray_local, tmp_path_factory):
         },
         "hardware": EFFICIENT,
         "control": RAW,
-        "tenants": [{"name": "t", "app": "qkd", "src": "a", "dst": "b", "rate_hz": 10,
-                     "arrivals": "backlog",
-                     "f_min": 0.5}],
+        "tenants": [{"name": "t", "app": "dqc", "src": "a", "dst": "b", "rate_hz": 10,
+                     "arrivals": "backlog", "f_min": 0.5}],
     })
     summary = Emulation(scenario, results_dir=tmp_path_factory.mktemp("runs")).run()
     return scenario, summary, _events(summary["results"])
@@ -122,9 +122,10 @@ def test_two_node_rate_on_real_actors_matches_the_link_model(ray_local, tmp_path
     plan = NetworkPlan.build(scenario)
     link = plan.links["a~b"].model
     summary = Emulation(scenario, results_dir=tmp_path).run()
-    busy = link.herald_delay_s + plan.classical.processing_s + plan.classical.delay_s("a", "b")
+    # renewal: the pair is used at its herald, both memories attempt again from then on
+    hold = 2 * link.herald_delay_s + plan.classical.processing_s
     p, period = link.p_attempt, link.period_s
-    cycle = period / p + busy
+    cycle = 1.0 / analytic.renewal_link_rate_hz(p, period, hold)
     expected = scenario.duration_s / cycle
     standard_error = math.sqrt(scenario.duration_s * period**2 * (1 - p) / p**2 / cycle**3)
     delivered = summary["tenants"]["t"]["pairs_delivered"]
@@ -140,7 +141,7 @@ def test_packing_several_nodes_per_actor_keeps_messages_timed(ray_local, tmp_pat
         "hardware": EFFICIENT,
         "runtime": {"nodes_per_actor": 2},
         "control": RAW,
-        "tenants": [{"name": "t", "app": "qkd", "src": "n0", "dst": "n5", "rate_hz": 10,
+        "tenants": [{"name": "t", "app": "dqc", "src": "n0", "dst": "n5", "rate_hz": 10,
                      "arrivals": "backlog",
                      "f_min": 0.5}],
     })

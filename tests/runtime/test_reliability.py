@@ -39,7 +39,7 @@ TWO_NODE = {
 }
 CHAIN = {**TWO_NODE, "name": "chain", "topology": {
     "generator": "chain", "n": 3, "hop_km": 10, "hardware": "er_telecom", "memories": 4},
-    "tenants": [{"name": "t", "app": "qkd", "src": "n0", "dst": "n2", "rate_hz": 50,
+    "tenants": [{"name": "t", "app": "dqc", "src": "n0", "dst": "n2", "rate_hz": 50,
                  "f_min": 0.6}]}
 FAILING_CONTROLLER = '''
 from qnemu.controller.base import PairHeralded, handles
