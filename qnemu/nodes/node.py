@@ -89,7 +89,7 @@ class Node(LinkLayer, EndNode):
         self._end_pairs: dict[str, dict[str, EndPair]] = {t: {} for t in self.roles}
         self._deferred: dict[str, list[PurifyRequest]] = {t: [] for t in self.roles}
         self._links_started: set[str] = set()  # links whose memories this end has freed
-        self._unready: dict[str, set[str]] = {}  # tenant -> nodes yet to acknowledge setup
+        self._unready: dict[str, dict[str, None]] = {}  # tenant -> nodes yet to acknowledge
         self._set_up: set[str] = set()  # tenants whose setup reached this node
         self._specs = {t.name: t for t in plan.scenario.tenants}
         sources = [t for t, path in plan.paths.items() if path[0] == node_id]
@@ -108,7 +108,7 @@ class Node(LinkLayer, EndNode):
                 continue
             targets = dict.fromkeys(path)
             targets.update(dict.fromkeys(self.plan.site_of[n].location for n in path))
-            self._unready[tenant] = set(targets)
+            self._unready[tenant] = dict.fromkeys(targets)  # ordered: runs reproduce
             self._announce_path(tenant)
 
     def _announce_path(self, tenant: str) -> None:
@@ -143,7 +143,7 @@ class Node(LinkLayer, EndNode):
         self._start_links(message.tenant)
 
     def _on_path_ready(self, message: PathReady) -> None:
-        self._unready.get(message.tenant, set()).discard(message.src)
+        self._unready.get(message.tenant, {}).pop(message.src, None)
 
     def _release_slot(self, held: HeldQubit, reason: str) -> None:
         """Free a memory slot, tell the link's owner and this node's controller."""

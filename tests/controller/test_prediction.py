@@ -83,7 +83,7 @@ def test_bundled_examples_serve_their_tenants(tmp_path, example):
     for spec in scenario.tenants:
         got = summary["tenants"][spec.name]
         assert summary["admission"][spec.name]["admitted"], summary["admission"]
-        assert got["pairs_delivered"] > 5
+        assert got["pairs_delivered"] >= 3
         assert got["fidelity_mean"] >= spec.f_min
         assert got["utility"] > 0.0
 

@@ -63,3 +63,29 @@ def test_every_profile_has_finite_positive_t_long_eb():
     for prof in PROFILES.values():
         t = profile_t_long_eb(prof)
         assert 0.0 < t < 10 * prof.t2_s
+
+
+def test_pair_t_long_eb_with_both_halves_dephasing_matches_r4():
+    """Both halves of a dephased Bell state under pure dephasing: exponent 2t/T2 (R4), so
+    the 2/3 crossing comes at half the one-half time (R10 / 2)."""
+    from qnemu.physics import pair_t_long_eb
+
+    memory = get_profile("trapped_ion").replace(t1_s=math.inf, t2_s=2.0)
+    t = pair_t_long_eb(bell_diagonal(0.8, 0.0, 0.0, 0.2), memory, memory)
+    assert t == pytest.approx(t_long_eb_dephased(0.8, 2.0) / 2.0, abs=1e-9)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_a_link_pair_held_until_the_auto_cutoff_still_has_f_two_thirds(name):
+    """``cutoff_s: auto`` is the link pair's T_longEB with both halves stored in their own
+    memories: at the cutoff F is exactly 2/3, just before it above (T1 and T2 of both)."""
+    from qnemu.physics import decohere, fidelity, link_model, pair_t_long_eb
+
+    a, b = get_profile(name), get_profile("trapped_ion")  # unequal memories
+    rho = link_model(a, b, 10.0).initial_state()
+    cutoff = pair_t_long_eb(rho, a, b)
+    assert 0.0 < cutoff < profile_t_long_eb(a)
+    for t, check in ((cutoff, lambda f: f == pytest.approx(2 / 3, abs=1e-9)),
+                     (0.99 * cutoff, lambda f: f > 2 / 3)):
+        held = decohere(decohere(rho, 0, t, a.t1_s, a.t2_s), 1, t, b.t1_s, b.t2_s)
+        assert check(fidelity(held))
