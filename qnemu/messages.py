@@ -61,6 +61,17 @@ class SwapOutcome(Message):
 
 
 @dataclass(frozen=True)
+class OutcomeAck(Message):
+    """An end node confirms a swap outcome; the repeater resends unconfirmed outcomes when
+    classical messages can be lost."""
+
+    kind: ClassVar[int] = 12
+    tenant: str
+    left_pair: str
+    right_pair: str
+
+
+@dataclass(frozen=True)
 class ModeFree(Message):
     """The far end of a link tells the link's owner that a memory mode is free again."""
 
@@ -161,7 +172,7 @@ class PurifyResult(Message):
 MESSAGE_TYPES: dict[int, type[Message]] = {
     cls.kind: cls
     for cls in (Herald, SwapOutcome, ModeFree, Discard, PathSetup, Report, SwapInstruction,
-                PurifyRequest, PurifyResult, DiscardInstruction, PathReady)
+                PurifyRequest, PurifyResult, DiscardInstruction, PathReady, OutcomeAck)
 }
 
 

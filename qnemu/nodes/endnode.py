@@ -13,7 +13,7 @@ import math
 from dataclasses import dataclass
 
 from qnemu.apps.requests import request_gap_s
-from qnemu.messages import PurifyRequest, PurifyResult, SwapOutcome
+from qnemu.messages import OutcomeAck, PurifyRequest, PurifyResult, SwapOutcome
 from qnemu.nodes.groundtruth import (
     PairRecord,
     correct_qubit,
@@ -54,6 +54,13 @@ class EndNode:
 
     # -- end nodes -------------------------------------------------------------------------
     def _on_outcome(self, message: SwapOutcome) -> None:
+        key = (message.repeater, message.left_pair, message.right_pair)
+        if self.plan.classical.loss > 0.0:  # the repeater resends until it hears this
+            self._send(OutcomeAck, message.src, tenant=message.tenant,
+                       left_pair=message.left_pair, right_pair=message.right_pair)
+            if key in self._seen_outcomes:
+                return  # a resent copy of one that arrived
+            self._seen_outcomes.add(key)
         for pair in (message.left_pair, message.right_pair):
             if pair in self._expired:
                 self._expired.discard(pair)

@@ -23,6 +23,7 @@ from qnemu.messages import (
     Herald,
     Message,
     ModeFree,
+    OutcomeAck,
     PathReady,
     PathSetup,
     PurifyRequest,
@@ -91,6 +92,8 @@ class Node(LinkLayer, EndNode):
         self._links_started: set[str] = set()  # links whose memories this end has freed
         self._unready: dict[str, dict[str, None]] = {}  # tenant -> nodes yet to acknowledge
         self._set_up: set[str] = set()  # tenants whose setup reached this node
+        self._unconfirmed: dict[tuple[str, str, str], dict[str, Any]] = {}  # sent outcomes
+        self._seen_outcomes: set[tuple[str, str, str]] = set()  # outcomes received here
         self._specs = {t.name: t for t in plan.scenario.tenants}
         sources = [t for t, path in plan.paths.items() if path[0] == node_id]
         self._requests: dict[str, deque[float]] = {t: deque() for t in sources}
@@ -142,6 +145,28 @@ class Node(LinkLayer, EndNode):
         self.active.add(message.tenant)
         self._start_links(message.tenant)
 
+    # -- resending swap outcomes (only when classical messages can be lost) ---------------------
+    def _patience_s(self) -> float:
+        """How long an outcome is worth resending: the longest time an end may hold the
+        qubit it completes (its link's cutoff, finite whenever messages can be lost)."""
+        return max(lp.cutoff_s for lp in self.me.links.values())
+
+    def _schedule_resend(self, key: tuple[str, str, str], give_up_s: float) -> None:
+        end = key[0]
+        round_trip = 2.0 * self.plan.classical.delay_s(self.id, end)
+        at = self.env.now() + RESEND_FACTOR * round_trip + self.plan.classical.processing_s
+        if at <= give_up_s:
+            self.env.schedule(at, self._resend_outcome, key, give_up_s)
+        else:
+            self._unconfirmed.pop(key, None)
+
+    def _resend_outcome(self, key: tuple[str, str, str], give_up_s: float) -> None:
+        fields = self._unconfirmed.get(key)
+        if fields is None:
+            return  # confirmed
+        self._send(SwapOutcome, key[0], **fields)
+        self._schedule_resend(key, give_up_s)
+
     def _on_path_ready(self, message: PathReady) -> None:
         self._unready.get(message.tenant, {}).pop(message.src, None)
 
@@ -175,6 +200,8 @@ class Node(LinkLayer, EndNode):
             self._on_path_setup(message)
         elif isinstance(message, PathReady):
             self._on_path_ready(message)
+        elif isinstance(message, OutcomeAck):
+            self._unconfirmed.pop((message.src, message.left_pair, message.right_pair), None)
         elif isinstance(message, PurifyRequest):
             self._on_purify_request(message)
         elif isinstance(message, PurifyResult):
@@ -342,9 +369,14 @@ class Node(LinkLayer, EndNode):
             store.forget_qubit(q_left)
             store.forget_qubit(q_right)
             for end in (src, dst):
-                self._send(SwapOutcome, end, at=now, tenant=tenant, repeater=self.id,
-                           left_pair=left.link_pair, right_pair=right.link_pair,
-                           outcome=outcome, success=success_here)
+                fields = {"tenant": tenant, "repeater": self.id, "left_pair": left.link_pair,
+                          "right_pair": right.link_pair, "outcome": outcome,
+                          "success": success_here}
+                self._send(SwapOutcome, end, at=now, **fields)
+                if self.plan.classical.loss > 0.0:  # resent until the end confirms it
+                    key = (end, left.link_pair, right.link_pair)
+                    self._unconfirmed[key] = fields
+                    self._schedule_resend(key, now + self._patience_s())
 
         self.env.store.operate([q_left, q_right], operation)
         self._release_slot(left, "swapped")

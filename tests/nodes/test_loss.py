@@ -1,10 +1,11 @@
 """Classical message loss never leaks memory: deliveries stay steady, and fall as the loss
 predicts (virtual time, bundled examples).
 
-Path setups are resent until acknowledged; every other wait on a classical message (swap
-outcomes, discards, instructions, purification) is bounded by the cutoff, or by a
-timeout where no cutoff applies. Heralds and free-memory notices travel on the link's own
-fibre to and from its heralding station and are not subject to classical-network loss.
+Path setups and swap outcomes are resent until acknowledged; every other wait on a
+classical message (discards, reports, instructions, purification) is bounded by the
+cutoff, or by a timeout where no cutoff applies. Heralds and free-memory notices travel
+on the link's own fibre to and from its heralding station and are not subject to
+classical-network loss.
 """
 
 import json
@@ -46,15 +47,19 @@ def test_deliveries_stay_steady_under_loss(tmp_path, example, loss):
 
 
 @pytest.mark.parametrize("example", ["default", "repeater-chain-cutoff"])
-def test_rate_falls_as_the_lost_swap_outcomes_predict(tmp_path, example):
+def test_resent_swap_outcomes_keep_the_rate_that_loss_would_take(tmp_path, example):
     """Under distributed control an end-to-end pair needs every repeater's outcome at both
-    ends: 2 (n - 2) messages, each lost with probability q, so R(q) = R(0) (1 - q)^(2(n-2))
-    (lost discards only shorten holds; path setups are resent)."""
+    ends: 2 (n - 2) messages. Sent once, each lost with probability q, the rate would fall
+    to (1 - q)^(2(n-2)) of the lossless one (0.24 at q = 0.3 on the default chain).
+    Repeaters resend each outcome until its end confirms it, two round trips apart; with
+    round trips far shorter than the cutoff the lossless rate holds (within noise)."""
     scenario = load_scenario(EXAMPLES / f"{example}.yaml")
     messages = 2 * (len(scenario.nodes) - 2)
     lossless = len(_deliveries(tmp_path, example, 0.0)[0])
     for loss in (0.05, 0.3):
-        lossy = len(_deliveries(tmp_path, example, loss)[0])
-        ratio = lossy / lossless
-        standard_error = ratio * math.sqrt(1 / lossy + 1 / lossless)
-        assert abs(ratio - (1 - loss) ** messages) < 4 * standard_error, (loss, ratio)
+        times, summary = _deliveries(tmp_path, example, loss)
+        lossy = len(times)
+        noise = 4 * math.sqrt(lossy + lossless)
+        assert abs(lossy - lossless) < noise, (loss, lossy, lossless)
+        assert lossy > (1 - loss) ** messages * lossless or loss < 0.1
+        assert summary["counts"]["message_lost"] > 0
