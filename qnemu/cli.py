@@ -203,7 +203,8 @@ def run(
         check_results_root(results)  # before Ray (or telemetry) starts
         emulation = Emulation(loaded, address=address, results_dir=results, dilation=dilation,
                               mode="virtual" if virtual else "ray",
-                              say=lambda text: console.print(text, markup=False))
+                              say=lambda text: console.print(text, markup=False),
+                              warn=_warn, dilation_reason=dilation_reason(dilation, loaded))
         sink = metrics_sink(no_metrics, metrics_host, metrics_port, metrics_linger, virtual,
                             address=address, say=lambda text: console.print(text, markup=False))
     except QnemuError as exc:
@@ -227,6 +228,19 @@ def run(
     summary = _run_to_the_end(emulation, bar, debug)
     print_summary(summary)
     console.print(f"results: {summary['results']}", markup=False, highlight=False)
+
+
+def dilation_reason(option: float | None, scenario: Any) -> str:
+    """Why a run uses a dilation it did not choose: ``--dilation`` or the scenario's."""
+    if option is not None:
+        return "set by --dilation"
+    return f"set by the scenario's dilation: {scenario.dilation:g}" if scenario.dilation else ""
+
+
+def _warn(text: str) -> None:
+    """A live warning (the run goes on): one line on stderr."""
+    sys.stderr.write(f"warning: {one_line(text)}\n")
+    sys.stderr.flush()
 
 
 def _run_to_the_end(emulation: Any, bar: Progress, debug: bool) -> dict[str, Any]:
@@ -295,10 +309,18 @@ def print_summary(summary: dict[str, Any]) -> None:
             f"dilation {emulator['dilation']:g}, "
             f"lateness p50 {_fmt(emulator['lateness_p50_s'], '{:.3f}', 1e3)} ms "
             f"p99 {_fmt(emulator['lateness_p99_s'], '{:.3f}', 1e3)} ms (wall), "
-            f"overloaded: {'YES - numbers not trusted' if emulator['overloaded'] else 'no'}",
+            f"overloaded: {_overload(emulator)}",
             markup=False)
     elif emulator:
         console.print(f"emulator: virtual time, {emulator['wall_s']:.2f} s wall", markup=False)
+
+
+def _overload(emulator: dict[str, Any]) -> str:
+    if not emulator["overloaded"]:
+        return "no"
+    seen = emulator.get("overload_seen_at_s")
+    at = "" if seen is None else f" (first seen at {seen:.3g} s emulated)"
+    return f"YES - numbers not trusted{at}"
 
 
 def _fmt(value: float | None, pattern: str, scale: float = 1.0) -> str:

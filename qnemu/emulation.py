@@ -12,6 +12,13 @@ reached, by which every rate is divided). A failure anywhere (a node's or contro
 exception, a dead, frozen or stalled actor, a lost connection, a full disk) ends the run
 with :class:`RunFailed`, whose traceback goes to ``error.txt``; every record written so far
 stays. Ctrl-C (or :class:`Terminated`, SIGTERM) ends it as ``interrupted``.
+
+Before emulated time 0 the run says its dilation, why it was chosen, and the wall time it
+is expected to take (``duration_s x dilation`` plus start-up); while it goes, the first
+time its lateness so far is beyond the overload tolerance it warns once (``warn``), and the
+summary says ``emulator.overloaded`` and ``overload_seen_at_s``. A run joins a Ray that is
+already up (``qnemu compare`` starts one for all its runs) and only stops the one it
+started itself; ``emulator.ray_node_id`` and ``ray_started`` say which it was.
 """
 
 from __future__ import annotations
@@ -51,6 +58,9 @@ OVERLOAD_COHERENCE = 0.01
 CLOCK_OFFSET_BUDGET = 0.5
 NICE_DILATIONS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
 SALVAGE_TIMEOUT_S = 2.0  # wall seconds to collect the last records after a stop or failure
+# Lateness samples seen before a run may be called overloaded while it goes (the end of the
+# run decides on all of them, however few).
+LIVE_OVERLOAD_MIN_SAMPLES = 100
 
 
 class Terminated(KeyboardInterrupt):
@@ -101,6 +111,12 @@ def choose_dilation(lateness_s: float, shortest_hop_s: float,
     return float(chosen), reason
 
 
+def dilation_for(plan: NetworkPlan, lateness_s: float) -> tuple[float, str]:
+    """The dilation a run of ``plan`` needs for a measured lateness (wall s), and why."""
+    return choose_dilation(lateness_s, plan.classical.shortest_hop_delay_s(),
+                           plan.shortest_cutoff_s())
+
+
 def overload_tolerance_s(plan: NetworkPlan) -> float:
     """The p99 lateness (emulated seconds) beyond which a run is reported overloaded."""
     budget = plan.shortest_cutoff_s()
@@ -141,7 +157,10 @@ class Emulation:
                  results_dir: str | Path = "runs", dilation: float | None = None,
                  mode: str = "ray", say: Callable[[str], None] | None = None,
                  on_progress: Callable[[Progress], None] | None = None,
-                 telemetry: TelemetrySink | None = None) -> None:
+                 telemetry: TelemetrySink | None = None,
+                 warn: Callable[[str], None] | None = None,
+                 dilation_reason: str = "set by the user",
+                 choose: Callable[[float], tuple[float, str]] | None = None) -> None:
         if mode not in ("ray", "virtual"):
             raise ScenarioError(f"mode: must be 'ray' or 'virtual', got {mode!r}")
         if dilation is not None and not dilation >= 1:
@@ -153,9 +172,17 @@ class Emulation:
         self.dilation = dilation if dilation is not None else scenario.dilation
         self.mode = mode
         self.say = say or (lambda text: None)
+        self.warn = warn or self.say  # the live overload warning (stderr on the CLI)
+        self.dilation_reason = dilation_reason  # said when ``dilation`` is given
+        # auto dilation from the measured lateness (wall s); default: this plan's needs
+        self.choose = choose or (lambda lateness_s: dilation_for(self.plan, lateness_s))
         self.on_progress = on_progress
         self.telemetry = telemetry
         self._lateness_s: list[float] = []
+        self._late_tolerance_wall = math.inf  # lateness (wall s) beyond it counts as late
+        self._late_count = 0  # samples beyond the tolerance so far
+        self._overload_seen_at: float | None = None  # emulated s the run first looked it
+        self._t0, self._dilation_now = 0.0, 1.0  # of the run going on (Ray mode)
         self._secret = secrets.token_bytes(32)  # authenticates this run's transport
         self._emulator: dict[str, Any] = {}  # the emulator block, filled as the run goes
         self._reached_s = 0.0  # emulated time up to which every record is in the folder
@@ -165,6 +192,11 @@ class Emulation:
         self.summary: dict[str, Any] | None = None
 
     # -- public ------------------------------------------------------------------------------
+    @property
+    def emulator(self) -> dict[str, Any]:
+        """The emulator block as far as the run got (dilation, calibration, actors, ...)."""
+        return self._emulator
+
     def run(self) -> dict[str, Any]:
         """Run to the end (or to Ctrl-C); returns the summary also written to disk.
 
@@ -177,6 +209,9 @@ class Emulation:
         self.folder = None
         self.summary = None
         self._reached_s = 0.0
+        self._lateness_s = []
+        self._late_tolerance_wall, self._late_count = math.inf, 0
+        self._overload_seen_at = None
         builder = SummaryBuilder([(t.name, t.app, t.f_min) for t in self.scenario.tenants])
         emulator: dict[str, Any] = {}
         status, reason, details = "completed", None, ""
@@ -281,10 +316,14 @@ class Emulation:
             self.book = {i: (p["address"], p["port"]) for i, p in enumerate(placed)}
             self.actor_pids = [p["pid"] for p in placed]
             ray_backend.call_all(actors, "connect", self.book, names=groups)
-            dilation = self._dilation(actors)
+            dilation, calibration = self._dilation(actors)
             clock = self._clock_offsets(actors, placed, dilation)
+            expected = self._expect(dilation, time.time() - wall_start)
             self._emulator = {
-                "mode": "ray", "dilation": dilation, "actors": len(actors),
+                "mode": "ray", "dilation": dilation, "dilation_reason": self.dilation_reason,
+                **calibration, "expected_wall_s": expected,
+                "ray_node_id": next((n.node_id for n in nodes if n.is_driver), None),
+                "ray_started": started, "actors": len(actors),
                 "nodes_per_actor": per_actor,
                 "ray_nodes_used": len({p["ray_node"] for p in placed}),
                 "placement": placement, "ray_nodes": len(nodes), "startup_s": startup_s,
@@ -317,21 +356,33 @@ class Emulation:
                 "clock_offset_rtt_s": {node: round(m["rtt_s"], 9) for node, m in offsets.items()},
                 "clock_offset_max_s": worst, "clock_offset_tolerance_s": tolerance}
 
-    def _dilation(self, actors: list) -> float:
+    def _dilation(self, actors: list) -> tuple[float, dict[str, Any]]:
+        """The run's dilation (given, or chosen from a calibration of two actors) and the
+        calibration's measurements for the emulator block; sets ``dilation_reason``."""
         from qnemu.runtime import ray_backend
 
         if self.dilation is not None:
-            self.say(f"dilation {self.dilation:g} (set by the user)")
-            return float(self.dilation)
+            return float(self.dilation), {}
         probes = ray_backend.call_all(actors[:2], "calibrate")
-        timer = np.mean([x for p in probes for x in p["timer"]])
-        transport = np.mean([x for p in probes for x in p["transport"]] or [0.0])
-        lateness = float(timer + transport)
-        chosen, reason = choose_dilation(lateness, self.plan.classical.shortest_hop_delay_s(),
-                                         self.plan.shortest_cutoff_s())
-        self.say(f"dilation {chosen:g} (auto: {reason}; timer {timer * 1e6:.0f} µs + "
-                 f"transport {transport * 1e6:.0f} µs measured)")
-        return chosen
+        timer = float(np.mean([x for p in probes for x in p["timer"]]))
+        transport = float(np.mean([x for p in probes for x in p["transport"]] or [0.0]))
+        lateness = timer + transport
+        chosen, reason = self.choose(lateness)
+        self.dilation_reason = (f"auto: {reason}; timer {timer * 1e6:.0f} µs + "
+                                f"transport {transport * 1e6:.0f} µs measured")
+        return float(chosen), {"calibrated_lateness_s": lateness}
+
+    def _expect(self, dilation: float, startup_s: float) -> float:
+        """Say the dilation, its reason and the wall time the run should take; return it."""
+        duration = self.scenario.duration_s
+        start = startup_s + START_MARGIN_S
+        expected = duration * dilation + start
+        longer = (f", {expected / duration:.3g}x the emulated time"
+                  if expected > 10 * duration else "")
+        self.say(f"dilation {dilation:g} ({self.dilation_reason}); expected wall time "
+                 f"{_seconds(expected)} ({duration:g} s emulated x {dilation:g} + "
+                 f"{_seconds(start)} start-up{longer})")
+        return expected
 
     def _drive(self, actors: list, dilation: float, builder: SummaryBuilder) -> dict[str, Any]:
         """Run the actors to the scenario's end; on Ctrl-C or a failure collect what they
@@ -340,6 +391,8 @@ class Emulation:
 
         duration = self.scenario.duration_s
         t0 = time.time() + START_MARGIN_S
+        self._t0, self._dilation_now = t0, dilation
+        self._late_tolerance_wall = overload_tolerance_s(self.plan) * dilation
         ray_backend.call_all(actors, "run", t0, dilation, duration, names=self._groups)
         self._emulator["frames_rejected"] = self._emulator["peers_rejected"] = 0
         try:
@@ -350,6 +403,7 @@ class Emulation:
             raise
         self._record(builder, finals)
         self._tally(finals, t0, dilation)
+        self._watch_overload(final=True)
         failures = [f["failure"] for f in finals if f["failure"] is not None]
         if failures:
             raise RunFailed(*failures[0])
@@ -375,6 +429,7 @@ class Emulation:
                                            timeout_s=ray_backend.HEARTBEAT_TIMEOUT_S)
             self._record(builder, batches)
             self._reached_s = min(duration, max(self._reached_s, issued))
+            self._watch_overload()
             if first_pair_wall is None and builder.delivered > before:
                 first_pair_wall = time.time()
             self._progress(min(duration, max(0.0, (time.time() - t0) / dilation)), builder)
@@ -406,6 +461,7 @@ class Emulation:
             "lateness_p50_s": p50, "lateness_p99_s": p99,
             "lateness_tolerance_s": tolerance_wall,
             "overloaded": bool(p99 is not None and p99 > tolerance_wall),
+            "overload_seen_at_s": self._overload_seen_at,
             "messages": released,
             "messages_per_wall_s": released / min(wall, self.scenario.duration_s * dilation),
             "handovers": sum(f["handovers"] for f in finals),
@@ -427,12 +483,31 @@ class Emulation:
         events = [event for batch in batches for event in batch["events"]]
         for batch in batches:
             self._lateness_s.extend(batch["lateness_s"])
+            self._late_count += sum(1 for x in batch["lateness_s"]
+                                    if x > self._late_tolerance_wall)
             if self.telemetry is not None:
                 self.telemetry.record(batch)
         if events:
             events.sort(key=lambda e: e.get("t_s", e.get("t_delivered_s", 0.0)))
             self.folder.write(events)
             builder.add(events)
+
+    def _watch_overload(self, final: bool = False) -> None:
+        """Warn once, as soon as more than 1% of the lateness samples so far are beyond the
+        overload tolerance (their p99 is): live once enough samples came, else at the end."""
+        total = len(self._lateness_s)
+        if (self._overload_seen_at is not None or total == 0
+                or (not final and total < LIVE_OVERLOAD_MIN_SAMPLES)
+                or self._late_count <= 0.01 * total):
+            return
+        at = min(self.scenario.duration_s,
+                 max(0.0, (time.time() - self._t0) / self._dilation_now))
+        self._overload_seen_at = at
+        p99 = percentile(self._lateness_s, 99) or 0.0
+        self.warn(f"overloaded at {at:.3g} s emulated: lateness p99 {p99 * 1e3:.3f} ms wall "
+                  f"is beyond the tolerance {self._late_tolerance_wall * 1e3:.3f} ms "
+                  f"({self._late_count} of {total} samples late); this run's numbers are not "
+                  f"to be trusted (raise --dilation or lighten the load)")
 
     def _progress(self, emulated_s: float, builder: SummaryBuilder) -> None:
         if self.on_progress is not None:
@@ -459,6 +534,15 @@ class Emulation:
             "counts": builder.counts,
             "emulator": emulator,
         }
+
+
+def _seconds(value: float) -> str:
+    """A wall duration for people: ``3.5 s``, ``12 min``, ``2.1 h``."""
+    if value < 120:
+        return f"{value:.3g} s"
+    if value < 7200:
+        return f"{value / 60:.3g} min"
+    return f"{value / 3600:.3g} h"
 
 
 def _one_line(exc: BaseException) -> str:

@@ -114,6 +114,8 @@ def test_qnemu_run_with_no_argument_runs_the_default_scenario_on_ray(tmp_path):
     done = qnemu("run", "--results", tmp_path / "runs", cwd=tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "dilation" in done.stdout and "results:" in done.stdout
+    # the chosen dilation, its reason and the wall time to expect, before the run starts
+    assert " (auto: " in done.stdout and "); expected wall time " in done.stdout
     folder = Path(done.stdout.split("results:")[-1].strip().split()[0])
     summary = json.loads((folder / "summary.json").read_text())
     assert summary["emulator"]["mode"] == "ray"
