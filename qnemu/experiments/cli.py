@@ -44,6 +44,12 @@ def compare(
     address: Annotated[str | None, typer.Option(
         help="Ray cluster to join (auto, HOST:PORT or ray://...); default: embedded Ray."
     )] = None,
+    dilation: Annotated[float | None, typer.Option(
+        help="Wall seconds per emulated second, for every run (default: the scenario's; "
+             "auto: calibrated once, at the first run).")] = None,
+    set_: Annotated[list[str] | None, typer.Option(
+        "--set", help="Override a scenario field for every run, e.g. --set "
+                      "hardware.trapped_ion.t2_s=0.1 (repeatable).")] = None,
     virtual: Annotated[bool, typer.Option(
         "--virtual", help="Run in virtual time in this process (no Ray, no wall clock).")] = False,
     quiet: Annotated[bool, typer.Option(
@@ -52,11 +58,14 @@ def compare(
     """Compare control planes on one scenario: repeats, sweeps, 95% CIs, tables, plots."""
     from qnemu.experiments.runner import ComparisonInterrupted
     from qnemu.experiments.runner import compare as run_comparison
+    from qnemu.scenario import parse_overrides
 
     try:
+        overrides = parse_overrides(set_ or [])  # as ``qnemu run --set`` reads them
         folder = run_comparison(scenario, controllers, repeats, seed, sweep or [], results,
                                 "virtual" if virtual else "ray", resume, address=address,
-                                console=console, quiet=quiet)
+                                dilation=dilation, overrides=overrides, console=console,
+                                quiet=quiet)
     except QnemuError as exc:
         _fail(exc)
     except ComparisonInterrupted as exc:

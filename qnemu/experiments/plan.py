@@ -191,17 +191,24 @@ def _one_sweep(item: str) -> tuple[Sweep | None, str | None]:
 
 
 def build_plan(scenario_path: str | Path, controllers: Sequence[str], repeats: int,
-               seed: int | None, sweeps: Sequence[Sweep]) -> Plan:
+               seed: int | None, sweeps: Sequence[Sweep],
+               overrides: Mapping[str, Any] | None = None) -> Plan:
     """Validate everything and lay out the runs: for each sweep point, for each repeat,
     every controller (so an interrupted comparison has all controllers at its first
-    points). Repeat ``i`` of every controller uses seed ``seed + i``."""
-    base = load_scenario(scenario_path)
+    points). Repeat ``i`` of every controller uses seed ``seed + i``. ``overrides``
+    (``--set``, ``--dilation``) apply to every run; a parameter may not be both set and
+    swept, nor be one the comparison sets itself."""
+    overrides = dict(overrides or {})
+    problems = _override_problems(overrides, sweeps)
+    if problems:
+        raise ScenarioError(problems)
+    base = load_scenario(scenario_path, overrides)
     problems = _size_problems(len(controllers), repeats, sweeps)
     if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
         problems.append(f"--seed: must be an integer >= 0, got {seed!r}")
     if problems:  # before loading every sweep point: there may be billions
         raise ScenarioError(problems)
-    points, tenants = _check_points(scenario_path, base, sweeps, problems)
+    points, tenants = _check_points(scenario_path, base, sweeps, problems, overrides)
     if problems:
         raise ScenarioError(problems)
     start = base.seed if seed is None else seed
@@ -213,6 +220,19 @@ def build_plan(scenario_path: str | Path, controllers: Sequence[str], repeats: i
     )
     return Plan(Path(scenario_path), base, tuple(controllers), repeats, start, tuple(sweeps),
                 runs, tuple(tenants))
+
+
+def _override_problems(overrides: Mapping[str, Any], sweeps: Sequence[Sweep]) -> list[str]:
+    """``--set`` parameters the comparison sets itself, or that are also swept."""
+    problems = []
+    swept = {s.param for s in sweeps}
+    for param in overrides:
+        if param in _RESERVED:
+            problems.append(f"--set {param}: cannot be set, it is {_RESERVED[param]}")
+        elif param in swept:
+            problems.append(f"--set {param}: is also swept; give it once, with --set or "
+                            f"--sweep")
+    return problems
 
 
 def _size_problems(controllers: int, repeats: Any, sweeps: Sequence[Sweep]) -> list[str]:
@@ -236,14 +256,15 @@ def _size_problems(controllers: int, repeats: Any, sweeps: Sequence[Sweep]) -> l
 
 
 def _check_points(path: str | Path, base: Scenario, sweeps: Sequence[Sweep],
-                  problems: list[str]) -> tuple[list, list[str]]:
+                  problems: list[str], fixed: Mapping[str, Any]) -> tuple[list, list[str]]:
     """Load the scenario at every grid point; report what fails or changes nothing."""
     points = []
     tenants = [t.name for t in base.tenants]
     resolved: dict[tuple, dict] = {}
     for combo in itertools.product(*(range(len(s.texts)) for s in sweeps)):
         point = tuple((s.param, s.texts[i]) for s, i in zip(sweeps, combo, strict=True))
-        overrides = {s.param: s.values[i] for s, i in zip(sweeps, combo, strict=True)}
+        overrides = {**fixed,
+                     **{s.param: s.values[i] for s, i in zip(sweeps, combo, strict=True)}}
         try:
             scenario = load_scenario(path, overrides)
         except QnemuError as exc:

@@ -5,15 +5,25 @@ results folder under ``<comparison>/runs/``. As each run ends its row is appende
 ``runs.csv`` and flushed, so an interrupted comparison keeps what it finished and
 ``resume=`` skips it. At the end (or at the interruption) the statistics, ``table.md``,
 ``summary.json`` and the plots are written from ``runs.csv``.
+
+Ray is started once per comparison (embedded, unless ``address`` joins a cluster) and
+kept until the comparison ends, however it ends; every run spawns fresh node actors on it.
+All runs share ONE dilation, so that they are comparable: ``--dilation`` (or the
+scenario's), else the first run calibrates once and its choice (the largest any sweep
+point needs) holds for every later run, and for the runs a ``--resume`` adds.
+``comparison.json`` and ``summary.json`` record it under ``dilation``.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
+import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import ExitStack
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -52,11 +62,27 @@ class ComparisonInterrupted(KeyboardInterrupt):
         self.total = total
 
 
+@dataclass
+class Dilation:
+    """The one dilation of a comparison's runs: ``value`` (None: not known yet, or
+    virtual time, or swept), where it came from (``source``) and why."""
+
+    value: float | None
+    source: str  # auto | --dilation | scenario | swept | virtual
+    reason: str | None = None
+    calibrated_lateness_s: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"value": self.value, "source": self.source, "reason": self.reason,
+                "calibrated_lateness_s": self.calibrated_lateness_s}
+
+
 def compare(scenario_path: str | Path,
             controllers: str | Iterable[str] = DEFAULT_CONTROLLERS,
             repeats: int = 5, seed: int | None = None, sweep: Iterable[str] = (),
             results_dir: str | Path = "runs", mode: str = "ray",
             resume: str | Path | None = None, *, address: str | None = None,
+            dilation: float | None = None, overrides: Mapping[str, Any] | None = None,
             console: Console | None = None, quiet: bool = False,
             on_run_done: Callable[[RunSpec, dict[str, str]], None] | None = None) -> Path:
     """Run the comparison and return its folder (see the module docstring).
@@ -64,7 +90,10 @@ def compare(scenario_path: str | Path,
     ``controllers``: names or ``package.module:Class`` paths (a list or ``"a,b"``);
     ``sweep``: items ``PARAM=v1,v2``, their grid is run; repeat ``i`` uses seed
     ``seed + i`` (default: the scenario's seed); ``mode``: ``"ray"`` or ``"virtual"``;
-    ``resume``: an earlier comparison folder whose recorded runs are skipped.
+    ``resume``: an earlier comparison folder whose recorded runs are skipped;
+    ``dilation``: every run's (default: the scenario's, else calibrated once);
+    ``overrides``: scenario fields set for every run (``--set``, e.g.
+    ``{"hardware.trapped_ion.t2_s": 0.1}``).
     ``on_run_done`` is called with each finished run and its row. Every input problem
     is raised at once as a :class:`~qnemu.errors.ScenarioError` before anything runs.
     """
@@ -75,9 +104,16 @@ def compare(scenario_path: str | Path,
     sweeps = _collect(problems, parse_sweep, list(sweep))
     if problems:
         raise ScenarioError(problems)
-    plan = build_plan(scenario_path, names, repeats, seed, sweeps)
-    folder = _resume_folder(Path(resume), plan) if resume else _new_folder(Path(results_dir),
-                                                                            plan)
+    fixed = dict(overrides or {})
+    if dilation is not None:  # checked with the scenario: >= 1, finite, wall-time bound
+        fixed["dilation"] = dilation
+    plan = build_plan(scenario_path, names, repeats, seed, sweeps, fixed)
+    shared = _initial_dilation(plan, mode, "--dilation" if dilation is not None else "scenario")
+    if resume:
+        folder = _resume_folder(Path(resume), plan)
+        shared = _recorded_dilation(folder, shared)
+    else:
+        folder = _new_folder(Path(results_dir), plan, shared)
     store = RunStore(folder / "runs.csv", _columns(plan), _key_columns(plan))
     done = store.done()
     todo = [spec for spec in plan.runs if store.key(spec.cells()) not in done]
@@ -86,14 +122,38 @@ def compare(scenario_path: str | Path,
         console.print(f"resuming: {len(plan.runs) - len(todo)} of {len(plan.runs)} runs "
                       "already recorded", markup=False)
     try:
-        _run_all(plan, todo, store, folder, mode, address, console, quiet, on_run_done)
+        _run_all(plan, todo, store, folder, mode, address, console, quiet, on_run_done,
+                 shared)
     except KeyboardInterrupt:
-        _report(plan, store, folder, console, show=False)
+        _report(plan, store, folder, console, show=False, dilation=shared)
         finished = len(plan.runs) - len([s for s in plan.runs
                                          if store.key(s.cells()) not in store.done()])
         raise ComparisonInterrupted(folder, finished, len(plan.runs)) from None
-    _report(plan, store, folder, console, show=True)
+    _report(plan, store, folder, console, show=True, dilation=shared)
     return folder
+
+
+def _initial_dilation(plan: Plan, mode: str, given_by: str) -> Dilation:
+    """What is known of the comparison's dilation before any run."""
+    if mode == "virtual":
+        return Dilation(None, "virtual", "virtual time has no dilation")
+    if "dilation" in plan.params:
+        return Dilation(None, "swept", "each sweep point sets its own dilation")
+    if plan.base.dilation is not None:
+        return Dilation(plan.base.dilation, given_by, f"set by {given_by}"
+                        if given_by == "--dilation" else "set by the scenario")
+    return Dilation(None, "auto", "calibrated at the comparison's first run")
+
+
+def _recorded_dilation(folder: Path, shared: Dilation) -> Dilation:
+    """On ``--resume`` an auto dilation is the one the comparison calibrated before."""
+    if shared.source != "auto":
+        return shared
+    recorded = json.loads((folder / PLAN_FILE).read_text()).get("dilation") or {}
+    if recorded.get("source") != "auto" or not recorded.get("value"):
+        return shared
+    return Dilation(float(recorded["value"]), "auto", recorded.get("reason"),
+                    recorded.get("calibrated_lateness_s"))
 
 
 def _collect(problems: list[str], parse: Callable[[Any], Any], value: Any) -> Any:
@@ -113,7 +173,7 @@ def _key_columns(plan: Plan) -> list[str]:
     return ["controller", "repeat", "seed", *plan.params]
 
 
-def _new_folder(root: Path, plan: Plan) -> Path:
+def _new_folder(root: Path, plan: Plan, dilation: Dilation) -> Path:
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", plan.base.name) or "scenario"
     base = root / f"{time.strftime('%Y%m%d-%H%M%S')}-compare-{safe}"
     folder, n = base, 1
@@ -121,8 +181,16 @@ def _new_folder(root: Path, plan: Plan) -> Path:
         n += 1
         folder = base.with_name(f"{base.name}-{n}")
     folder.mkdir(parents=True)
-    (folder / PLAN_FILE).write_text(json.dumps(plan.describe(), indent=2))
+    _write_plan(folder, plan, dilation)
     return folder
+
+
+def _write_plan(folder: Path, plan: Plan, dilation: Dilation) -> None:
+    """``comparison.json``: the plan and the comparison's dilation (atomically)."""
+    temporary = folder / f"{PLAN_FILE}.tmp"
+    temporary.write_text(json.dumps({**plan.describe(), "dilation": dilation.to_dict()},
+                                    indent=2))
+    os.replace(temporary, folder / PLAN_FILE)
 
 
 def _resume_folder(folder: Path, plan: Plan) -> Path:
@@ -145,14 +213,18 @@ def _resume_folder(folder: Path, plan: Plan) -> Path:
 
 def _run_all(plan: Plan, todo: Sequence[RunSpec], store: RunStore, folder: Path, mode: str,
              address: str | None, console: Console, quiet: bool,
-             on_run_done: Callable[[RunSpec, dict[str, str]], None] | None) -> None:
+             on_run_done: Callable[[RunSpec, dict[str, str]], None] | None,
+             shared: Dilation) -> None:
     bar = Progress(TextColumn("comparing"), BarColumn(), MofNCompleteColumn(),
                    TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
                    disable=quiet or not console.is_terminal)
     task = bar.add_task("", total=len(todo))
     with ExitStack() as stack:
         if mode == "ray" and todo:
-            stack.enter_context(_shared_ray(address))
+            ray = stack.enter_context(_shared_ray(address))
+            if ray.started and not quiet:
+                console.print(f"ray: embedded Ray started once for {len(todo)} runs",
+                              markup=False, highlight=False)
         stack.enter_context(bar)
         for number, spec in enumerate(todo):
             bar.update(task, description=spec.label)
@@ -160,7 +232,8 @@ def _run_all(plan: Plan, todo: Sequence[RunSpec], store: RunStore, folder: Path,
             def progress(p: Any, number: int = number) -> None:
                 bar.update(task, completed=number + min(1.0, p.emulated_s / p.duration_s))
 
-            row = _one_run(plan, spec, folder, mode, address, progress)
+            row = _one_run(plan, spec, folder, mode, address, progress, shared,
+                           None if quiet else console)
             text = store.append({**row, "run": len(store.rows)})
             bar.update(task, completed=number + 1)
             if not quiet:
@@ -170,7 +243,9 @@ def _run_all(plan: Plan, todo: Sequence[RunSpec], store: RunStore, folder: Path,
 
 
 class _shared_ray:
-    """Start embedded Ray once for all runs (each Emulation then reuses it)."""
+    """Start embedded Ray once for all runs (each Emulation then reuses it) and stop it
+    when the comparison ends, also on Ctrl-C or a failure; its processes die with this
+    driver however it exits (:mod:`qnemu.runtime.reaper`)."""
 
     def __init__(self, address: str | None) -> None:
         self.address = address
@@ -190,20 +265,83 @@ class _shared_ray:
 
 
 def _one_run(plan: Plan, spec: RunSpec, folder: Path, mode: str, address: str | None,
-             progress: Callable[[Any], None]) -> dict[str, Any]:
+             progress: Callable[[Any], None], shared: Dilation,
+             console: Console | None) -> dict[str, Any]:
     from qnemu.emulation import Emulation
 
-    overrides = {**spec.overrides, "control.architecture": spec.controller, "seed": spec.seed}
-    scenario = load_scenario(plan.scenario_path, overrides)
+    scenario = load_scenario(plan.scenario_path, _run_overrides(spec))
+
+    def say(text: str) -> None:
+        if console is not None:
+            console.print(f"{spec.label}: {text}", markup=False, highlight=False)
+
+    def warn(text: str) -> None:
+        sys.stderr.write(f"warning: {spec.label}: {text}\n")
+        sys.stderr.flush()
+
+    options: dict[str, Any] = {}
+    if shared.source == "auto" and shared.value is not None:
+        options = {"dilation": shared.value,
+                   "dilation_reason": "auto, calibrated once at the comparison's first run"}
+    elif shared.source == "auto":
+        options = {"choose": _comparison_choice(plan, spec)}
+    elif shared.value is not None:
+        options = {"dilation": shared.value, "dilation_reason": shared.reason}
     emulation = Emulation(scenario, address=address, results_dir=folder / "runs" / spec.slug,
-                          mode=mode, on_progress=progress)
+                          mode=mode, on_progress=progress, say=say, warn=warn, **options)
     started = time.perf_counter()
-    summary = emulation.run()
+    try:
+        summary = emulation.run()
+    finally:
+        _keep_calibration(plan, folder, shared, emulation)
     row = run_metrics.run_metrics(summary, scenario)
     row.update(spec.cells())
     row["wall_s"] = time.perf_counter() - started
     row["results"] = str(Path(summary["results"]).relative_to(folder))
     return row
+
+
+def _run_overrides(spec: RunSpec) -> dict[str, Any]:
+    return {**spec.overrides, "control.architecture": spec.controller, "seed": spec.seed}
+
+
+def _comparison_choice(plan: Plan, first: RunSpec) -> Callable[[float], tuple[float, str]]:
+    """For the first run: from its measured lateness, the dilation every sweep point's
+    runs need (the largest), so that one dilation holds for the whole comparison."""
+
+    def choose(lateness_s: float) -> tuple[float, str]:
+        from qnemu.emulation import dilation_for
+        from qnemu.nodes.plan import NetworkPlan
+
+        best: tuple[float, str] | None = None
+        points: dict[tuple, RunSpec] = {}
+        for spec in plan.runs:
+            points.setdefault(spec.point, spec)
+        for spec in points.values():
+            network = NetworkPlan.build(load_scenario(plan.scenario_path, _run_overrides(spec)))
+            value, reason = dilation_for(network, lateness_s)
+            if len(points) > 1:
+                where = ", ".join(f"{p}={v}" for p, v in spec.point)
+                reason = f"{reason} (at {where}, the most demanding of {len(points)} points)"
+            if best is None or value > best[0]:
+                best = (value, reason)
+        assert best is not None
+        return best
+
+    return choose
+
+
+def _keep_calibration(plan: Plan, folder: Path, shared: Dilation, emulation: Any) -> None:
+    """The first run that calibrated fixes the comparison's dilation (and records it)."""
+    if shared.source != "auto" or shared.value is not None:
+        return
+    emulator = (emulation.summary or {}).get("emulator") or emulation.emulator
+    if not emulator.get("dilation") or emulator.get("calibrated_lateness_s") is None:
+        return
+    shared.value = float(emulator["dilation"])
+    shared.reason = emulator.get("dilation_reason", "").removeprefix("auto: ")
+    shared.calibrated_lateness_s = emulator["calibrated_lateness_s"]
+    _write_plan(folder, plan, shared)
 
 
 def _line(spec: RunSpec, row: dict[str, str]) -> str:
@@ -214,7 +352,8 @@ def _line(spec: RunSpec, row: dict[str, str]) -> str:
             f"violations {row['violations']}{flag}")
 
 
-def _report(plan: Plan, store: RunStore, folder: Path, console: Console, show: bool) -> None:
+def _report(plan: Plan, store: RunStore, folder: Path, console: Console, show: bool,
+            dilation: Dilation) -> None:
     """Statistics, table.md, summary.json and plots from every recorded row."""
     if not store.rows:
         return
@@ -223,7 +362,8 @@ def _report(plan: Plan, store: RunStore, folder: Path, console: Console, show: b
                         all_metrics(plan.tenants, extra))
     title = f"{plan.base.name}: {', '.join(plan.controllers)}, {plan.repeats} repeats"
     (folder / "table.md").write_text(markdown_table(groups, plan.params, plan.tenants, title))
-    write_summary(folder / "summary.json", plan.describe(), store.rows, groups)
+    write_summary(folder / "summary.json", {**plan.describe(), "dilation": dilation.to_dict()},
+                  store.rows, groups)
     write_plots(folder, groups, store.rows, plan.params, plan.controllers, plan.tenants)
     if show:
         console.print(rich_table(groups, plan.params, title))
