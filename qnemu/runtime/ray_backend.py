@@ -506,8 +506,8 @@ def call_all(actors: list, method: str, *args: Any, timeout_s: float = CONTROL_T
              names: list[list[str]] | None = None) -> list:
     """Call one method on every actor and wait for all results.
 
-    A failure names the actor's nodes (``names``): a dead actor, one that did not answer
-    within ``timeout_s`` (frozen), or the :class:`RunFailed` an actor raised, in that order
+    A failure names the actor's nodes (``names``): a dead actor, the :class:`RunFailed` an
+    actor raised, or one that did not answer within ``timeout_s`` (frozen), in that order
     of blame (a peer of a dead actor reports a lost connection too).
     """
     import ray
@@ -542,7 +542,8 @@ def _blame(refs: list, method: str, timeout_s: float, names: list[list[str]],
         except ray.exceptions.RayError as exc:
             died.append(RunFailed(f"{who}: its actor process died ({_first_line(exc)})",
                                   str(exc)))
-    found = died + silent + raised
+    # an actor's own error explains more than a peer that was merely slow to answer
+    found = died + raised + silent
     if found:
         return found[0]
     return EmulationError(f"ray: {method} failed on a node actor: {_first_line(first)}")
