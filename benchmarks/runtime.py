@@ -39,7 +39,10 @@ def chain(n: int, duration_s: float, dilation: float | str = "auto", busy: bool 
     scenario = yaml.safe_load(DEFAULT.read_text())
     scenario.update(name=f"bench-chain-{n}", duration_s=duration_s, dilation=dilation)
     scenario["topology"]["n"] = n
-    scenario["tenants"][0].update(dst=f"n{n - 1}")
+    # a load test: the tenant always has a request waiting and is admitted whatever the
+    # controller predicts for a long chain
+    scenario["tenants"][0].update(dst=f"n{n - 1}", arrivals="backlog", f_min=0.5)
+    scenario["control"]["admission"] = "none"
     if busy:
         scenario["name"] = f"bench-busy-{n}-d{dilation}"
         scenario["hardware"] = BUSY
