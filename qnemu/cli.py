@@ -292,12 +292,15 @@ def _run_failed(line: str, details: str, folder: Any, debug: bool) -> None:
 def print_summary(summary: dict[str, Any]) -> None:
     """The end-of-run tables: per tenant, violations, emulator health."""
     table = Table(title=f"{summary['scenario']} ({summary['controller']})")
-    for column in ("tenant", "pairs", "rate (Hz)", "F mean", "F min", "latency (ms)"):
+    table.add_column("tenant", justify="right", no_wrap=True)
+    for column in ("pairs", "rate (Hz)", "F mean", "F min", "latency (ms)", "served"):
         table.add_column(column, justify="right")
     for name, row in summary["tenants"].items():
+        # requests served / requests that arrived (the tenant's demand)
+        served = f"{row['served']}/{row['requested']}" if row.get("requested") else "-"
         table.add_row(name, str(row["pairs_delivered"]), f"{row['rate_hz']:.1f}",
                       _fmt(row["fidelity_mean"], "{:.4f}"), _fmt(row["fidelity_min"], "{:.4f}"),
-                      _fmt(row["latency_mean_s"], "{:.3f}", 1e3))
+                      _fmt(row["latency_mean_s"], "{:.3f}", 1e3), served)
     console.print(table)
     violations = ", ".join(f"{k} {v}" for k, v in summary["violations"].items() if v) or "none"
     console.print(f"violations: {violations}", markup=False)
