@@ -54,6 +54,6 @@ def request_streams(
     children = root.spawn(len(tenants))
     return {
         t.name: request_times(np.random.default_rng(child), t.rate_hz, duration_s,
-                              getattr(t, "arrivals", "poisson"))
+                              t.arrivals)
         for t, child in zip(tenants, children, strict=True)
     }

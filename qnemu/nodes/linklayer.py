@@ -93,15 +93,14 @@ class LinkLayer:
         if free_a is None or free_b is None or mode in generator.pending:
             return
         model = generator.plan.model
+        if model.p_attempt <= 0.0:
+            return  # this link never succeeds
         start = max(free_a, free_b)  # both ends emit from then on
+        attempts = int(self.rng.geometric(model.p_attempt))
         slot = self.plan.slot_s
         if slot is None:
-            attempts = int(self.rng.geometric(model.p_attempt)) if model.p_attempt > 0 else 0
-            if attempts == 0:
-                return  # this link never succeeds
             emitted = start + (attempts - 1) * model.period_s
         else:  # synchronous: one attempt per free memory pair at each slot boundary
-            attempts = int(self.rng.geometric(model.p_attempt))
             emitted = (math.ceil(start / slot - 1e-9) + attempts - 1) * slot
         detected = emitted + model.herald_delay_s
         generator.pending[mode] = self.env.schedule(

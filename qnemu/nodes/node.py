@@ -131,7 +131,8 @@ class Node(LinkLayer, EndNode):
 
     def _on_path_setup(self, message: PathSetup) -> None:
         now = self.env.now()
-        self._send(PathReady, message.src, tenant=message.tenant)  # again if ours was lost
+        if self.plan.classical.loss > 0.0:  # the announcer resends until it hears this
+            self._send(PathReady, message.src, tenant=message.tenant)
         if message.tenant in self._set_up:
             return  # a resent setup whose first copy arrived
         self._set_up.add(message.tenant)
@@ -146,11 +147,6 @@ class Node(LinkLayer, EndNode):
         self._start_links(message.tenant)
 
     # -- resending swap outcomes (only when classical messages can be lost) ---------------------
-    def _patience_s(self) -> float:
-        """How long an outcome is worth resending: the longest time an end may hold the
-        qubit it completes (its link's cutoff, finite whenever messages can be lost)."""
-        return max(lp.cutoff_s for lp in self.me.links.values())
-
     def _schedule_resend(self, key: tuple[str, str, str], give_up_s: float) -> None:
         end = key[0]
         round_trip = 2.0 * self.plan.classical.delay_s(self.id, end)
@@ -376,7 +372,9 @@ class Node(LinkLayer, EndNode):
                 if self.plan.classical.loss > 0.0:  # resent until the end confirms it
                     key = (end, left.link_pair, right.link_pair)
                     self._unconfirmed[key] = fields
-                    self._schedule_resend(key, now + self._patience_s())
+                    # worth resending while an end may still hold the qubit it completes
+                    # (its link's cutoff, finite whenever messages can be lost)
+                    self._schedule_resend(key, now + self.me.longest_cutoff_s)
 
         self.env.store.operate([q_left, q_right], operation)
         self._release_slot(left, "swapped")

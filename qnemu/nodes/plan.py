@@ -79,6 +79,11 @@ class NodePlan:
     swap_success: float
     links: dict[str, LinkPlan] = field(default_factory=dict)  # by neighbour
 
+    @property
+    def longest_cutoff_s(self) -> float:
+        """The longest any of this node's qubits may be stored (s; 0 without links)."""
+        return max((lp.cutoff_s for lp in self.links.values()), default=0.0)
+
 
 @dataclass
 class NetworkPlan:
@@ -121,11 +126,12 @@ class NetworkPlan:
         every actor, which then need not run the twin again.
         """
         load_controller(scenario.control.architecture)  # a bad name fails before any work
-        if calibration is None and calibrate:
-            calibration = _calibrate(cls, scenario)
-        if calibration is None:
+        if calibration is not None:
+            plan = cls._assemble(scenario, dict(calibration.refused))
+        elif calibrate:
+            plan, calibration = _calibrate(cls, scenario)
+        else:
             return cls._assemble(scenario, {})
-        plan = cls._assemble(scenario, dict(calibration.refused))
         plan.calibration = calibration
         if calibration.failure is not None:
             plan.decisions.append({"event": "twin_failed", "t_s": 0.0,
@@ -205,8 +211,10 @@ class Calibration:
     failure: str | None = None
 
 
-def _calibrate(cls: type[NetworkPlan], scenario: Scenario) -> Calibration:
-    """Twin the plan; refuse tenants it cannot serve and twin again, until none is left."""
+def _calibrate(cls: type[NetworkPlan],
+               scenario: Scenario) -> tuple[NetworkPlan, Calibration]:
+    """Twin the plan; refuse tenants it cannot serve and twin again, until none is left.
+    Returns the last plan assembled and what the twin decided."""
     refused: dict[str, str] = {}
     twin, failure = None, None
     plan = cls._assemble(scenario, refused)
@@ -226,7 +234,7 @@ def _calibrate(cls: type[NetworkPlan], scenario: Scenario) -> Calibration:
             break
         refused.update(unserved)
         plan = cls._assemble(scenario, refused)
-    return Calibration(refused, twin, failure)
+    return plan, Calibration(refused, twin, failure)
 
 
 def _unserved(scenario: Scenario, plan: NetworkPlan, twin: Twin) -> dict[str, str]:
