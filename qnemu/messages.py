@@ -202,6 +202,10 @@ def frame(payload: Any) -> bytes:
     return _LENGTH.pack(len(body)) + body
 
 
+class FrameTooLarge(ValueError):
+    """A length prefix above the limit: the stream cannot be trusted any more."""
+
+
 class FrameReader:
     """Splits a byte stream into decoded frames, refusing frames over the size limit."""
 
@@ -209,19 +213,29 @@ class FrameReader:
         self._buffer = bytearray()
         self._max = max_frame_bytes
 
-    def feed(self, data: bytes) -> Iterator[Any]:
-        """Add received bytes; yield every frame now complete."""
+    def bodies(self, data: bytes) -> Iterator[bytes]:
+        """Add received bytes; yield the body of every frame now complete (undecoded)."""
         self._buffer += data
         while len(self._buffer) >= _LENGTH.size:
             (length,) = _LENGTH.unpack_from(self._buffer)
             if length > self._max:
-                raise ValueError(f"frame length: {length} bytes exceeds the {self._max} limit")
+                raise FrameTooLarge(f"frame length: {length} bytes exceeds the {self._max} "
+                                    f"limit")
             end = _LENGTH.size + length
             if len(self._buffer) < end:
                 return
             body = bytes(self._buffer[_LENGTH.size:end])
             del self._buffer[:end]
-            yield msgpack.unpackb(body, raw=False, max_bin_len=self._max, max_str_len=self._max)
+            yield body
+
+    def decode(self, body: bytes) -> Any:
+        """One frame body as msgpack, with the size limits on its strings and bytes."""
+        return msgpack.unpackb(body, raw=False, max_bin_len=self._max, max_str_len=self._max)
+
+    def feed(self, data: bytes) -> Iterator[Any]:
+        """Add received bytes; yield every frame now complete, decoded."""
+        for body in self.bodies(data):
+            yield self.decode(body)
 
 
 class ClassicalNetwork:

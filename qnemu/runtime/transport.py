@@ -25,24 +25,17 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-import msgpack
-
-from qnemu.messages import MAX_FRAME_BYTES, frame
+from qnemu.messages import FrameReader, FrameTooLarge, frame
 
 MAGIC = b"QNEMU1"
 NONCE_BYTES = 16
 MAC_BYTES = 32
 HANDSHAKE_TIMEOUT_S = 5.0
 _HELLO = struct.Struct("!i")  # the dialling host's id
-_LENGTH = struct.Struct("!I")  # the frame length prefix (see ``messages.frame``)
 
 
 class BadFrame(ValueError):
     """A frame that is well framed but not a message this host can take: dropped, counted."""
-
-
-class FrameTooLarge(ValueError):
-    """A length prefix above the limit: the connection cannot be trusted any more."""
 
 
 def mac(secret: bytes, nonce: bytes, host_id: int) -> bytes:
@@ -50,29 +43,16 @@ def mac(secret: bytes, nonce: bytes, host_id: int) -> bytes:
     return hmac.new(secret, nonce + _HELLO.pack(host_id), hashlib.sha256).digest()
 
 
-class FrameSplitter:
-    """Splits a byte stream into decoded frames; an undecodable frame comes back as BadFrame."""
+class FrameSplitter(FrameReader):
+    """Splits a byte stream into decoded frames; an undecodable frame comes back as BadFrame
+    (only an oversize length prefix, :class:`FrameTooLarge`, ends the stream)."""
 
-    def __init__(self, max_frame_bytes: int = MAX_FRAME_BYTES) -> None:
-        self._buffer = bytearray()
-        self._max = max_frame_bytes
-
-    def feed(self, data: bytes) -> list[Any]:
+    def feed(self, data: bytes) -> list[Any]:  # type: ignore[override]
         """Add received bytes; every frame now complete, decoded, or a BadFrame in its place."""
-        self._buffer += data
         out: list[Any] = []
-        while len(self._buffer) >= _LENGTH.size:
-            (length,) = _LENGTH.unpack_from(self._buffer)
-            if length > self._max:
-                raise FrameTooLarge(f"frame length {length} bytes exceeds the {self._max} limit")
-            end = _LENGTH.size + length
-            if len(self._buffer) < end:
-                break
-            body = bytes(self._buffer[_LENGTH.size:end])
-            del self._buffer[:end]
+        for body in self.bodies(data):
             try:
-                out.append(msgpack.unpackb(body, raw=False, max_bin_len=self._max,
-                                           max_str_len=self._max))
+                out.append(self.decode(body))
             except Exception as exc:
                 out.append(BadFrame(f"undecodable frame: {type(exc).__name__}: {exc}"))
         return out
