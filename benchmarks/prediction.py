@@ -20,7 +20,7 @@ from pathlib import Path
 
 import qnemu
 from qnemu.emulation import Emulation
-from qnemu.nodes.plan import NetworkPlan
+from qnemu.planning.plan import NetworkPlan
 from qnemu.scenario import load_scenario
 
 RESULTS = Path(__file__).parent / "results" / "prediction.json"

@@ -20,11 +20,11 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 
-from qnemu.controller.qnum import LinkParams, NetworkModel, NodeParams
-from qnemu.controller.routing import route
 from qnemu.physics.fiber import propagation_delay_s
 from qnemu.physics.hardware import get_profile
 from qnemu.physics.link import link_model
+from qnemu.planning.qnum import LinkParams, NetworkModel, NodeParams
+from qnemu.planning.routing import route
 from qnemu.scenario import TenantSpec
 
 RESULTS = Path(__file__).resolve().parent / "results" / "routing.json"

@@ -81,7 +81,7 @@ def validate(
              "to check it. This RUNS that code; without it only its name is checked.")] = False,
 ) -> None:
     """Check a scenario and print the resolved network, or every problem (exit 2)."""
-    from qnemu.nodes.plan import NetworkPlan
+    from qnemu.planning.plan import NetworkPlan
     from qnemu.scenario import describe, load_scenario
 
     try:
@@ -126,9 +126,9 @@ def _describe_plan(plan: Any) -> str:
 
 
 def _is_user_controller(scenario: Any) -> bool:
-    from qnemu.scenario import ARCHITECTURES
+    from qnemu.control.registry import BUILT_IN
 
-    return scenario.control.architecture not in ARCHITECTURES
+    return scenario.control.architecture not in BUILT_IN
 
 
 def _with_builtin_controller(scenario: Any) -> Any:
@@ -146,8 +146,8 @@ def topo(
     out: Annotated[Path, typer.Option(help="PNG file to write.")] = Path("topology.png"),
 ) -> None:
     """Draw the scenario's network, its tenants' paths and its controllers to a PNG."""
+    from qnemu.drawing import draw_topology
     from qnemu.scenario import load_scenario
-    from qnemu.topo import draw_topology
 
     try:
         written = draw_topology(load_scenario(scenario), out)

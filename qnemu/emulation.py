@@ -36,9 +36,9 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from qnemu.controller.base import controller_source
+from qnemu.control.registry import controller_name
 from qnemu.errors import EmulationError, ScenarioError
-from qnemu.nodes.plan import NetworkPlan
+from qnemu.planning.plan import NetworkPlan
 from qnemu.results import RunFolder, SummaryBuilder, check_results_root, percentile
 from qnemu.runtime.failure import RunFailed
 from qnemu.runtime.host import Host
@@ -560,7 +560,7 @@ def _no_remote_hosts(host: int, payload: list[Any]) -> None:
 
 def _portable(scenario: Scenario) -> Scenario:
     """The scenario with a user controller named by file path, loadable in any actor."""
-    source = controller_source(scenario.control.architecture)
+    source = controller_name(scenario.control.architecture)
     if source == scenario.control.architecture:
         return scenario
     return dataclasses.replace(

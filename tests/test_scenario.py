@@ -216,9 +216,9 @@ def test_scenario_is_frozen_and_picklable():
 
 def test_scenario_layer_never_imports_ray():
     import qnemu.scenario
-    import qnemu.topology
+    import qnemu.scenario.topology
 
-    for module in (qnemu.scenario, qnemu.topology):
+    for module in (qnemu.scenario, qnemu.scenario.topology):
         source = Path(module.__file__).read_text()
         assert "import ray" not in source and "from ray" not in source
 
@@ -527,8 +527,8 @@ def test_control_location_and_architecture():
     )
     assert_problem(
         chain(control={"architecture": "anarchy"}),
-        "control.architecture: unknown architecture 'anarchy' (valid: centralized, "
-        "distributed, hierarchical, or package.module:Class)",
+        "control.architecture: unknown controller 'anarchy' (valid: centralized, "
+        "distributed, hierarchical, package.module:Class or path/to/file.py:Class)",
     )
     s = load_scenario(chain(control={"architecture": "mypkg.ctl:MyController"}))
     assert s.control.architecture == "mypkg.ctl:MyController"

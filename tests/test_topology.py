@@ -7,7 +7,7 @@ import math
 import networkx as nx
 import pytest
 
-from qnemu import topology
+from qnemu.scenario import topology
 
 
 def _lengths(g: nx.Graph) -> set[float]:

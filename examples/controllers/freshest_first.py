@@ -13,7 +13,7 @@ sent through the context. Compare the two with ``qnemu compare``.
 
 from __future__ import annotations
 
-from qnemu.controller.base import (
+from qnemu.control.api import (
     Controller,
     ControllerContext,
     PairHeralded,

@@ -8,7 +8,6 @@ an unknown controller (answered with the valid ones), a ``--sweep`` that is not
 
 from __future__ import annotations
 
-import importlib
 import itertools
 import re
 from collections.abc import Iterable, Mapping, Sequence
@@ -16,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from qnemu.control.registry import load_controller
 from qnemu.errors import QnemuError, ScenarioError
 from qnemu.scenario import ARCHITECTURES, Scenario, load_scenario, load_yaml
 
@@ -40,7 +40,6 @@ MAX_POINTS = 1_000
 MAX_RUNS = 10_000
 #: The shape every ``--sweep`` must have; errors quote it.
 SWEEP_FORM = "PARAM=v1,v2"
-_DOTTED = re.compile(r"^[A-Za-z_][\w]*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
 #: Parameters a comparison sets itself, so a sweep over them would fight it.
 _RESERVED = {"seed": "set by --seed and the repeat number",
              "control.architecture": "set by --controllers"}
@@ -111,13 +110,15 @@ class Plan:
 def parse_controllers(items: str | Iterable[str]) -> list[str]:
     """``"centralized,distributed"`` (or a list) -> validated names, in order.
 
-    A name is a built-in architecture or a ``package.module:Class`` path that imports.
+    A name is anything ``qnemu run --controller`` takes (see :mod:`qnemu.control.registry`):
+    a built-in architecture, ``package.module:Class`` or ``path/to/file.py:Class``.
     """
     names = _split(items) if isinstance(items, str) else [n.strip() for n in items]
     problems = []
     if not any(names):
         problems.append("--controllers: name at least one controller "
-                        f"(valid: {', '.join(ARCHITECTURES)}, or package.module:Class)")
+                        f"(valid: {', '.join(ARCHITECTURES)}, package.module:Class "
+                        "or path/to/file.py:Class)")
     seen: set[str] = set()
     for name in names:
         if name in seen:
@@ -136,18 +137,10 @@ def _split(text: str) -> list[str]:
 
 
 def _controller_problem(name: str) -> str | None:
-    if name in ARCHITECTURES:
-        return None
-    if not _DOTTED.match(name):
-        return (f"--controllers: unknown controller {name!r} "
-                f"(valid: {', '.join(ARCHITECTURES)}, or package.module:Class)")
-    module_name, _, cls = name.partition(":")
     try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        return f"--controllers: {name!r}: cannot import {module_name!r} ({exc})"
-    if not hasattr(module, cls):
-        return f"--controllers: {name!r}: module {module_name!r} has no {cls!r}"
+        load_controller(name, where="--controllers")
+    except ScenarioError as exc:
+        return str(exc)
     return None
 
 

@@ -311,7 +311,7 @@ def _comparison_choice(plan: Plan, first: RunSpec) -> Callable[[float], tuple[fl
 
     def choose(lateness_s: float) -> tuple[float, str]:
         from qnemu.emulation import dilation_for
-        from qnemu.nodes.plan import NetworkPlan
+        from qnemu.planning.plan import NetworkPlan
 
         best: tuple[float, str] | None = None
         points: dict[tuple, RunSpec] = {}

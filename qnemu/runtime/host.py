@@ -14,14 +14,14 @@ from typing import Any
 
 import numpy as np
 
-from qnemu.controller.base import PairHeralded, PairReleased
-from qnemu.controller.hosting import ControllerHost
-from qnemu.messages import Message, Report, decode, encode
-from qnemu.nodes.groundtruth import GroundTruthStore
-from qnemu.nodes.node import Node
-from qnemu.nodes.plan import NetworkPlan
+from qnemu.control.api import PairHeralded, PairReleased
+from qnemu.control.hosting import ControllerHost
+from qnemu.node.node import Node
+from qnemu.planning.plan import NetworkPlan
 from qnemu.runtime.scheduler import Event, _Kernel
 from qnemu.runtime.transport import BadFrame
+from qnemu.truth.store import GroundTruthStore
+from qnemu.wire.messages import Message, Report, decode, encode
 
 MAX_REJECT_EVENTS = 100  # rejected frames beyond this are counted, not each recorded
 

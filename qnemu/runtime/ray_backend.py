@@ -38,10 +38,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from qnemu.clock import Clock
 from qnemu.errors import EmulationError
-from qnemu.nodes.plan import Calibration, NetworkPlan
+from qnemu.planning.plan import Calibration, NetworkPlan
 from qnemu.runtime import reaper
+from qnemu.runtime.clock import Clock
 from qnemu.runtime.failure import RunFailed
 from qnemu.runtime.host import Host
 from qnemu.runtime.scheduler import RealTimeScheduler

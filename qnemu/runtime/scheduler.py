@@ -20,7 +20,7 @@ import traceback
 from collections.abc import Callable
 from typing import Any
 
-from qnemu.clock import Clock
+from qnemu.runtime.clock import Clock
 
 EARLY_WAKE_S = 1.1e-3  # epoll rounds timeouts up to whole ms: wake early, then wait
 SPIN_S = 1e-4  # the last stretch before a release is spun, not slept

@@ -176,7 +176,7 @@ def test_compare_with_real_ray_actors(tiny, tmp_path):
 @pytest.mark.parametrize(("args", "lines"), [
     (["--controllers", "distributed,central"],
      ["unknown controller 'central' (valid: centralized, distributed, hierarchical, "
-      "or package.module:Class)"]),
+      "package.module:Class or path/to/file.py:Class)"]),
     (["--sweep", "hardware.trapped_ion.t2_s"], ["must look like PARAM=v1,v2"]),
     (["--sweep", "control.nosuch=1,2"], ["control.nosuch: unknown key"]),
     (["--controllers", "nope", "--sweep", "x.y=1", "--sweep", "bad"],

@@ -42,7 +42,23 @@ def test_every_bad_sweep_is_reported_at_once():
 
 def test_controllers_known_and_dotted():
     assert parse_controllers("centralized, distributed") == ["centralized", "distributed"]
-    assert parse_controllers(["qnemu.scenario:Scenario"]) == ["qnemu.scenario:Scenario"]
+    assert parse_controllers(["qnemu.control.builtin:SwapAsap"]) == [
+        "qnemu.control.builtin:SwapAsap"]
+
+
+def test_controllers_take_every_form_run_takes(tmp_path, monkeypatch):
+    """``compare --controllers`` and ``run --controller`` share one registry (issue 12)."""
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    monkeypatch.chdir(repo)
+    forms = ["hierarchical", "examples.controllers.freshest_first:FreshestFirst",
+             "examples/controllers/freshest_first.py:FreshestFirst",
+             str(repo / "examples/controllers/freshest_first.py") + ":FreshestFirst"]
+    assert parse_controllers(forms) == forms
+    with pytest.raises(ScenarioError) as caught:
+        parse_controllers(["qnemu.scenario:Scenario"])
+    assert "is not a qnemu Controller class" in str(caught.value)
 
 
 def test_unknown_controller_lists_the_valid_ones():

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from qnemu.emulation import Emulation
-from qnemu.nodes.plan import NetworkPlan
 from qnemu.physics import analytic
+from qnemu.planning.plan import NetworkPlan
 from qnemu.scenario import load_scenario
 
 pytestmark = pytest.mark.ray

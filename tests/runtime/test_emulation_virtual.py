@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from qnemu.emulation import Emulation
-from qnemu.nodes.plan import NetworkPlan
 from qnemu.physics import analytic, apply_correction, decohere, fidelity, swap
+from qnemu.planning.plan import NetworkPlan
 from qnemu.scenario import load_scenario
 
 

@@ -6,7 +6,8 @@ import networkx as nx
 import numpy as np
 import pytest
 
-from qnemu.messages import (
+from qnemu.physics.fiber import propagation_delay_s
+from qnemu.wire.messages import (
     MESSAGE_TYPES,
     ClassicalNetwork,
     FrameReader,
@@ -14,7 +15,6 @@ from qnemu.messages import (
     encode,
     frame,
 )
-from qnemu.physics.fiber import propagation_delay_s
 
 
 def _example(cls):

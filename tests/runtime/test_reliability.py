@@ -18,16 +18,16 @@ from pathlib import Path
 import pytest
 import yaml
 
-from qnemu.clock import Clock
 from qnemu.emulation import Emulation
-from qnemu.messages import frame
-from qnemu.nodes.groundtruth import GroundTruthStore
-from qnemu.nodes.plan import NetworkPlan
+from qnemu.planning.plan import NetworkPlan
+from qnemu.runtime.clock import Clock
 from qnemu.runtime.failure import RunFailed
 from qnemu.runtime.host import Host
 from qnemu.runtime.scheduler import RealTimeScheduler, VirtualScheduler
 from qnemu.runtime.transport import MAGIC, NONCE_BYTES, BadFrame, mac
 from qnemu.scenario import load_scenario
+from qnemu.truth.store import GroundTruthStore
+from qnemu.wire.messages import frame
 
 TWO_NODE = {
     "name": "two", "seed": 4, "duration_s": 0.3, "dilation": 10,
@@ -42,8 +42,8 @@ CHAIN = {**TWO_NODE, "name": "chain", "topology": {
     "tenants": [{"name": "t", "app": "dqc", "src": "n0", "dst": "n2", "rate_hz": 50,
                  "f_min": 0.6}]}
 FAILING_CONTROLLER = '''
-from qnemu.controller.base import PairHeralded, handles
-from qnemu.controller.swap_asap import DistributedController
+from qnemu.control.api import PairHeralded, handles
+from qnemu.control.builtin import DistributedController
 
 
 class FailsOnFourth(DistributedController):

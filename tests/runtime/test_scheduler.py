@@ -3,7 +3,7 @@
 import asyncio
 import time
 
-from qnemu.clock import Clock
+from qnemu.runtime.clock import Clock
 from qnemu.runtime.scheduler import RealTimeScheduler, VirtualScheduler
 
 

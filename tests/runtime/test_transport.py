@@ -6,8 +6,8 @@ import socket
 import msgpack
 import pytest
 
-from qnemu.messages import frame
 from qnemu.runtime.transport import MAGIC, NONCE_BYTES, BadFrame, SocketTransport, mac
+from qnemu.wire.messages import frame
 
 SECRET = b"s" * 32
 

@@ -1,0 +1,306 @@
+"""The end nodes' side of a tenant: corrections, end-to-end purification, delivery.
+
+An end node collects the swap outcomes of every repeater on the path; once the chain of
+link pairs from its own pair to the other end is complete it applies the Pauli frame,
+purifies end to end if the plan chose rounds for the tenant (the source end leads, each
+round a classical exchange), and hands its half to the tenant. The oracle records the
+delivered pair's true fidelity when both ends have used it.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from qnemu.apps.requests import request_gap_s
+from qnemu.node.memory import HeldQubit
+from qnemu.truth.store import (
+    PairRecord,
+    correct_qubit,
+    purify_records,
+    true_fidelity,
+    use_qubit,
+)
+from qnemu.wire.messages import OutcomeAck, PurifyRequest, PurifyResult, SwapOutcome
+
+
+@dataclass
+class EndPair:
+    """An end node's half of a complete end-to-end pair awaiting purification.
+
+    ``key`` names the pair at both ends (its first hop's link pair); ``level`` counts the
+    purification rounds it has survived.
+    """
+
+    key: str
+    held: HeldQubit
+    level: int
+    chain: list[list[str]]
+
+
+
+
+class EndNode:
+    """Mixin of :class:`~qnemu.node.node.Node`: what a tenant's end nodes do."""
+
+    def _progress(self, tenant: str) -> None:
+        """End nodes deliver what is complete; repeaters wait for their controller."""
+        if None not in self.roles[tenant]:
+            return
+        for held in list(self.held.values()):
+            if held.tenant == tenant and not held.busy and not held.complete:
+                self._try_deliver(tenant, held)
+
+
+    # -- end nodes -------------------------------------------------------------------------
+    def _on_outcome(self, message: SwapOutcome) -> None:
+        key = (message.repeater, message.left_pair, message.right_pair)
+        if self.plan.classical.loss > 0.0:  # the repeater resends until it hears this
+            self._send(OutcomeAck, message.src, tenant=message.tenant,
+                       left_pair=message.left_pair, right_pair=message.right_pair)
+            if key in self._seen_outcomes:
+                return  # a resent copy of one that arrived
+            self._seen_outcomes.add(key)
+        for pair in (message.left_pair, message.right_pair):
+            if pair in self._expired:
+                self._expired.discard(pair)
+                self._violation("correction_late", message.tenant, pair=pair)
+        book = self._outcomes[message.tenant]
+        book.setdefault(message.left_pair, []).append(message)
+        book.setdefault(message.right_pair, []).append(message)
+        self.env.emit({"event": "outcome_received", "t_s": self.env.now(), "node": self.id,
+                       "tenant": message.tenant, "repeater": message.repeater,
+                       "left_pair": message.left_pair, "right_pair": message.right_pair})
+        self._progress(message.tenant)
+
+    def _chain(self, tenant: str, link_pair: str) -> list[SwapOutcome]:
+        """Every swap outcome connected to ``link_pair`` through shared link pairs."""
+        book = self._outcomes[tenant]
+        seen_pairs, seen, frontier = {link_pair}, {}, [link_pair]
+        while frontier:
+            for message in book.get(frontier.pop(), []):
+                if id(message) in seen:  # identity: equal-valued outcomes are distinct
+                    continue
+                seen[id(message)] = message
+                for pair in (message.left_pair, message.right_pair):
+                    if pair not in seen_pairs:
+                        seen_pairs.add(pair)
+                        frontier.append(pair)
+        return list(seen.values())
+
+    def _try_deliver(self, tenant: str, held: HeldQubit) -> None:
+        path = self.plan.paths[tenant]
+        chain = self._chain(tenant, held.link_pair)
+        if any(not m.success for m in chain):
+            self._forget_chain(tenant, chain)
+            self._discard(held, "swap_failed", tell_partner=False)
+            return
+        if len(chain) < len(path) - 2:
+            return
+        self._forget_chain(tenant, chain)
+        held.complete = True
+        corrections = [] if self.id == path[0] else [m.outcome for m in chain]
+        described = [[m.repeater, m.left_pair, m.right_pair] for m in chain]
+        if self.plan.rounds.get(tenant, 0) == 0:
+            self._ready(tenant, held, corrections, described)
+        else:
+            self._to_purify(tenant, held, corrections, described)
+
+    # -- demand: the source serves requests with finished pairs --------------------------------
+    def _ready(self, tenant: str, held: HeldQubit, corrections: list[int],
+               chain: list[list[str]]) -> None:
+        """A finished pair at this end: the destination's application takes its half at
+        once; the source keeps its half until a request of the tenant is waiting."""
+        if tenant not in self._stock:
+            self._use(tenant, held, corrections, chain)
+            return
+        stock = self._stock[tenant]
+        stock.append((held, chain))
+        stock.sort(key=lambda item: item[0].created_at_s)  # freshest last
+        self._serve(tenant)
+
+    def _next_request(self, tenant: str) -> None:
+        spec = self._specs[tenant]
+        gap = request_gap_s(self.rng, spec.rate_hz, spec.arrivals)
+        if math.isfinite(gap):
+            self.env.schedule(self.env.now() + gap, self._on_request, tenant)
+
+    def _on_request(self, tenant: str) -> None:
+        now = self.env.now()
+        self.env.emit({"event": "request", "t_s": now, "tenant": tenant})
+        self._requests[tenant].append(now)
+        self._next_request(tenant)
+        self._serve(tenant)
+
+    def _serve(self, tenant: str) -> None:
+        """Match waiting requests (oldest first) with finished pairs (freshest first)."""
+        stock, waiting = self._stock[tenant], self._requests[tenant]
+        if self._specs[tenant].arrivals == "backlog":  # a request is always waiting
+            while stock:
+                self.env.emit({"event": "request", "t_s": self.env.now(), "tenant": tenant})
+                waiting.append(self.env.now())
+                self._serve_one(tenant, *stock.pop())
+            return
+        while stock and waiting:
+            self._serve_one(tenant, *stock.pop())
+
+    def _serve_one(self, tenant: str, held: HeldQubit, chain: list[list[str]]) -> None:
+        now = self.env.now()
+        self.env.emit({"event": "served", "t_s": now, "tenant": tenant,
+                       "pair": held.link_pair,
+                       "waited_s": now - self._requests[tenant].popleft()})
+        self._use(tenant, held, [], chain)
+
+    def _unstock(self, held: HeldQubit) -> bool:
+        """Take ``held`` out of the source's stock of finished pairs, if it is there."""
+        for stock in self._stock.values():
+            for i, (candidate, _) in enumerate(stock):
+                if candidate is held:
+                    del stock[i]
+                    return True
+        return False
+
+    def _use(self, tenant: str, held: HeldQubit, corrections: list[int],
+             chain: list[list[str]]) -> None:
+        """Hand this end's half of a finished pair to the tenant (it measures it now)."""
+        held.busy = True
+        now = self.env.now()
+        path = self.plan.paths[tenant]
+        qubit = (self.id, held.link_pair)
+        role = "src" if self.id == path[0] else "dst"
+        waited = now - held.created_at_s
+
+        def operation(record: PairRecord) -> None:
+            use_qubit(record, qubit, now, corrections)
+            record.uses[role] = [now, waited]
+            self.env.store.forget_qubit(qubit)
+            if all(record.frozen):
+                self.env.store.remove(record)
+                if not record.broken and "src" in record.uses and "dst" in record.uses:
+                    self._deliver(tenant, record)
+
+        self.env.store.operate([qubit], operation)
+        self._release_slot(held, "used")
+        self.env.emit({"event": "use", "t_s": now, "node": self.id, "tenant": tenant,
+                       "role": role, "pair": held.link_pair,
+                       "repeaters": [repeater for repeater, _, _ in chain], "waited_s": waited,
+                       "chain": chain, "occupied": len(self.held)})
+
+    # -- end-to-end purification (the source end leads) -------------------------------------------
+    def _to_purify(self, tenant: str, held: HeldQubit, corrections: list[int],
+                   chain: list[list[str]]) -> None:
+        path = self.plan.paths[tenant]
+        key = next((left for repeater, left, _ in chain if repeater == path[1]),
+                   held.link_pair)  # the first hop's link pair: both ends know it
+        if corrections:
+            qubit, now = (self.id, held.link_pair), self.env.now()
+            self.env.store.operate([qubit], lambda r: correct_qubit(r, qubit, now, corrections))
+        self._end_pairs[tenant][key] = EndPair(key, held, 0, chain)
+        if self.id == path[0]:
+            self._lead_purification(tenant)
+        else:
+            self._serve_deferred(tenant)
+
+    def _lead_purification(self, tenant: str) -> None:
+        by_level: dict[int, list[EndPair]] = {}
+        for pair in self._end_pairs[tenant].values():
+            if not pair.held.busy:
+                by_level.setdefault(pair.level, []).append(pair)
+        for level, pairs in by_level.items():
+            pairs.sort(key=lambda p: p.held.created_at_s)
+            for keep, sacrifice in zip(pairs[0::2], pairs[1::2], strict=False):
+                keep.held.busy = True
+                self._end_pairs[tenant].pop(sacrifice.key)
+                sacrifice.held.busy = True
+                self._release_slot(sacrifice.held, "purification")  # measured now
+                self._send(PurifyRequest, self.plan.paths[tenant][-1], tenant=tenant,
+                           keep=keep.key, sacrifice=sacrifice.key, level=level,
+                           src_time_s=self.env.now())
+
+    def _on_purify_request(self, message: PurifyRequest) -> None:
+        self._deferred[message.tenant].append(message)
+        self._serve_deferred(message.tenant)
+
+    def _serve_deferred(self, tenant: str) -> None:
+        """Answer the source's requests whose two pairs this end also knows complete."""
+        still = []
+        patience = self.me.cutoff_s  # after that the source has given its pair up too
+        for request in self._deferred[tenant]:
+            if self.env.now() - request.src_time_s > patience:
+                continue
+            mine = self._end_pairs[tenant]
+            keep, sacrifice = mine.get(request.keep), mine.get(request.sacrifice)
+            if keep is None or sacrifice is None:
+                still.append(request)  # not complete here yet, or lost to a cutoff
+                continue
+            self._purify_here(request, keep, sacrifice)
+        self._deferred[tenant] = still
+
+    def _purify_here(self, request: PurifyRequest, keep: EndPair,
+                     sacrifice: EndPair) -> None:
+        tenant, now = request.tenant, self.env.now()
+        src = self.plan.paths[tenant][0]
+        rng, method = self.rng, self.plan.scenario.control.purification
+        self._end_pairs[tenant].pop(sacrifice.key)
+        keep.held.busy = sacrifice.held.busy = True
+        q_keep, q_sacrifice = (self.id, keep.held.link_pair), (self.id, sacrifice.held.link_pair)
+
+        def operation(kept: PairRecord, spent: PairRecord) -> None:
+            store = self.env.store
+            store.remove(spent)
+            for qubit in spent.qubits:
+                store.forget_qubit(tuple(qubit))
+            success = purify_records(kept, spent, src, request.src_time_s, now, rng, method)
+            self._send(PurifyResult, src, at=now, tenant=tenant, keep=request.keep,
+                       sacrifice=request.sacrifice, level=request.level, success=success)
+            self.env.emit({"event": "purification", "t_s": now, "node": self.id,
+                           "tenant": tenant, "level": request.level, "success": success})
+            self._after_round(tenant, keep, success)
+
+        self._release_slot(sacrifice.held, "purification")
+        self.env.store.operate([q_keep, q_sacrifice], operation)
+
+    def _on_purify_result(self, message: PurifyResult) -> None:
+        keep = self._end_pairs[message.tenant].get(message.keep)
+        if keep is not None:
+            self._after_round(message.tenant, keep, message.success)
+
+    def _after_round(self, tenant: str, keep: EndPair, success: bool) -> None:
+        if not success:
+            self._end_pairs[tenant].pop(keep.key, None)
+            keep.held.busy = False
+            self._discard(keep.held, "purification_failed", tell_partner=False)
+            return
+        keep.level += 1
+        keep.held.busy = False
+        if keep.level >= self.plan.rounds[tenant]:
+            self._end_pairs[tenant].pop(keep.key, None)
+            self._ready(tenant, keep.held, [], keep.chain)
+        elif self.id == self.plan.paths[tenant][0]:
+            self._lead_purification(tenant)
+
+
+    def _forget_chain(self, tenant: str, chain: list[SwapOutcome]) -> None:
+        book = self._outcomes[tenant]
+        for message in chain:
+            book.pop(message.left_pair, None)
+            book.pop(message.right_pair, None)
+
+    def _deliver(self, tenant: str, record: PairRecord) -> None:
+        """Oracle side: both ends used the pair; record what was truly delivered."""
+        spec = self._specs[tenant]
+        (t_src, wait_src), (t_dst, wait_dst) = record.uses["src"], record.uses["dst"]
+        delivered_at = max(t_src, t_dst)
+        value = true_fidelity(record)
+        self.env.emit({
+            "event": "delivered", "tenant": tenant, "src": spec.src, "dst": spec.dst,
+            "t_delivered_s": delivered_at, "fidelity": value,
+            "latency_s": delivered_at - record.created_at_s, "link_pairs": record.link_pairs,
+            "src_used_s": t_src, "dst_used_s": t_dst, "src_waited_s": wait_src,
+            "dst_waited_s": wait_dst,
+        })
+        if value < spec.f_min:
+            self.env.emit({"event": "violation", "kind": "below_threshold",
+                           "t_s": delivered_at, "node": spec.dst, "tenant": tenant,
+                           "fidelity": value})
+

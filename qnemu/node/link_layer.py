@@ -1,0 +1,143 @@
+"""The link layer: each memory pair of a link attempts on its own clock.
+
+Physically, each end of a link emits a photon entangled with one of its memories on every
+attempt while that memory is free; the heralding station at the link's midpoint detects a
+coincidence and heralds the pair to both ends. Every memory pair (one memory at each end,
+a "mode" here) therefore runs its own attempt train, independent of the link's other
+memory pairs: a success on one does not reset the others. Only the multiplexed modes
+*within* one memory's attempt (a profile's ``modes``) race, which ``p_attempt`` includes.
+
+The station's logic runs in the actor of the link's first end (``LinkPlan.a``, by the
+scenario's node order, never by name), but its timing is symmetric: a memory freed at
+time t at either end has its first photon at the station t + L/2v later, the k-th
+attempt's photon is emitted k-1 periods after both ends were free, and the stored qubit
+exists (decoheres, runs its cutoff clock) from that emission. Attempts are not emulated
+one by one: the number of attempts to success is one geometric draw per train.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from qnemu.node.environment import Scheduled
+from qnemu.planning.plan import LinkPlan
+from qnemu.truth.store import PairRecord
+from qnemu.wire.messages import Herald, ModeFree
+
+
+@dataclass
+class LinkGenerator:
+    """The heralding station of one link: when each memory pair is free at each end.
+
+    ``free_at[end][mode]``: the emulated time the end (0 = ``a``, 1 = ``b``) freed that
+    memory, as seen at the station; None while it is busy.
+    """
+
+    plan: LinkPlan
+    free_at: tuple[list[float | None], list[float | None]] = field(init=False)
+    pending: dict[int, Scheduled] = field(default_factory=dict)
+    sequence: int = 0
+    round_robin: int = 0
+
+    def __post_init__(self) -> None:
+        self.free_at = ([None] * self.plan.modes, [None] * self.plan.modes)
+
+    def next_tenant(self, active: set[str]) -> str | None:
+        """Round-robin over the link's tenants whose path is set up."""
+        ready = [t for t in self.plan.tenants if t in active]
+        if not ready:
+            return None
+        self.round_robin += 1
+        return ready[(self.round_robin - 1) % len(ready)]
+
+
+class LinkLayer:
+    """Mixin of :class:`~qnemu.node.node.Node`: both ends' side of pair generation."""
+
+    # -- either end ---------------------------------------------------------------------------
+    def _start_links(self, tenant: str) -> None:
+        """The first tenant set up on a link frees this end's memories for it."""
+        for lp in self.me.links.values():
+            if tenant in lp.tenants and lp.name not in self._links_started:
+                self._links_started.add(lp.name)
+                for mode in range(lp.modes):
+                    self._free_mode(lp, mode)
+
+    def _free_mode(self, lp: LinkPlan, mode: int) -> None:
+        """This end's memory of ``mode`` is free: its photons start reaching the station."""
+        now = self.env.now()
+        end = 0 if lp.a == self.id else 1
+        if end == 0:
+            self.env.schedule(now + lp.model.herald_delay_s, self._mode_freed, lp.name, mode,
+                              end, now)
+        else:
+            self.env.send(ModeFree(src=self.id, dst=lp.a, sent_at_s=now,
+                                   deliver_at_s=now + lp.model.herald_delay_s,
+                                   link=lp.name, mode=mode))
+
+    # -- the station (hosted at end a) ------------------------------------------------------
+    def _on_mode_free(self, message: ModeFree) -> None:
+        # the notice arrives when the far end's first photon does; its attempts count
+        # from when it freed the memory (synchronous: from the next slot boundary)
+        self._mode_freed(message.link, message.mode, 1, message.sent_at_s)
+
+    def _mode_freed(self, link: str, mode: int, end: int, free_at_s: float) -> None:
+        generator = self.generators[link]
+        generator.free_at[end][mode] = free_at_s
+        self._attempt(generator, mode)
+
+    def _attempt(self, generator: LinkGenerator, mode: int) -> None:
+        """Start the attempt train of one memory pair once both its memories are free."""
+        free_a, free_b = generator.free_at[0][mode], generator.free_at[1][mode]
+        if free_a is None or free_b is None or mode in generator.pending:
+            return
+        model = generator.plan.model
+        if model.p_attempt <= 0.0:
+            return  # this link never succeeds
+        start = max(free_a, free_b)  # both ends emit from then on
+        attempts = int(self.rng.geometric(model.p_attempt))
+        slot = self.plan.slot_s
+        if slot is None:
+            emitted = start + (attempts - 1) * model.period_s
+        else:  # synchronous: one attempt per free memory pair at each slot boundary
+            emitted = (math.ceil(start / slot - 1e-9) + attempts - 1) * slot
+        detected = emitted + model.herald_delay_s
+        generator.pending[mode] = self.env.schedule(
+            max(detected, self.env.now()), self._link_success, generator, mode, emitted,
+            attempts)
+
+    def _link_success(self, generator: LinkGenerator, mode: int, emitted: float,
+                      attempts: int) -> None:
+        """The station detected a coincidence: create the pair and herald it to both ends."""
+        del generator.pending[mode]
+        lp = generator.plan
+        tenant = generator.next_tenant(self.active)
+        generator.free_at[0][mode] = generator.free_at[1][mode] = None
+        if tenant is None:  # no tenant active any more: the memories stay idle
+            return
+        generator.sequence += 1
+        pair = f"{lp.name}#{generator.sequence}"
+        now = self.env.now()
+        a_profile, b_profile = self.plan.nodes[lp.a].profile, self.plan.nodes[lp.b].profile
+        holder = self.env.host_of(self._first_user(lp, tenant))
+        self.env.store.place(PairRecord(
+            pair_id=pair, qubits=[(lp.a, pair), (lp.b, pair)], rho=lp.model.initial_state(),
+            updated_at_s=[emitted, emitted], t1_s=[a_profile.t1_s, b_profile.t1_s],
+            t2_s=[a_profile.t2_s, b_profile.t2_s], link_pairs=[pair], created_at_s=emitted,
+        ), holder)
+        self.env.emit({"event": "pair_generated", "t_s": now, "created_s": emitted,
+                       "link": lp.name, "pair": pair, "tenant": tenant, "attempts": attempts})
+        arrive = now + lp.model.herald_delay_s + self.plan.classical.processing_s
+        for end, slot in ((lp.a, lp.slots_a[mode]), (lp.b, lp.slots_b[mode])):
+            self.env.send(Herald(src=self.id, dst=end, sent_at_s=now, deliver_at_s=arrive,
+                                 link_pair=pair, neighbor=lp.other(end), slot=slot,
+                                 tenant=tenant, created_at_s=emitted, owner_host=holder))
+
+    def _first_user(self, lp: LinkPlan, tenant: str) -> str:
+        """The end of a new link pair likely to operate on it first: a repeater swaps
+        before an end node uses, so the true state starts where it will be needed."""
+        repeaters = self.plan.paths[tenant][1:-1]
+        if lp.a not in repeaters and lp.b in repeaters:
+            return lp.b
+        return lp.a

@@ -1,0 +1,410 @@
+"""The network plan: everything every host derives identically from a scenario.
+
+Tenant paths, which memory slots serve which link, each link's model and owner, each
+node's cutoff. Computed once per process from the frozen scenario, so all hosts agree
+without exchanging it.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field, replace
+
+import networkx as nx
+
+from qnemu.control.api import Controller
+from qnemu.control.registry import load_controller
+from qnemu.control.sites import ControllerSite, controller_sites, graph_centre
+from qnemu.errors import ScenarioError
+from qnemu.physics.hardware import HardwareProfile, pair_t_long_eb
+from qnemu.physics.link import LinkModel, link_model
+from qnemu.physics.operations import swap_success_probability
+from qnemu.planning.admission import AdmissionControl
+from qnemu.planning.allocation import allocate
+from qnemu.planning.qnum import NetworkModel, Prediction, tenant_utility
+from qnemu.planning.twin import Twin, run_twin
+from qnemu.scenario import Scenario
+from qnemu.wire.messages import ClassicalNetwork
+
+
+def link_name(a: str, b: str) -> str:
+    """The canonical name of the link between two nodes (the earlier in the scenario's
+    node list first)."""
+    return f"{a}~{b}"
+
+
+@dataclass(frozen=True)
+class LinkPlan:
+    """One link as the emulation runs it: memory pairs (modes) that attempt independently.
+
+    ``a`` is the end listed first in the scenario's node list; its actor hosts the link's
+    heralding station (an implementation choice: timing is symmetric in both ends).
+    ``cutoff_s``: how long a qubit of this link may be stored, from its photon's emission.
+    """
+
+    name: str
+    a: str
+    b: str
+    model: LinkModel
+    slots_a: tuple[int, ...]
+    slots_b: tuple[int, ...]
+    tenants: tuple[str, ...]
+    cutoff_s: float = math.inf
+    #: "cutoff" (a coherence budget: a discard is a violation) or "timeout" (no budget,
+    #: but classical messages can be lost: a bound on every wait, counted as a discard)
+    expires_by: str = "cutoff"
+
+    @property
+    def modes(self) -> int:
+        """Memory slot pairs this link may fill at once."""
+        return len(self.slots_a)
+
+    def slots_at(self, node: str) -> tuple[int, ...]:
+        """The memory slots ``node`` devotes to this link."""
+        return self.slots_a if node == self.a else self.slots_b
+
+    def other(self, node: str) -> str:
+        """The node at the far end from ``node``."""
+        return self.b if node == self.a else self.a
+
+
+@dataclass(frozen=True)
+class NodePlan:
+    """One node's share of the plan: its profile, shortest link cutoff and swap success."""
+
+    id: str
+    profile: HardwareProfile
+    memories: int
+    cutoff_s: float
+    swap_success: float
+    links: dict[str, LinkPlan] = field(default_factory=dict)  # by neighbour
+
+    @property
+    def longest_cutoff_s(self) -> float:
+        """The longest any of this node's qubits may be stored (s; 0 without links)."""
+        return max((lp.cutoff_s for lp in self.links.values()), default=0.0)
+
+
+@dataclass
+class NetworkPlan:
+    """Paths, links, nodes and controller sites of a scenario, ready to run.
+
+    ``setup_node``: per tenant, the node whose controller computes and announces its
+    path (the source under distributed control, else the central or root controller's
+    node). ``slot_s``: the time slot of synchronous scheduling (None: asynchronous).
+    """
+
+    scenario: Scenario
+    paths: dict[str, list[str]]
+    links: dict[str, LinkPlan]
+    nodes: dict[str, NodePlan]
+    classical: ClassicalNetwork
+    graph: nx.Graph
+    controller: type[Controller]
+    sites: list[ControllerSite]
+    site_of: dict[str, ControllerSite]
+    setup_node: dict[str, str]
+    slot_s: float | None
+    rounds: dict[str, int]
+    decisions: list[dict]
+    calibration: Calibration | None = None  # the twin run behind the predictions
+
+    @property
+    def twin(self) -> Twin | None:
+        """The digital-twin run whose numbers the controller published (None: none)."""
+        return None if self.calibration is None else self.calibration.twin
+
+    @classmethod
+    def build(cls, scenario: Scenario, calibrate: bool = True,
+              calibration: Calibration | None = None) -> NetworkPlan:
+        """Derive the plan; a network that cannot serve its tenants is a ScenarioError.
+
+        ``calibrate``: run the controller's digital twin (``controller.twin``) on the
+        chosen paths, publish its delivered rate and fidelity as the prediction, and (with
+        ``control.admission: utility``) reject tenants it shows cannot be served.
+        ``calibration``: the outcome of that, computed once by the driver and handed to
+        every actor, which then need not run the twin again.
+        """
+        load_controller(scenario.control.architecture)  # a bad name fails before any work
+        if calibration is not None:
+            plan = cls._assemble(scenario, dict(calibration.refused))
+        elif calibrate:
+            plan, calibration = _calibrate(cls, scenario)
+        else:
+            return cls._assemble(scenario, {})
+        plan.calibration = calibration
+        if calibration.failure is not None:
+            plan.decisions.append({"event": "twin_failed", "t_s": 0.0,
+                                   "error": calibration.failure})
+        if calibration.twin is not None:
+            _publish_twin(scenario, plan.decisions, calibration.twin)
+        return plan
+
+    @classmethod
+    def _assemble(cls, scenario: Scenario, refused: dict[str, str]) -> NetworkPlan:
+        graph = scenario.graph()
+        paths, rounds, decisions = _route_and_admit(scenario, refused)
+        order = {spec.id: i for i, spec in enumerate(scenario.nodes)}
+        used: dict[tuple[str, str], list[str]] = {}
+        for tenant, path in paths.items():  # admitted tenants only
+            for u, v in itertools.pairwise(path):
+                used.setdefault(_ordered(u, v, order), []).append(tenant)
+        slots = _allocate_slots(scenario, used, order)
+        links: dict[str, LinkPlan] = {}
+        for (a, b), tenants in sorted(used.items(), key=lambda item: (order[item[0][0]],
+                                                                      order[item[0][1]])):
+            data = graph.edges[a, b]
+            model = link_model(scenario.profile_of(a), scenario.profile_of(b),
+                               data["length_km"], data["attenuation_db_per_km"])
+            modes = min(len(slots[a][b]), len(slots[b][a]))
+            name = link_name(a, b)
+            links[name] = LinkPlan(name, a, b, model, slots[a][b][:modes], slots[b][a][:modes],
+                                   tuple(dict.fromkeys(tenants)))
+        classical = ClassicalNetwork(graph, scenario.classical.processing_s,
+                                     scenario.classical.jitter_s, scenario.classical.loss)
+        slot = None
+        if scenario.control.scheduling == "synchronous":
+            slot = _slot_s(paths, links, classical)
+        cutoffs: dict[tuple, float] = {}  # T_longEB per (profiles, fidelity): brentq is slow
+        links = {name: replace(lp, cutoff_s=link_cutoff_s(scenario, lp, slot, cutoffs))
+                 for name, lp in links.items()}
+        if scenario.classical.loss > 0.0:  # lost messages must never hold a memory forever
+            timeout = loss_timeout_s(paths, links, classical)
+            links = {name: replace(lp, cutoff_s=timeout, expires_by="timeout")
+                     if lp.cutoff_s > timeout else lp for name, lp in links.items()}
+        nodes = {}
+        for spec in scenario.nodes:
+            profile = scenario.profile_of(spec.id)
+            swap_p = swap_success_probability(profile.swap_success, profile.timing_jitter_s,
+                                              profile.wavepacket_s)
+            node_links = {lp.other(spec.id): lp for lp in links.values()
+                          if spec.id in (lp.a, lp.b)}
+            cutoff = min((lp.cutoff_s for lp in node_links.values()), default=math.inf)
+            nodes[spec.id] = NodePlan(spec.id, profile, spec.memories, cutoff, swap_p, node_links)
+        control = scenario.control
+        controller = load_controller(control.architecture)
+        sites = controller_sites(graph, controller.placement, control.location, control.domains,
+                                 scenario.seed, control.architecture)
+        site_of = {node: site for site in sites for node in site.served}
+        if controller.placement == "node":
+            setup = {t.name: t.src for t in scenario.tenants}
+        elif controller.placement == "central":
+            setup = {t.name: sites[0].location for t in scenario.tenants}
+        else:
+            root = control.location or graph_centre(graph)
+            setup = {t.name: root for t in scenario.tenants}
+        return cls(scenario, paths, links, nodes, classical, graph, controller, sites, site_of,
+                   setup, slot, rounds, decisions)
+
+    def shortest_cutoff_s(self) -> float:
+        """The tightest coherence budget of any node (inf when none decoheres)."""
+        return min((n.cutoff_s for n in self.nodes.values()), default=math.inf)
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """What the controller's twin decided: tenants ``refused`` (with the reason), the
+    ``twin`` run behind the predictions, or the ``failure`` that stopped it."""
+
+    refused: dict[str, str]
+    twin: Twin | None
+    failure: str | None = None
+
+
+def _calibrate(cls: type[NetworkPlan],
+               scenario: Scenario) -> tuple[NetworkPlan, Calibration]:
+    """Twin the plan; refuse tenants it cannot serve and twin again, until none is left.
+    Returns the last plan assembled and what the twin decided."""
+    refused: dict[str, str] = {}
+    twin, failure = None, None
+    plan = cls._assemble(scenario, refused)
+    for _ in range(len(scenario.tenants) + 1):
+        if not plan.paths:
+            twin = None
+            break
+        try:
+            twin = run_twin(plan)
+        except Exception as exc:  # the run will meet the same fault, visibly
+            twin, failure = None, f"{type(exc).__name__}: {exc}"[:300]
+            break
+        if scenario.control.admission == "none":
+            break
+        unserved = _unserved(scenario, plan, twin)
+        if not unserved:
+            break
+        refused.update(unserved)
+        plan = cls._assemble(scenario, refused)
+    return plan, Calibration(refused, twin, failure)
+
+
+def _unserved(scenario: Scenario, plan: NetworkPlan, twin: Twin) -> dict[str, str]:
+    """Admitted tenants the twin could not serve: no pairs, or no utility at the fidelity
+    it delivered (below the tenant's f_min)."""
+    out = {}
+    for tenant in scenario.tenants:
+        got = twin.tenants.get(tenant.name)
+        if got is None:
+            continue
+        if got.pairs == 0:
+            out[tenant.name] = (f"twin: no pair delivered in {twin.horizon_s:.3g} s on "
+                                f"{'-'.join(plan.paths[tenant.name])}")
+        elif tenant_utility(tenant, Prediction(got.rate_hz, got.fidelity)) <= 0.0:
+            out[tenant.name] = (f"twin: delivered F {got.fidelity:.4f} gives no utility "
+                                f"(f_min {tenant.f_min:g})")
+    return out
+
+
+def _publish_twin(scenario: Scenario, decisions: list[dict], twin: Twin) -> None:
+    """The twin's numbers become the Q-NUM decisions' predictions (closed forms kept)."""
+    specs = {t.name: t for t in scenario.tenants}
+    for record in decisions:
+        got = twin.tenants.get(record.get("tenant", ""))
+        if got is not None and record["event"] == "admission" and record["admitted"]:
+            record["reason"] = (f"twin: {got.rate_hz:.4g} Hz at F {got.fidelity:.4f} "
+                                f"(closed form: {record['reason']})")
+        if record["event"] != "qnum" or got is None:
+            continue
+        record["analytic_rate_hz"] = record["predicted_rate_hz"]
+        record["analytic_fidelity"] = record["predicted_fidelity"]
+        record.update(
+            predicted_rate_hz=got.rate_hz, predicted_fidelity=got.fidelity, model="twin",
+            utility=tenant_utility(specs[record["tenant"]], Prediction(got.rate_hz,
+                                                                       got.fidelity)),
+            twin_pairs=got.pairs, twin_horizon_s=twin.horizon_s)
+
+
+def _route_and_admit(scenario: Scenario,
+                     refused: dict[str, str]) -> tuple[dict, dict, list[dict]]:
+    """Admission control, then Q-NUM (or additive) routing and purification depth.
+
+    ``refused``: tenants already rejected (by the twin), with the reason. Returns the
+    admitted tenants' paths and purification rounds, and one record per decision (with
+    its predicted rate and fidelity) for ``events.jsonl``.
+    """
+    control = scenario.control
+    model = NetworkModel.from_scenario(scenario)
+    # synchronous scheduling is memoryless: nothing waits for a second pair to purify with
+    max_rounds = 0 if control.scheduling == "synchronous" else control.max_purification_rounds
+    admission = AdmissionControl(model, control.sharing, control.routing, control.k_paths,
+                                 max_rounds=max_rounds)
+    decisions: list[dict] = []
+    admitted = []
+    for tenant in scenario.tenants:
+        if tenant.name in refused:
+            decisions.append({"event": "admission", "t_s": 0.0, "tenant": tenant.name,
+                              "admitted": False, "reason": refused[tenant.name]})
+            continue
+        if control.admission == "none":
+            admitted.append(tenant)
+            continue
+        decision = admission.request(tenant)
+        decisions.append({"event": "admission", "t_s": 0.0, "tenant": tenant.name,
+                          "admitted": decision.admitted, "reason": decision.reason,
+                          "utility_before": decision.utility_before,
+                          "utility_after": decision.utility_after})
+        if decision.admitted:
+            admitted.append(tenant)
+    allocation = allocate(model, admitted, control.sharing, control.routing, control.k_paths,
+                          max_rounds=max_rounds, method=control.purification)
+    paths, rounds = {}, {}
+    for name, share in allocation.tenants.items():
+        decisions.append({
+            "event": "qnum", "t_s": 0.0, "tenant": name, "routing": control.routing,
+            "path": list(share.path), "rounds": share.rounds,
+            "predicted_rate_hz": share.prediction.rate_hz,
+            "predicted_fidelity": share.prediction.fidelity, "utility": share.utility,
+            "note": share.note})
+        if len(share.path) >= 2:
+            paths[name] = list(share.path)
+            rounds[name] = share.rounds
+    return paths, rounds, decisions
+
+
+def _slot_s(paths: dict[str, list[str]], links: dict[str, LinkPlan],
+            classical: ClassicalNetwork) -> float:
+    """A synchronous time slot: the slowest attempt, its herald, then the outcomes' trip.
+
+    Long enough for every link of a path to attempt once and herald, for the repeaters
+    to swap and for both ends to hear every outcome.
+    """
+    attempt = max((lp.model.period_s for lp in links.values()), default=0.0)
+    # emission to herald: the photon reaches the midpoint, the herald comes back
+    herald = max((2.0 * lp.model.herald_delay_s for lp in links.values()), default=0.0)
+    spread = max((classical.delay_s(p[0], p[-1]) for p in paths.values()), default=0.0)
+    herald += classical.processing_s
+    return attempt + herald + spread
+
+
+def link_cutoff_s(scenario: Scenario, lp: LinkPlan, slot_s: float | None = None,
+                  cache: dict[tuple, float] | None = None) -> float:
+    """How long a qubit of link ``lp`` may be stored, from its photon's emission (s).
+
+    Synchronous scheduling: one time slot (nothing outlives it). A configured
+    ``control.cutoff_s``: that. ``auto``: the link pair's T_longEB with both halves stored
+    in their own memories, so a link pair held until its cutoff still has F >= 2/3.
+    """
+    if slot_s is not None:
+        return slot_s
+    if scenario.control.cutoff_s is not None:
+        return scenario.control.cutoff_s
+    profiles = (scenario.profile_of(lp.a), scenario.profile_of(lp.b))
+    key = (*profiles, lp.model.initial_fidelity)
+    cache = {} if cache is None else cache
+    if key not in cache:
+        cache[key] = pair_t_long_eb(lp.model.initial_state(), *profiles)
+    return cache[key]
+
+
+#: Waits on classical messages time out after this many path round trips plus mean link
+#: generation times (only where no cutoff bounds them sooner).
+TIMEOUT_FACTOR = 10.0
+
+
+def loss_timeout_s(paths: dict[str, list[str]], links: dict[str, LinkPlan],
+                   classical: ClassicalNetwork) -> float:
+    """How long any qubit may wait when classical messages can be lost (s): generous
+    against legitimate waits (the slowest path's round trip and the slowest link's mean
+    time to a pair), finite so that a lost outcome, discard or instruction frees memory."""
+    round_trip = max((2.0 * classical.delay_s(p[0], p[-1]) for p in paths.values()),
+                     default=0.0)
+    generation = max((lp.model.period_s / lp.model.p_attempt for lp in links.values()
+                      if lp.model.p_attempt > 0.0), default=0.0)
+    return TIMEOUT_FACTOR * (round_trip + generation)
+
+
+def _ordered(u: str, v: str, order: dict[str, int]) -> tuple[str, str]:
+    return (u, v) if order[u] < order[v] else (v, u)
+
+
+def _allocate_slots(
+    scenario: Scenario, used: dict[tuple[str, str], list[str]], order: dict[str, int]
+) -> dict[str, dict[str, tuple[int, ...]]]:
+    """Split each node's memory slots evenly over the links its tenants use (peers in
+    the scenario's node order, so nothing depends on names)."""
+    neighbours: dict[str, list[str]] = {n.id: [] for n in scenario.nodes}
+    for a, b in used:
+        neighbours[a].append(b)
+        neighbours[b].append(a)
+    problems = []
+    slots: dict[str, dict[str, tuple[int, ...]]] = {}
+    for spec in scenario.nodes:
+        peers = sorted(neighbours[spec.id], key=order.__getitem__)
+        slots[spec.id] = {}
+        if not peers:
+            continue
+        if spec.memories < len(peers):
+            problems.append(
+                f"nodes.{spec.id}.memories: {spec.memories} memory slots cannot serve the "
+                f"{len(peers)} links its tenants use ({', '.join(peers)})"
+            )
+            continue
+        share, extra = divmod(spec.memories, len(peers))
+        start = 0
+        for i, peer in enumerate(peers):
+            count = share + (1 if i < extra else 0)
+            slots[spec.id][peer] = tuple(range(start, start + count))
+            start += count
+    if problems:
+        raise ScenarioError(problems)
+    return slots

@@ -1,0 +1,112 @@
+"""Routing: Q-NUM (non-additive, utility-maximising) or the additive Dijkstra baseline.
+
+Both return a :class:`~qnemu.planning.qnum.Choice`, so a controller switches by
+``control.routing`` alone. ``qnum`` scores the k shortest simple paths (cached per model)
+by predicted (R, F) under 0..2 purification rounds and keeps the best utility.
+``dijkstra`` (alias ``additive``) takes the single path of least additive cost (fibre
+length, -ln(eta) or hops) and only then picks the purification depth on it by the same
+utility, so a comparison isolates the path metric.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import networkx as nx
+
+from qnemu.apps.quality import APPS, AppRegistry
+from qnemu.control import registry
+from qnemu.planning.qnum import (
+    MAX_ROUNDS,
+    Choice,
+    NetworkModel,
+    _check_ends,
+    _check_k,
+    _check_method,
+    _check_rounds,
+    candidate_paths,
+    choose,
+    predict_rounds,
+)
+from qnemu.scenario import TenantSpec
+
+#: Routing names accepted by :func:`route` (``control.routing``).
+ROUTINGS = registry.ROUTINGS
+#: Edge costs the additive baseline can minimise.
+ADDITIVE_COSTS = ("length_km", "neg_log_eta", "hops")
+
+
+def check_routing(name: str) -> str:
+    """``name`` if it is a routing known here; ValueError listing the valid ones otherwise."""
+    problem = registry.check_routing(name)
+    if problem:
+        raise ValueError(f"control.routing: {problem}")
+    return name
+
+
+def _candidates(
+    model: NetworkModel,
+    paths: list[tuple[str, ...]],
+    max_rounds: int,
+    method: str,
+    shares: Mapping[tuple[str, str], float] | None,
+):
+    for path in paths:
+        links, nodes = model.path_inputs(path, shares)
+        yield path, predict_rounds(links, nodes, max_rounds, method)
+
+
+def qnum_route(
+    model: NetworkModel,
+    tenant: TenantSpec,
+    k: int = 4,
+    max_rounds: int = MAX_ROUNDS,
+    method: str = "dejmps",
+    registry: AppRegistry = APPS,
+) -> Choice:
+    """Best (path, rounds) over the ``k`` shortest simple paths by fibre length."""
+    paths = candidate_paths(model.graph, tenant.src, tenant.dst, _check_k(k), "length_km",
+                            model.paths)
+    return choose(tenant, _candidates(model, paths, max_rounds, method, None), registry, "qnum")
+
+
+def additive_path(model: NetworkModel, src: str, dst: str, cost: str = "length_km") -> tuple:
+    """The path of least additive ``cost`` (Dijkstra)."""
+    if cost not in ADDITIVE_COSTS:
+        valid = ", ".join(ADDITIVE_COSTS)
+        raise ValueError(f"additive_cost: unknown cost {cost!r} (valid: {valid})")
+    _check_ends(model.graph, src, dst)
+    return tuple(nx.dijkstra_path(model.graph, src, dst, weight=cost))
+
+
+def additive_route(
+    model: NetworkModel,
+    tenant: TenantSpec,
+    cost: str = "length_km",
+    max_rounds: int = MAX_ROUNDS,
+    method: str = "dejmps",
+    registry: AppRegistry = APPS,
+) -> Choice:
+    """The Dijkstra path by ``cost``, with the purification depth that suits the tenant."""
+    path = additive_path(model, tenant.src, tenant.dst, cost)
+    return choose(tenant, _candidates(model, [path], max_rounds, method, None), registry,
+                  "dijkstra")
+
+
+def route(
+    model: NetworkModel,
+    tenant: TenantSpec,
+    routing: str = "qnum",
+    k: int = 4,
+    max_rounds: int = MAX_ROUNDS,
+    method: str = "dejmps",
+    additive_cost: str = "length_km",
+    registry: AppRegistry = APPS,
+) -> Choice:
+    """One routing decision for ``tenant`` under ``routing`` (see :data:`ROUTINGS`)."""
+    check_routing(routing)
+    _check_rounds(max_rounds)
+    _check_method(method)
+    if routing == "qnum":
+        return qnum_route(model, tenant, k, max_rounds, method, registry)
+    return additive_route(model, tenant, additive_cost, max_rounds, method, registry)
