@@ -20,7 +20,7 @@ the emulated send time of every instruction it emits.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
@@ -210,13 +210,21 @@ class ControllerContext:
 
     def roles(self, node: str) -> dict[str, tuple[str | None, str | None]]:
         """For every tenant whose path crosses ``node``: (previous hop, next hop)."""
-        result = {}
-        for tenant, path in self.paths.items():
-            if node in path:
-                i = path.index(node)
-                result[tenant] = (path[i - 1] if i > 0 else None,
-                                  path[i + 1] if i + 1 < len(path) else None)
-        return result
+        return tenant_roles(self.paths, node)
+
+
+def tenant_roles(paths: Mapping[str, Sequence[str]], node: str,
+                 ) -> dict[str, tuple[str | None, str | None]]:
+    """For every tenant whose path crosses ``node``: (previous hop, next hop), None at an
+    end. The one definition of a node's place on its tenants' paths (nodes and
+    controllers both use it)."""
+    result = {}
+    for tenant, path in paths.items():
+        if node in path:
+            i = path.index(node)
+            result[tenant] = (path[i - 1] if i > 0 else None,
+                              path[i + 1] if i + 1 < len(path) else None)
+    return result
 
 
 class Controller:

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from qnemu.control.api import PairHeralded, PairReleased, RequestArrived
+from qnemu.control.api import PairHeralded, PairReleased, RequestArrived, tenant_roles
 from qnemu.node.end_node import EndNode, EndPair
 from qnemu.node.environment import Environment, Scheduled
 from qnemu.node.link_layer import LinkGenerator, LinkLayer
@@ -59,12 +59,7 @@ class Node(LinkLayer, EndNode):
         self.held: dict[int, HeldQubit] = {}
         self.generators = {lp.name: LinkGenerator(lp) for lp in self.me.links.values()
                            if lp.a == node_id}
-        self.roles: dict[str, tuple[str | None, str | None]] = {}
-        for tenant, path in plan.paths.items():
-            if node_id in path:
-                i = path.index(node_id)
-                self.roles[tenant] = (path[i - 1] if i > 0 else None,
-                                      path[i + 1] if i + 1 < len(path) else None)
+        self.roles = tenant_roles(plan.paths, node_id)
         self._outcomes: dict[str, dict[str, list[SwapOutcome]]] = {t: {} for t in self.roles}
         self.site = plan.site_of[node_id]
         self.active: set[str] = set()  # tenants whose path setup reached this node
