@@ -21,7 +21,8 @@ from qnemu.apps import utility
 from qnemu.results import VIOLATION_KINDS
 from qnemu.scenario import Scenario
 
-__all__ = ["RUN_COLUMNS", "TENANT_METRICS", "TOTAL_METRICS", "metric_columns", "run_metrics"]
+__all__ = ["BOUNDS", "RUN_COLUMNS", "TENANT_METRICS", "TOTAL_METRICS", "metric_bounds",
+           "metric_columns", "run_metrics"]
 
 #: Bookkeeping columns of every row, before the sweep parameters.
 RUN_COLUMNS = ("run", "controller", "repeat", "seed")
@@ -32,11 +33,34 @@ TOTAL_METRICS = ("rate_hz", "fidelity_mean", "utility", "violations",
 TENANT_METRICS = ("pairs_delivered", "rate_hz", "fidelity_mean", "utility", "latency_mean_s")
 #: Bookkeeping columns after the metrics.
 TAIL_COLUMNS = ("overloaded", "dilation", "wall_s", "results")
+#: The range (low, high; None: unbounded) each metric's values can take by definition.
+#: A t-interval knows nothing of it (five rates of 0, 0, 0, 0, 50 Hz give -20 ± 28 Hz's
+#: lower end), so tables and plots clip the interval to it; summary.json keeps it raw.
+#: Utility is R q(F) with R >= 0 and q in [0, 1] (``qnemu.apps.quality``); lateness is
+#: how late an event fired, never early.
+BOUNDS: dict[str, tuple[float | None, float | None]] = {
+    "rate_hz": (0.0, None), "fidelity_mean": (0.0, 1.0), "utility": (0.0, None),
+    "violations": (0.0, None), "controller_decision_latency_s": (0.0, None),
+    "lateness_p50_s": (0.0, None), "lateness_p99_s": (0.0, None),
+    "pairs_delivered": (0.0, None), "latency_mean_s": (0.0, None),
+}
 
 
 def tenant_column(tenant: str, metric: str) -> str:
     """The CSV column of one tenant's metric."""
     return f"tenant.{tenant}.{metric}"
+
+
+def metric_bounds(column: str) -> tuple[float | None, float | None]:
+    """The range of a ``runs.csv`` column's values: a whole-run metric, ``violations.<kind>``
+    or ``tenant.<name>.<metric>``; (None, None) for a column without one."""
+    if column in BOUNDS:
+        return BOUNDS[column]
+    if column.startswith("violations."):
+        return BOUNDS["violations"]
+    if column.startswith("tenant."):
+        return BOUNDS.get(column.rsplit(".", 1)[-1], (None, None))
+    return (None, None)
 
 
 def metric_columns(tenants: Sequence[str]) -> list[str]:

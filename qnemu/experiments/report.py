@@ -11,18 +11,27 @@ from __future__ import annotations
 
 import json
 import os
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console, ConsoleOptions, RenderResult
 from rich.table import Table
+from rich.text import Text
 
-from qnemu.experiments.metrics import TENANT_METRICS, TOTAL_METRICS, tenant_column
+from qnemu.experiments.metrics import (
+    TENANT_METRICS,
+    TOTAL_METRICS,
+    metric_bounds,
+    tenant_column,
+)
 from qnemu.experiments.stats import Interval, format_interval, mean_ci
 
-__all__ = ["TABLE_METRICS", "Group", "group_rows", "markdown_table", "rich_table",
-           "write_summary"]
+__all__ = ["MAX_WIDTH", "TABLE_METRICS", "Column", "ComparisonTable", "Group", "Section",
+           "group_rows", "markdown_table", "rich_table", "sections", "split_columns",
+           "table_width", "write_summary"]
 
 #: Whole-run columns of the table: (column, heading, scale for display).
 TABLE_METRICS = (
@@ -31,11 +40,20 @@ TABLE_METRICS = (
     ("utility", "utility", 1.0),
     ("violations", "violations", 1.0),
     ("controller_decision_latency_s", "decision (ms)", 1e3),
-    ("lateness_p99_s", "lateness p99 (ms)", 1e3),
+    ("lateness_p99_s", "late p99 (ms)", 1e3),
 )
-#: Per-tenant columns of the tenant table.
+#: Per-tenant columns of the tenant tables.
 TENANT_TABLE = (("rate_hz", "rate (Hz)", 1.0), ("fidelity_mean", "F mean", 1.0),
                 ("utility", "utility", 1.0))
+#: The widest a table may be, in characters (markdown source and terminal alike); more
+#: metrics than fit go to a further table that repeats the sweep point and controller.
+MAX_WIDTH = 100
+#: Said under a table where some interval was clipped to its metric's range.
+CLIPPED_NOTE = ("[a, b]: the 95% interval clipped to what the metric can take (rates, "
+                "counts, latencies and utility are >= 0, fidelity <= 1); summary.json "
+                "keeps the raw mean ± half-width.")
+LEGEND = ("Mean ± half-width of the 95% t-interval over repeats, both to the interval's "
+          "precision; runs (excl.): the group's runs (of them, overloaded and excluded).")
 
 
 @dataclass(frozen=True)
@@ -86,48 +104,142 @@ def _shown(groups: Sequence[Group], metrics: Sequence[tuple[str, str, float]]) -
     return [m for m in metrics if any(g.stats[m[0]].n for g in groups)]
 
 
-def _header(params: Sequence[str]) -> list[str]:
-    return [*(p.rsplit(".", 1)[-1] for p in params), "controller", "runs (excluded)"]
+@dataclass(frozen=True)
+class Column:
+    """One column of a table: heading, cells, and whether it holds numbers (right-aligned)."""
+
+    heading: str
+    cells: tuple[str, ...]
+    numeric: bool = True
+
+    @property
+    def width(self) -> int:
+        """Characters of its widest line (heading or cell)."""
+        return max(len(self.heading), *(len(c) for c in self.cells), 1)
 
 
-def _cells(group: Group, columns: Sequence[tuple[str, str, float]]) -> list[str]:
-    head = [v for _, v in group.point] + [group.controller, f"{group.runs} ({group.excluded})"]
-    return head + [format_interval(group.stats[c], scale) for c, _, scale in columns]
+@dataclass(frozen=True)
+class Section:
+    """The columns of one table before it is split to fit: the keys naming each row
+    (sweep point, controller, runs) and the metrics, and whether a metric was clipped."""
+
+    heading: str
+    keys: tuple[Column, ...]
+    metrics: tuple[Column, ...]
+    clipped: bool
 
 
-def _tenant_columns(tenants: Sequence[str]) -> list[tuple[str, str, float]]:
-    return [(tenant_column(t, m), f"{t} {heading}", scale)
-            for t in tenants for m, heading, scale in TENANT_TABLE]
+def table_width(columns: Sequence[Column]) -> int:
+    """Characters of a table's lines, ``| a | b |`` (the same for rich's default box)."""
+    return 1 + sum(c.width + 3 for c in columns)
+
+
+def split_columns(section: Section, width: int = MAX_WIDTH) -> list[tuple[Column, ...]]:
+    """The section as tables no wider than ``width``: each repeats the key columns and
+    takes the next metrics that fit (at least one, so a table too wide for its keys
+    alone still shows every metric, one per table)."""
+    tables: list[tuple[Column, ...]] = []
+    current: list[Column] = []
+    for metric in section.metrics:
+        if current and table_width([*section.keys, *current, metric]) > width:
+            tables.append((*section.keys, *current))
+            current = []
+        current.append(metric)
+    if current or not tables:
+        tables.append((*section.keys, *current))
+    return tables
+
+
+def _key_columns(groups: Sequence[Group], params: Sequence[str]) -> tuple[Column, ...]:
+    """Sweep values, controller (whole: never cut) and ``runs (excl.)``."""
+    columns = [Column(p.rsplit(".", 1)[-1], tuple(dict(g.point)[p] for g in groups), False)
+               for p in params]
+    columns.append(Column("controller", tuple(g.controller for g in groups), False))
+    columns.append(Column("runs (excl.)", tuple(f"{g.runs} ({g.excluded})" for g in groups)))
+    return tuple(columns)
+
+
+def _section(heading: str, groups: Sequence[Group], params: Sequence[str],
+             metrics: Sequence[tuple[str, str, float]]) -> Section:
+    shown = _shown(groups, metrics)
+    columns = tuple(Column(title, tuple(format_interval(g.stats[c], scale, metric_bounds(c))
+                                        for g in groups))
+                    for c, title, scale in shown)
+    clipped = any(g.stats[c].is_clipped(metric_bounds(c)) for g in groups for c, _, _ in shown)
+    return Section(heading, _key_columns(groups, params), columns, clipped)
+
+
+def sections(groups: Sequence[Group], params: Sequence[str],
+             tenants: Sequence[str]) -> list[Section]:
+    """The whole-network section, then one per tenant (tenants with nothing measured
+    are left out)."""
+    out = [_section("Whole network", groups, params, TABLE_METRICS)]
+    for tenant in tenants:
+        columns = [(tenant_column(tenant, m), heading, scale) for m, heading, scale in
+                   TENANT_TABLE]
+        section = _section(f"Tenant {tenant}", groups, params, columns)
+        if section.metrics:
+            out.append(section)
+    return out
+
+
+def _markdown(columns: Sequence[Column]) -> list[str]:
+    """A markdown table with its cells padded, so the source reads as a table too."""
+    def line(cells: Sequence[str]) -> str:
+        padded = [cell.rjust(c.width) if c.numeric else cell.ljust(c.width)
+                  for c, cell in zip(columns, cells, strict=True)]
+        return "| " + " | ".join(padded) + " |"
+
+    rule = "|" + "|".join("-" * (c.width + 1) + (":" if c.numeric else "-")
+                          for c in columns) + "|"
+    rows = zip(*(c.cells for c in columns), strict=True)
+    return [line([c.heading for c in columns]), rule, *(line(r) for r in rows)]
 
 
 def markdown_table(groups: Sequence[Group], params: Sequence[str],
                    tenants: Sequence[str], title: str) -> str:
-    """``table.md``: mean ± 95% CI per controller and sweep point, whole-run and per tenant."""
+    """``table.md``: mean ± 95% CI per controller and sweep point, whole network and per
+    tenant, each split into tables of at most :data:`MAX_WIDTH` characters."""
     excluded = sum(g.excluded for g in groups)
-    parts = [f"# {title}", "",
-             "Mean ± half-width of the 95% t-interval over repeats. "
+    parts = [f"# {title}", "", textwrap.fill(LEGEND, MAX_WIDTH), "",
              f"Overloaded runs excluded from the statistics: {excluded}.", ""]
-    for heading, columns in (("Whole network", TABLE_METRICS),
-                             ("Per tenant", _tenant_columns(tenants))):
-        shown = _shown(groups, columns)
-        header = _header(params) + [h for _, h, _ in shown]
-        parts += [f"## {heading}", "", "| " + " | ".join(header) + " |",
-                  "|" + "|".join("---" for _ in header) + "|"]
-        parts += ["| " + " | ".join(_cells(g, shown)) + " |" for g in groups]
-        parts.append("")
+    for section in sections(groups, params, tenants):
+        parts += [f"## {section.heading}", ""]
+        for columns in split_columns(section):
+            parts += [*_markdown(columns), ""]
+        if section.clipped:
+            parts += [textwrap.fill(CLIPPED_NOTE, MAX_WIDTH), ""]
     return "\n".join(parts)
 
 
-def rich_table(groups: Sequence[Group], params: Sequence[str], title: str) -> Table:
+class ComparisonTable:
+    """The terminal table of the whole-network metrics: split into as many tables as the
+    console's width (at most :data:`MAX_WIDTH`) needs, so no name is ever cut."""
+
+    def __init__(self, section: Section, title: str, caption: str) -> None:
+        self.section, self.title, self.caption = section, title, caption
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        """A title line, the tables, and the caption (with the clipping note if needed)."""
+        yield Text(self.title, style="bold")
+        for columns in split_columns(self.section, min(options.max_width, MAX_WIDTH)):
+            table = Table()
+            for column in columns:
+                # fold rather than cut: a console narrower than the keys wraps a name
+                table.add_column(column.heading, justify="right" if column.numeric else "left",
+                                 overflow="fold")
+            for row in zip(*(c.cells for c in columns), strict=True):
+                table.add_row(*row)
+            yield table
+        yield Text(self.caption, style="dim")
+
+
+def rich_table(groups: Sequence[Group], params: Sequence[str], title: str) -> ComparisonTable:
     """The terminal table (whole-network metrics)."""
-    shown = _shown(groups, TABLE_METRICS)
-    table = Table(title=title, caption=f"mean ± 95% CI; overloaded runs excluded: "
-                                       f"{sum(g.excluded for g in groups)}")
-    for heading in _header(params) + [h for _, h, _ in shown]:
-        table.add_column(heading, justify="right")
-    for group in groups:
-        table.add_row(*_cells(group, shown))
-    return table
+    section = sections(groups, params, ())[0]
+    caption = (f"mean ± 95% CI; overloaded runs excluded: {sum(g.excluded for g in groups)}"
+               + (f"\n{CLIPPED_NOTE}" if section.clipped else ""))
+    return ComparisonTable(section, title, caption)
 
 
 def write_summary(path: Path, plan: Mapping[str, Any], rows: Sequence[Mapping[str, str]],

@@ -47,16 +47,33 @@ def _recompute(values):
 
 
 def _table(folder):
-    """The whole-network table of table.md as {(t2, controller): {heading: cell}}."""
+    """The whole-network tables of table.md (split to fit 100 columns) as
+    {(t2, controller): {heading: cell}}."""
     text = (folder / "table.md").read_text()
-    block = text.split("## Whole network")[1].split("##")[0]
-    lines = [line for line in block.splitlines() if line.startswith("|")]
-    header = [c.strip() for c in lines[0].strip("|").split("|")]
+    section = text.split("## Whole network")[1].split("##")[0]
     table = {}
-    for line in lines[2:]:
-        cells = dict(zip(header, (c.strip() for c in line.strip("|").split("|")), strict=True))
-        table[(cells["t2_s"], cells["controller"])] = cells
+    for block in section.split("\n\n"):
+        lines = [line for line in block.splitlines() if line.startswith("|")]
+        if not lines:
+            continue
+        header = [c.strip() for c in lines[0].strip("|").split("|")]
+        for line in lines[2:]:
+            cells = dict(zip(header, (c.strip() for c in line.strip("|").split("|")),
+                             strict=True))
+            table.setdefault((cells["t2_s"], cells["controller"]), {}).update(cells)
     return table, text
+
+
+def _shown(cell):
+    """(mean, interval's ends, half a unit of the last digit shown) of a table cell:
+    ``m ± h`` or, clipped to the metric's range, ``m [lo, hi]``."""
+    mean = cell.split(" ")[0]
+    unit = 0.5 * 10.0 ** -len(mean.partition(".")[2])
+    if " ± " in cell:
+        half = float(cell.split(" ± ")[1])
+        return float(mean), (float(mean) - half, float(mean) + half), unit
+    low, high = (float(x) for x in cell.split("[")[1].rstrip("]").split(","))
+    return float(mean), (low, high), unit
 
 
 def _is_png(path):
@@ -95,14 +112,17 @@ def test_compare_end_to_end(tiny, tmp_path):
     assert len(summary["runs"]) == 8 and len(summary["groups"]) == 4
     for (t2, controller), cells in table.items():
         members = [r for r in rows if r[T2] == t2 and r["controller"] == controller]
-        assert cells["runs (excluded)"] == "2 (0)"
+        assert cells["runs (excl.)"] == "2 (0)"
         group = next(g for g in summary["groups"]
                      if g["point"] == {T2: t2} and g["controller"] == controller)
         for heading, column in TABLE_HEADINGS.items():
             mean, half = _recompute(r[column] for r in members)
-            shown_mean, shown_half = (float(x) for x in cells[heading].split(" ± "))
-            assert shown_mean == pytest.approx(mean, rel=1e-3, abs=1e-9)
-            assert shown_half == pytest.approx(half, rel=1e-3, abs=1e-9)
+            shown_mean, (low, high), unit = _shown(cells[heading])
+            assert abs(shown_mean - mean) <= unit + 1e-12  # rounded to the digits shown
+            # clipped (only) to the metric's range: >= 0, and a fidelity <= 1
+            top = 1.0 if column == "fidelity_mean" else float("inf")
+            assert low == pytest.approx(max(mean - half, 0.0), abs=2 * unit + 1e-12)
+            assert high == pytest.approx(min(mean + half, top), abs=2 * unit + 1e-12)
             assert group["metrics"][column]["mean"] == pytest.approx(mean, rel=1e-12)
             assert group["metrics"][column]["half_width"] == pytest.approx(half, rel=1e-9,
                                                                            abs=1e-12)
