@@ -44,16 +44,18 @@ __all__ = [
 
 def start_telemetry(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, linger_s: float = 0.0,
                     in_process: bool = False, address: str | None = None,
-                    say: Callable[[str], None] | None = None
+                    say: Callable[[str], None] | None = None, run: str | None = None,
                     ) -> InProcessTelemetry | RayTelemetry:
     """Start a collector serving ``/metrics`` on ``host:port`` and return its sink.
 
     ``port=0`` picks a free port (read it from ``sink.port``; ``sink.url`` is the whole
     address). ``linger_s``: wall seconds the endpoint keeps serving after the run ends.
     ``address``: the Ray cluster to join when Ray is not running yet (as ``Emulation``'s).
-    ``say`` receives one-line notices (the linger).
+    ``say`` receives one-line notices (the linger). ``run``: the ``run`` label of the
+    first run (default: the name of its results folder). Until a run starts,
+    ``qnemu_emulator_phase{phase="starting"}`` is 1.
     """
     if in_process:
-        return InProcessTelemetry(host, port, linger_s, say)
-    return RayTelemetry(host, port, linger_s, address, say)
+        return InProcessTelemetry(host, port, linger_s, say, run)
+    return RayTelemetry(host, port, linger_s, address, say, run)
 

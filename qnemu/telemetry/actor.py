@@ -41,7 +41,7 @@ class RayTelemetry:
 
     def __init__(self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
                  linger_s: float = 0.0, address: str | None = None,
-                 say: Callable[[str], None] | None = None) -> None:
+                 say: Callable[[str], None] | None = None, run: str | None = None) -> None:
         _check_linger(linger_s)
         check_endpoint(host, port)  # before Ray starts: a taken port fails in milliseconds
         from qnemu.runtime import ray_backend
@@ -59,23 +59,43 @@ class RayTelemetry:
             self.shutdown()
             raise
         self.url = endpoint_url(host, self.port)
+        self.keep_open = False
         self._open = True
+        self.expect(run)
 
     # -- the sink ----------------------------------------------------------------------------
+    def expect(self, run: str | None) -> None:
+        """The next run's name (None: its results folder's); its phase is ``starting``."""
+        self.run = run
+        self._submit(self._actor.begin.remote(run))
+
     def start(self, plan: Any, emulator: dict[str, Any]) -> None:
         """The actors are placed: ship the run's label values to the collector."""
-        self._submit(self._actor.start.remote(RunInfo.from_plan(plan, emulator)))
+        self._submit(self._actor.start.remote(RunInfo.from_plan(plan, emulator, self.run)))
 
     def record(self, batch: dict[str, Any]) -> None:
         """Forward one batch without waiting for the collector to apply it."""
         self._submit(self._actor.record.remote(batch))
 
     def close(self, summary: dict[str, Any] | None) -> None:
-        """Apply everything sent, set the final values, linger, then stop."""
+        """Apply everything sent and set the final values; then, unless ``keep_open``,
+        linger and stop."""
         if not self._open:
             return
         try:
             self._submit(self._actor.close.remote(summary))
+            self.flush()
+        except BaseException:
+            self.shutdown()
+            raise
+        if not self.keep_open:
+            self.stop()
+
+    def stop(self) -> None:
+        """Keep serving ``linger_s`` seconds (a last scrape), then stop."""
+        if not self._open:
+            return
+        try:
             self.flush()
             _linger(self.linger_s, self.url, self.say)
         finally:

@@ -11,6 +11,13 @@ Rules (checked when a spec is made, so a bad entry fails at import):
   (``_seconds``, ``_hertz``); counters end in ``_total``, nothing else does;
 - labels come from :data:`ALLOWED_LABELS` only: bounded sets named by the scenario
   (nodes, links, controllers, tenants) or by the code (kinds, results), never a pair id.
+
+Every series also carries :data:`RUN_LABEL` (the run's results folder name), added by the
+recorder and not repeated in each spec: one scrape may hold several runs (``qnemu compare
+--metrics-port``) and a dashboard filters on it. ``controller`` is always the run's control
+plane (``distributed``, ``centralized``, ``pkg.mod:Class``), one value per run; ``site`` is
+the controller instance where a decision was made (``distributed@n3``,
+``hierarchical:domain-0``).
 """
 
 from __future__ import annotations
@@ -19,7 +26,15 @@ import re
 from dataclasses import dataclass
 
 PREFIX = "qnemu_"
-ALLOWED_LABELS = ("node", "link", "controller", "tenant", "kind", "result")
+RUN_LABEL = "run"
+ALLOWED_LABELS = ("node", "link", "controller", "site", "tenant", "kind", "result", "phase")
+# What a run is doing, for ``qnemu_emulator_phase``: starting covers Ray and the actors
+# coming up (the endpoint serves before the run has anything to say).
+PHASES = ("starting", "running", "finished")
+# Discard reasons a node gives for its own qubits; their series start at 0 so a panel shows
+# 0, not "No data". A reason missing here is still counted, it only starts when it happens.
+DISCARD_REASONS = ("cutoff", "herald_late", "timeout", "controller", "swap_failed",
+                   "purification_failed")
 TYPES = ("counter", "gauge", "histogram")
 TIME_BASES = ("emulated", "wall", "none")
 _NAME = re.compile(r"^qnemu_[a-z][a-z0-9_]*[a-z0-9]$")
@@ -73,6 +88,11 @@ class MetricSpec:
             raise ValueError(f"metric {self.name}: " + "; ".join(problems))
 
     @property
+    def series_labels(self) -> tuple[str, ...]:
+        """The labels every series of this metric has: the run's, then the spec's own."""
+        return (RUN_LABEL, *self.labels)
+
+    @property
     def help_text(self) -> str:
         """HELP as exported: the meaning plus the time base, so a scrape is self-describing."""
         if self.time == "emulated":
@@ -121,19 +141,20 @@ CATALOG: tuple[MetricSpec, ...] = (
           "emulated", EMULATED_SECONDS_BUCKETS),
     _spec("messages_lost_total", "counter", ("node", "kind"),
           "Classical messages lost on the emulated network, by sender and message type"),
-    _spec("violations_total", "counter", ("kind", "node", "controller"),
+    _spec("violations_total", "counter", ("kind", "node", "controller", "site"),
           "Latency-coherence violations: a stored qubit used past its coherence budget or "
           "below its tenant's fidelity floor because it waited for classical information; "
           "kind is herald_late, correction_late, cutoff_expired, below_threshold or "
-          "controller_late"),
+          "controller_late; site is the controller instance serving the node"),
     _spec("events_total", "counter", ("kind",),
           "Events recorded in events.jsonl, by event type"),
     # -- control plane ----------------------------------------------------------------------
-    _spec("controller_decision_latency_seconds", "histogram", ("controller",),
-          "Controller decision latency, request to instruction arriving at the node",
+    _spec("controller_decision_latency_seconds", "histogram", ("controller", "site"),
+          "Controller decision latency, request to instruction arriving at the node; "
+          "site is the controller instance that decided",
           "emulated", PER_NODE_SECONDS_BUCKETS),
-    _spec("controller_compute_seconds", "histogram", ("controller",),
-          "Compute time a controller spent on one decision (measured)",
+    _spec("controller_compute_seconds", "histogram", ("controller", "site"),
+          "Compute time a controller instance (site) spent on one decision (measured)",
           "wall", WALL_COMPUTE_BUCKETS),
     _spec("admission_decisions_total", "counter", ("tenant", "result"),
           "Admission control decisions per tenant (admitted or rejected)"),
@@ -144,6 +165,8 @@ CATALOG: tuple[MetricSpec, ...] = (
           "(NaN until known)"),
     _spec("qnum_predicted_fidelity", "gauge", ("tenant", "controller"),
           "Fidelity the controller predicts for a tenant's pairs (NaN until known)"),
+    _spec("tenant_min_fidelity", "gauge", ("tenant",),
+          "Fidelity floor f_min the tenant asked for (a pair below it is a violation)"),
     _spec("tenant_utility", "gauge", ("tenant", "controller"),
           "Utility U = R*q(F) the tenant actually got so far: delivered rate per emulated "
           "second and mean TRUE fidelity (oracle)"),
@@ -151,6 +174,9 @@ CATALOG: tuple[MetricSpec, ...] = (
     _spec("emulated_time_seconds", "gauge", (),
           "Latest emulated time seen in the event stream", "emulated"),
     _spec("emulator_running", "gauge", (), "1 while a run is in progress, 0 after it ended"),
+    _spec("emulator_phase", "gauge", ("phase",),
+          "1 for the run's current phase, 0 for the others: starting (Ray and the actors "
+          "coming up, every other figure still 0), running, finished"),
     _spec("emulator_dilation", "gauge", (),
           "Wall seconds per emulated second (0 in virtual time)"),
     _spec("emulator_actors", "gauge", (), "Ray actors hosting the nodes (0 in virtual time)"),

@@ -79,12 +79,20 @@ def dashboards_export(
     directory: Annotated[Path, typer.Argument(help="Folder to write the provisioning tree to.")],
     prometheus_url: Annotated[str, typer.Option(
         "--prometheus-url", help="Where Grafana reaches Prometheus.")] = DEFAULT_PROMETHEUS_URL,
+    metrics_port: Annotated[int, typer.Option(
+        "--metrics-port", help="The port prometheus.yml scrapes: the --metrics-port of "
+                               "`qnemu run` or `qnemu compare`.")] = DEFAULT_PORT,
+    metrics_host: Annotated[str, typer.Option(
+        "--metrics-host", help="The address prometheus.yml scrapes.")] = DEFAULT_HOST,
 ) -> None:
     """Write dashboards, Grafana provisioning files and prometheus.yml to DIRECTORY."""
     from qnemu.telemetry.dashboards import export
 
     try:
-        written = export(directory, prometheus_url=prometheus_url)
+        written = export(directory, prometheus_url=prometheus_url, metrics_host=metrics_host,
+                         metrics_port=metrics_port)
+    except QnemuError as exc:
+        _fail(exc)
     except OSError as exc:
         _fail(QnemuError(f"dashboards export: cannot write {directory}: {exc.strerror}"))
     for path in written:

@@ -5,6 +5,10 @@
 in the driver's process for virtual-time runs. Both sinks follow
 :class:`qnemu.emulation.TelemetrySink` and keep serving for ``linger_s`` wall seconds
 after the run ends, so that Prometheus takes a last scrape of the final values.
+
+A sink with ``keep_open = True`` serves several runs one after the other (``qnemu compare
+--metrics-port``): :meth:`~InProcessTelemetry.expect` names the next run, ``close`` ends
+that run only, and :meth:`~InProcessTelemetry.stop` lingers and stops after the last one.
 """
 
 from __future__ import annotations
@@ -98,6 +102,10 @@ class Collector:
             self.port = self._server.server_port
         return self.port
 
+    def begin(self, run: str | None = None) -> None:
+        """A run is starting (see :meth:`MetricsRecorder.begin`)."""
+        self.recorder.begin(run)
+
     def start(self, run: RunInfo) -> None:
         """A run begins (see :meth:`MetricsRecorder.start`)."""
         self.recorder.start(run)
@@ -132,10 +140,12 @@ class InProcessTelemetry:
     """A :class:`~qnemu.emulation.TelemetrySink` whose collector lives in this process.
 
     For virtual-time runs (no Ray) and tests. ``url``/``port`` tell where it serves.
+    ``run``: the ``run`` label of the first run (default: its results folder's name).
     """
 
     def __init__(self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
-                 linger_s: float = 0.0, say: Callable[[str], None] | None = None) -> None:
+                 linger_s: float = 0.0, say: Callable[[str], None] | None = None,
+                 run: str | None = None) -> None:
         _check_linger(linger_s)
         check_endpoint(host, port)
         self.collector = Collector(host, port)
@@ -144,22 +154,36 @@ class InProcessTelemetry:
         self.url = endpoint_url(host, self.port)
         self.linger_s = linger_s
         self.say = say or (lambda text: None)
+        self.keep_open = False
         self._open = True
+        self.expect(run)
+
+    def expect(self, run: str | None) -> None:
+        """The next run's name (None: its results folder's); its phase is ``starting``."""
+        self.run = run
+        self.collector.begin(run)
 
     def start(self, plan: Any, emulator: dict[str, Any]) -> None:
         """The actors are placed (or virtual time is set up): label values become known."""
-        self.collector.start(RunInfo.from_plan(plan, emulator))
+        self.collector.start(RunInfo.from_plan(plan, emulator, self.run))
 
     def record(self, batch: dict[str, Any]) -> None:
         """Fold one batch in, synchronously (virtual time has no loop to protect)."""
         self.collector.record(batch)
 
     def close(self, summary: dict[str, Any] | None) -> None:
-        """Final values, then keep serving ``linger_s`` seconds, then stop."""
+        """Final values; then, unless ``keep_open``, serve ``linger_s`` seconds and stop."""
+        if not self._open:
+            return
+        self.collector.close(summary)
+        if not self.keep_open:
+            self.stop()
+
+    def stop(self) -> None:
+        """Keep serving ``linger_s`` seconds (a last scrape), then stop."""
         if not self._open:
             return
         try:
-            self.collector.close(summary)
             _linger(self.linger_s, self.url, self.say)
         finally:
             self.shutdown()

@@ -7,11 +7,19 @@ back with ``registry.get_sample_value``. It never reads anything but the batches
 ``summary.json`` hold: ``qnemu_violations_total`` summed by kind equals the summary's
 ``violations``, ``qnemu_pairs_delivered_total`` its ``tenants.*.pairs_delivered`` and
 ``qnemu_events_total`` its ``counts``.
+
+One recorder can hold several runs one after the other (``qnemu compare --metrics-port``):
+every series carries the run's ``run`` label, and a finished run's series keep their final
+values while the next run's start at zero.
+
+Labels are translated here, once: ``controller`` is always the run's control plane, however
+an event names it, and the controller instance (``distributed@n4``) goes into ``site``.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import time
 from collections import deque
 from collections.abc import Callable
@@ -23,10 +31,11 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from qnemu.apps import quality
 from qnemu.results import VIOLATION_KINDS
-from qnemu.telemetry.catalog import CATALOG, MetricSpec
+from qnemu.telemetry.catalog import CATALOG, DISCARD_REASONS, PHASES, MetricSpec
 
 LATENESS_WINDOW = 20_000  # lateness samples behind the live p99 (a few seconds of traffic)
 P99_EVERY_S = 0.5  # recompute the live p99 at most this often (wall)
+PENDING_RUN = ""  # the run label of the starting phase while the run's name is not known
 
 
 @dataclass(frozen=True)
@@ -51,15 +60,21 @@ class RunInfo:
     links: tuple[str, ...]
     tenants: tuple[TenantInfo, ...]
     controller: str
-    node_controllers: tuple[str, ...] = ()  # the controller site serving each node
+    node_sites: tuple[str, ...] = ()  # the controller instance (site) serving each node
     mode: str = "ray"
     actors: int = 0
     dilation: float | None = None
     lateness_tolerance_s: float | None = None
+    run: str = "run"  # the ``run`` label: the results folder's name
 
     @classmethod
-    def from_plan(cls, plan: Any, emulator: dict[str, Any]) -> RunInfo:
-        """From a :class:`qnemu.nodes.plan.NetworkPlan` and the sink's ``emulator`` info."""
+    def from_plan(cls, plan: Any, emulator: dict[str, Any], run: str | None = None) -> RunInfo:
+        """From a :class:`qnemu.planning.plan.NetworkPlan` and the sink's ``emulator`` info.
+
+        ``run`` names the run; ``emulator["run"]`` (the results folder's name, when the
+        emulation passes it) wins over it, and without either the name is made the way the
+        results folder's is (see :func:`run_name`).
+        """
         from qnemu.emulation import overload_tolerance_s
 
         scenario = plan.scenario
@@ -75,26 +90,42 @@ class RunInfo:
             links=tuple(plan.links),
             tenants=tuple(TenantInfo(t.name, t.app, t.f_min) for t in scenario.tenants),
             controller=architecture,
-            node_controllers=tuple(site_of[n.id].name if n.id in site_of else architecture
-                                   for n in scenario.nodes),
+            node_sites=tuple(site_of[n.id].name if n.id in site_of else architecture
+                             for n in scenario.nodes),
             mode=emulator.get("mode", "ray"),
             actors=int(emulator.get("actors") or 0),
             dilation=dilation,
             lateness_tolerance_s=tolerance,
+            run=str(emulator.get("run") or run or run_name(scenario.name)),
         )
+
+
+def run_name(scenario_name: str, at: float | None = None) -> str:
+    """``20250101-120000-chain5``: a run's name as its results folder gets it.
+
+    The sink is called right after the emulation made that folder, in the same second;
+    two runs of one scenario in one second (the folder then ends in ``-2``) are told apart
+    only once the emulation passes its folder name in ``emulator["run"]``.
+    """
+    stamp = time.strftime("%Y%m%d-%H%M%S", time.localtime(at))
+    return f"{stamp}-{re.sub(r'[^A-Za-z0-9_.-]+', '-', scenario_name) or 'scenario'}"
 
 
 def build_metrics(registry: CollectorRegistry,
                   catalog: tuple[MetricSpec, ...] = CATALOG) -> dict[str, Any]:
-    """Register every metric of the catalogue on ``registry``; returns them by full name."""
+    """Register every metric of the catalogue on ``registry``; returns them by full name.
+
+    Each has its spec's labels plus ``run`` first (:attr:`MetricSpec.series_labels`).
+    """
     made: dict[str, Any] = {}
     for spec in catalog:
+        labels = spec.series_labels
         if spec.type == "counter":
-            metric = Counter(spec.name, spec.help_text, spec.labels, registry=registry)
+            metric = Counter(spec.name, spec.help_text, labels, registry=registry)
         elif spec.type == "gauge":
-            metric = Gauge(spec.name, spec.help_text, spec.labels, registry=registry)
+            metric = Gauge(spec.name, spec.help_text, labels, registry=registry)
         else:
-            metric = Histogram(spec.name, spec.help_text, spec.labels, registry=registry,
+            metric = Histogram(spec.name, spec.help_text, labels, registry=registry,
                                buckets=spec.buckets)
         made[spec.name] = metric
     return made
@@ -107,6 +138,7 @@ class MetricsRecorder:
         self.registry = registry
         self.m = build_metrics(registry)
         self.run: RunInfo | None = None
+        self._phase_run: str | None = None  # the run label the phase gauge is set for
         self._lateness: deque[float] = deque(maxlen=LATENESS_WINDOW)
         self._p99_at = 0.0
         self._delivered: dict[str, list[float]] = {}  # tenant: [count, sum of q(F)]
@@ -130,71 +162,103 @@ class MetricsRecorder:
     def _metric(self, name: str) -> Any:
         return self.m["qnemu_" + name]
 
+    def _series(self, name: str, *labels: str) -> Any:
+        """One series of the current run (its ``run`` label first)."""
+        return self.m["qnemu_" + name].labels(self._label, *labels)
+
+    @property
+    def _label(self) -> str:
+        return self.run.run if self.run is not None else PENDING_RUN
+
     # -- lifecycle ---------------------------------------------------------------------------
+    def begin(self, run: str | None = None) -> None:
+        """A run is coming (Ray and its actors are starting): phase ``starting``.
+
+        ``run``: its name when known already; else the phase is shown under an empty run
+        label until :meth:`start` names the run.
+        """
+        self._set_phase(run or PENDING_RUN, "starting")
+
     def start(self, run: RunInfo) -> None:
         """A run begins: set the static gauges and create every known series at zero.
 
         Pre-creating the series (Prometheus practice for known label values) means a
-        dashboard shows 0, not "no data", for a node that never violated.
+        dashboard shows 0, not "no data", for a node that never violated. A run started
+        after another in the same registry gets fresh per-run state; the earlier run's
+        series keep their final values.
         """
         self.run = run
-        controller = run.controller
-        self._site = dict(zip(run.nodes, run.node_controllers or (), strict=False))
-        self._metric("emulator_running").set(1)
-        self._metric("emulator_nodes").set(len(run.nodes))
-        self._metric("emulator_actors").set(run.actors)
-        self._metric("emulator_dilation").set(run.dilation or 0.0)
-        self._metric("emulator_overloaded").set(0)
-        self._metric("emulator_lateness_p99_seconds").set(0.0)
+        self._lateness.clear()
+        self._p99_at = 0.0
+        self._delivered = {}
+        self._emulated_s = 0.0
+        self._site = dict(zip(run.nodes, run.node_sites or (), strict=False))
+        self._set_phase(run.run, "running")
+        self._series("emulator_running").set(1)
+        self._series("emulator_nodes").set(len(run.nodes))
+        self._series("emulator_actors").set(run.actors)
+        self._series("emulator_dilation").set(run.dilation or 0.0)
+        self._series("emulator_overloaded").set(0)
+        self._series("emulator_lateness_p99_seconds").set(0.0)
         if run.lateness_tolerance_s is not None:
-            self._metric("emulator_lateness_tolerance_seconds").set(run.lateness_tolerance_s)
-        self._metric("emulated_time_seconds").set(0.0)
+            self._series("emulator_lateness_tolerance_seconds").set(run.lateness_tolerance_s)
+        self._series("emulated_time_seconds").set(0.0)
         for node, memories in zip(run.nodes, run.memories, strict=True):
-            self._metric("memory_slots").labels(node).set(memories)
-            self._metric("memory_slots_occupied").labels(node).set(0)
-            self._metric("heralds_total").labels(node)
-            self._metric("memory_age_at_use_seconds").labels(node)
-            for result in ("success", "failure"):
-                self._metric("swaps_total").labels(node, result)
-                self._metric("purifications_total").labels(node, result)
-            for kind in VIOLATION_KINDS:
-                self._metric("violations_total").labels(kind, node, self._site.get(node,
-                                                                                  controller))
+            self._start_node(node, memories)
         for link in run.links:
-            self._metric("pairs_generated_total").labels(link)
-            self._metric("link_attempts_total").labels(link)
+            self._series("pairs_generated_total", link)
+            self._series("link_attempts_total", link)
         for tenant in run.tenants:
-            self._delivered[tenant.name] = [0, 0.0]
-            self._metric("pairs_delivered_total").labels(tenant.name, controller)
-            self._metric("delivered_fidelity").labels(tenant.name, controller)
-            self._metric("delivered_latency_seconds").labels(tenant.name, controller)
-            for result in ("admitted", "rejected"):
-                self._metric("admission_decisions_total").labels(tenant.name, result)
-            for name in ("qnum_utility", "qnum_predicted_rate_hertz", "qnum_predicted_fidelity",
-                         "tenant_utility"):
-                self._metric(name).labels(tenant.name, controller).set(math.nan)
-        for site in sorted(set(run.node_controllers) or {controller}):
-            self._metric("controller_decision_latency_seconds").labels(site)
-            self._metric("controller_compute_seconds").labels(site)
-        self._metric("classical_message_latency_seconds")
+            self._start_tenant(tenant)
+        for site in sorted(set(run.node_sites) or {run.controller}):
+            self._series("controller_decision_latency_seconds", run.controller, site)
+            self._series("controller_compute_seconds", run.controller, site)
+        self._series("classical_message_latency_seconds")
+        self._series("emulator_lateness_seconds")
+
+    def _start_node(self, node: str, memories: int) -> None:
+        self._series("memory_slots", node).set(memories)
+        self._series("memory_slots_occupied", node).set(0)
+        self._series("heralds_total", node)
+        self._series("memory_age_at_use_seconds", node)
+        for result in ("success", "failure"):
+            self._series("swaps_total", node, result)
+            self._series("purifications_total", node, result)
+        for kind in VIOLATION_KINDS:
+            self._series("violations_total", kind, node, self.run.controller, self._where(node))
+        for reason in DISCARD_REASONS:
+            self._series("discards_total", node, reason)
+
+    def _start_tenant(self, tenant: TenantInfo) -> None:
+        controller = self.run.controller
+        self._delivered[tenant.name] = [0, 0.0]
+        self._series("tenant_min_fidelity", tenant.name).set(tenant.f_min)
+        self._series("pairs_delivered_total", tenant.name, controller)
+        self._series("delivered_fidelity", tenant.name, controller)
+        self._series("delivered_latency_seconds", tenant.name, controller)
+        for result in ("admitted", "rejected"):
+            self._series("admission_decisions_total", tenant.name, result)
+        for name in ("qnum_utility", "qnum_predicted_rate_hertz", "qnum_predicted_fidelity",
+                     "tenant_utility"):
+            self._series(name, tenant.name, controller).set(math.nan)
 
     def record(self, batch: dict[str, Any]) -> None:
-        """Fold one drained batch in (see :class:`qnemu.emulation.TelemetrySink`)."""
-        events_total = self._metric("events_total")
+        """Fold one batch in (see :class:`qnemu.emulation.TelemetrySink`)."""
         for event in batch.get("events", ()):
             kind = event.get("event", "")
-            events_total.labels(kind).inc()
+            self._series("events_total", kind).inc()
             handler = self._handlers.get(kind)
             if handler is not None:
                 handler(event)
             t_s = event.get("t_s", event.get("t_delivered_s"))
             if t_s is not None and t_s > self._emulated_s:
                 self._emulated_s = float(t_s)
-        self._metric("emulated_time_seconds").set(self._emulated_s)
+        self._series("emulated_time_seconds").set(self._emulated_s)
+        latency = self._series("classical_message_latency_seconds")
         for value in batch.get("message_latency_s", ()):
-            self._metric("classical_message_latency_seconds").observe(value)
+            latency.observe(value)
         lateness = batch.get("lateness_s", ())
-        histogram = self._metric("emulator_lateness_seconds")
+        histogram = self._series("emulator_lateness_seconds")
         for value in lateness:
             histogram.observe(value)
         self._lateness.extend(lateness)
@@ -206,12 +270,23 @@ class MetricsRecorder:
         """The run ended: final health figures agree with ``summary.json``."""
         self._update_overload()
         self._update_utility()
-        self._metric("emulator_running").set(0)
+        self._series("emulator_running").set(0)
+        self._set_phase(self._label, "finished")
         emulator = (summary or {}).get("emulator") or {}
         if emulator.get("lateness_p99_s") is not None:
-            self._metric("emulator_lateness_p99_seconds").set(emulator["lateness_p99_s"])
+            self._series("emulator_lateness_p99_seconds").set(emulator["lateness_p99_s"])
         if "overloaded" in emulator:
-            self._metric("emulator_overloaded").set(1 if emulator["overloaded"] else 0)
+            self._series("emulator_overloaded").set(1 if emulator["overloaded"] else 0)
+
+    def _set_phase(self, run: str, phase: str) -> None:
+        """1 for ``phase`` of ``run``, 0 for the others; a pending name gives way."""
+        gauge = self._metric("emulator_phase")
+        if self._phase_run == PENDING_RUN and run != PENDING_RUN:
+            for other in PHASES:
+                gauge.remove(PENDING_RUN, other)
+        self._phase_run = run
+        for each in PHASES:
+            gauge.labels(run, each).set(1 if each == phase else 0)
 
     # -- derived gauges ----------------------------------------------------------------------
     def _update_overload(self) -> None:
@@ -219,10 +294,10 @@ class MetricsRecorder:
         if not self._lateness:
             return
         p99 = float(np.percentile(np.fromiter(self._lateness, float), 99))
-        self._metric("emulator_lateness_p99_seconds").set(p99)
+        self._series("emulator_lateness_p99_seconds").set(p99)
         tolerance = self.run.lateness_tolerance_s if self.run else None
         if tolerance is not None:
-            self._metric("emulator_overloaded").set(1 if p99 > tolerance else 0)
+            self._series("emulator_overloaded").set(1 if p99 > tolerance else 0)
 
     def _update_utility(self) -> None:
         """U = R · mean q(F) of what was delivered so far: Σ q(F_i) / emulated time, the
@@ -231,56 +306,63 @@ class MetricsRecorder:
             return
         for tenant in self.run.tenants:
             _, quality_sum = self._delivered.get(tenant.name, (0, 0.0))
-            self._metric("tenant_utility").labels(tenant.name, self._controller()).set(
+            self._series("tenant_utility", tenant.name, self._controller()).set(
                 quality_sum / self._emulated_s)
 
-    def _controller(self, event: dict[str, Any] | None = None) -> str:
-        """The controller an event names, else the run's control architecture."""
-        if event is not None and event.get("controller"):
-            return str(event["controller"])
+    def _controller(self) -> str:
+        """The run's control plane: the one ``controller`` label value of a run.
+
+        Events name a controller instance (``distributed@n4``) where they name one at
+        all; that goes into ``site`` (:meth:`_where`), never into ``controller``.
+        """
         return self.run.controller if self.run else "unknown"
+
+    def _where(self, node: str, event: dict[str, Any] | None = None) -> str:
+        """The controller site of an event: the one it names, else the node's."""
+        if event is not None and event.get("site"):
+            return str(event["site"])
+        return self._site.get(node) or self._controller()
 
     def _occupied(self, event: dict[str, Any]) -> None:
         if "occupied" in event and "node" in event:
-            self._metric("memory_slots_occupied").labels(event["node"]).set(event["occupied"])
+            self._series("memory_slots_occupied", event["node"]).set(event["occupied"])
 
     # -- one handler per event type ----------------------------------------------------------
     def _on_pair_generated(self, event: dict[str, Any]) -> None:
-        self._metric("pairs_generated_total").labels(event["link"]).inc()
-        self._metric("link_attempts_total").labels(event["link"]).inc(event.get("attempts", 0))
+        self._series("pairs_generated_total", event["link"]).inc()
+        self._series("link_attempts_total", event["link"]).inc(event.get("attempts", 0))
 
     def _on_herald(self, event: dict[str, Any]) -> None:
-        self._metric("heralds_total").labels(event["node"]).inc()
+        self._series("heralds_total", event["node"]).inc()
         self._occupied(event)
 
     def _on_swap(self, event: dict[str, Any]) -> None:
         result = "success" if event["success"] else "failure"
-        self._metric("swaps_total").labels(event["node"], result).inc()
-        ages = self._metric("memory_age_at_use_seconds").labels(event["node"])
+        self._series("swaps_total", event["node"], result).inc()
+        ages = self._series("memory_age_at_use_seconds", event["node"])
         for age in event.get("ages_s", ()):
             ages.observe(age)
         self._occupied(event)
 
     def _on_purification(self, event: dict[str, Any]) -> None:
         result = "success" if event["success"] else "failure"
-        self._metric("purifications_total").labels(event["node"], result).inc()
+        self._series("purifications_total", event["node"], result).inc()
         self._occupied(event)
 
     def _on_discard(self, event: dict[str, Any]) -> None:
-        self._metric("discards_total").labels(event["node"], event.get("reason", "")).inc()
+        self._series("discards_total", event["node"], event.get("reason", "")).inc()
         self._occupied(event)
 
     def _on_use(self, event: dict[str, Any]) -> None:
         if "waited_s" in event:
-            self._metric("memory_age_at_use_seconds").labels(event["node"]).observe(
-                event["waited_s"])
+            self._series("memory_age_at_use_seconds", event["node"]).observe(event["waited_s"])
         self._occupied(event)
 
     def _on_delivered(self, event: dict[str, Any]) -> None:
-        tenant, controller = event["tenant"], self._controller(event)
-        self._metric("pairs_delivered_total").labels(tenant, controller).inc()
-        self._metric("delivered_fidelity").labels(tenant, controller).observe(event["fidelity"])
-        self._metric("delivered_latency_seconds").labels(tenant, controller).observe(
+        tenant, controller = event["tenant"], self._controller()
+        self._series("pairs_delivered_total", tenant, controller).inc()
+        self._series("delivered_fidelity", tenant, controller).observe(event["fidelity"])
+        self._series("delivered_latency_seconds", tenant, controller).observe(
             event["latency_s"])
         figures = self._delivered.setdefault(tenant, [0, 0.0])
         figures[0] += 1
@@ -290,29 +372,31 @@ class MetricsRecorder:
 
     def _on_violation(self, event: dict[str, Any]) -> None:
         node = event.get("node", "")
-        controller = event.get("controller") or self._site.get(node) or self._controller()
-        self._metric("violations_total").labels(event["kind"], node, controller).inc()
+        self._series("violations_total", event["kind"], node, self._controller(),
+                     self._where(node, event)).inc()
 
     def _on_message_lost(self, event: dict[str, Any]) -> None:
-        self._metric("messages_lost_total").labels(event["node"], event.get("kind", "")).inc()
+        self._series("messages_lost_total", event["node"], event.get("kind", "")).inc()
 
     def _on_decision(self, event: dict[str, Any]) -> None:
-        controller = self._controller(event)
+        # A decision event names the deciding instance in ``controller`` (the node code's
+        # field); it is the site here. ``site`` wins when an event carries it.
+        site = str(event.get("site") or event.get("controller") or self._controller())
+        labels = (self._controller(), site)
         if event.get("latency_s") is not None:
-            self._metric("controller_decision_latency_seconds").labels(controller).observe(
+            self._series("controller_decision_latency_seconds", *labels).observe(
                 event["latency_s"])
         if event.get("compute_s") is not None:
-            self._metric("controller_compute_seconds").labels(controller).observe(
-                event["compute_s"])
+            self._series("controller_compute_seconds", *labels).observe(event["compute_s"])
 
     def _on_admission(self, event: dict[str, Any]) -> None:
         result = "admitted" if event["admitted"] else "rejected"
-        self._metric("admission_decisions_total").labels(event["tenant"], result).inc()
+        self._series("admission_decisions_total", event["tenant"], result).inc()
 
     def _on_qnum(self, event: dict[str, Any]) -> None:
-        labels = (event["tenant"], self._controller(event))
+        labels = (event["tenant"], self._controller())
         for field, name in (("utility", "qnum_utility"),
                             ("predicted_rate_hz", "qnum_predicted_rate_hertz"),
                             ("predicted_fidelity", "qnum_predicted_fidelity")):
             if event.get(field) is not None:
-                self._metric(name).labels(*labels).set(event[field])
+                self._series(name, *labels).set(event[field])

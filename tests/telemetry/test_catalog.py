@@ -29,7 +29,8 @@ def test_the_issue_list_is_covered():
             "qnemu_admission_decisions_total", "qnemu_controller_decision_latency_seconds",
             "qnemu_emulator_overloaded"} <= names
     assert "ground truth" in spec("qnemu_delivered_fidelity").help_text.lower()
-    assert spec("qnemu_violations_total").labels == ("kind", "node", "controller")
+    assert spec("qnemu_violations_total").labels == ("kind", "node", "controller", "site")
+    assert all(m.series_labels[0] == "run" for m in CATALOG)
 
 
 @pytest.mark.parametrize("bad, reason", [

@@ -12,6 +12,7 @@ import time
 import urllib.error
 import urllib.request
 from collections import defaultdict
+from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -20,6 +21,7 @@ from qnemu.emulation import Emulation
 from qnemu.errors import QnemuError
 from qnemu.results import VIOLATION_KINDS
 from qnemu.telemetry import InProcessTelemetry, TelemetryError, start_telemetry
+from qnemu.telemetry.catalog import DISCARD_REASONS
 
 
 def scrape(url):
@@ -56,7 +58,8 @@ def test_port_zero_picks_a_free_port_and_reports_it():
     with start_telemetry(port=0, in_process=True) as sink:
         assert sink.port > 0
         assert sink.url == f"http://127.0.0.1:{sink.port}/metrics"
-        assert "qnemu_emulator_running" in scrape(sink.url)
+        text = scrape(sink.url)
+        assert 'qnemu_emulator_phase{phase="starting",run=""} 1.0' in text  # nothing ran yet
 
 
 def test_a_port_in_use_is_a_clear_error_before_anything_runs():
@@ -89,7 +92,8 @@ def test_the_endpoint_lingers_after_the_run_then_stops(make_chain, tmp_path):
     worker = threading.Thread(target=run)
     worker.start()
     deadline = time.monotonic() + 30
-    while "qnemu_emulator_running 0.0" not in scrape(sink.url):  # run over, still serving
+    while total(samples(scrape(sink.url)), "qnemu_emulator_phase",
+                phase="finished") != 1:  # run over, still serving
         assert time.monotonic() < deadline
         time.sleep(0.05)
     assert not closed.is_set()
@@ -140,7 +144,10 @@ def test_counters_equal_the_summary(make_chain, tmp_path):
 
 
 def test_label_cardinality_is_bounded_on_30_nodes(make_chain, tmp_path):
-    """No metric has more series than nodes x violation kinds; no label names a pair."""
+    """No metric has more series per node than its bounded kinds; no label names a pair.
+
+    Discards are the widest: a node's own reasons and its partners' (``partner_cutoff``).
+    """
     nodes = 30
     sink = run_with_metrics(make_chain(nodes, t2_s=0.01, f_min=0.5, duration_s=0.004),
                             tmp_path)
@@ -154,7 +161,8 @@ def test_label_cardinality_is_bounded_on_30_nodes(make_chain, tmp_path):
             labels = frozenset((k, v) for k, v in sample.labels.items() if k != "le")
             series[family.name].add(labels)  # histogram buckets of one series count once
             assert not any("#" in v for _, v in labels), sample  # pair ids look like a~b#3
-    assert max(len(s) for s in series.values()) <= nodes * len(VIOLATION_KINDS)
+    per_node = max(len(VIOLATION_KINDS), 2 * len(DISCARD_REASONS))
+    assert max(len(s) for s in series.values()) <= nodes * per_node
     assert len(series["qnemu_violations"]) == nodes * len(VIOLATION_KINDS)
 
 
@@ -193,3 +201,20 @@ def test_the_run_command_helper_gives_no_sink_with_no_metrics():
         assert sink.port > 0
     finally:
         sink.shutdown()
+
+
+def test_every_series_names_its_run_by_the_results_folder(make_chain, tmp_path):
+    sink = run_with_metrics(make_chain(3, t2_s=0.002, f_min=0.8, duration_s=0.005,
+                                       architecture="distributed"), tmp_path)
+    try:
+        text = scrape(sink.url)
+    finally:
+        sink.shutdown()
+    folder = Path(sink.summary["results"]).name
+    labelled = [s.labels for family in text_string_to_metric_families(text)
+                for s in family.samples]
+    assert {labels.get("run") for labels in labelled} == {folder}
+    assert {labels["controller"] for labels in labelled if "controller" in labels} == {
+        "distributed"}
+    assert {labels["site"] for labels in labelled if "site" in labels} == {
+        "distributed@n0", "distributed@n1", "distributed@n2"}

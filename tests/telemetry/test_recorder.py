@@ -9,8 +9,8 @@ from qnemu.telemetry.recorder import MetricsRecorder, RunInfo, TenantInfo
 
 RUN = RunInfo(nodes=("a", "r", "b"), memories=(2, 4, 2), links=("a~r", "r~b"),
               tenants=(TenantInfo("t", "qkd", 0.8),), controller="distributed",
-              node_controllers=("distributed@a", "distributed@r", "distributed@b"),
-              mode="ray", actors=3, dilation=100.0, lateness_tolerance_s=0.001)
+              node_sites=("distributed@a", "distributed@r", "distributed@b"),
+              mode="ray", actors=3, dilation=100.0, lateness_tolerance_s=0.001, run="r1")
 
 
 @pytest.fixture
@@ -20,8 +20,8 @@ def recorder():
     return recorder
 
 
-def value(recorder, name, **labels):
-    return recorder.registry.get_sample_value(name, labels)
+def value(recorder, name, run="r1", **labels):
+    return recorder.registry.get_sample_value(name, {"run": run, **labels})
 
 
 def batch(*events, lateness=(), latency=()):
@@ -31,7 +31,9 @@ def batch(*events, lateness=(), latency=()):
 
 def test_known_series_start_at_zero(recorder):
     assert value(recorder, "qnemu_violations_total", kind="cutoff_expired", node="r",
-                 controller="distributed@r") == 0
+                 controller="distributed", site="distributed@r") == 0
+    assert value(recorder, "qnemu_discards_total", node="a", kind="cutoff") == 0
+    assert value(recorder, "qnemu_tenant_min_fidelity", tenant="t") == 0.8
     assert value(recorder, "qnemu_pairs_generated_total", link="a~r") == 0
     assert value(recorder, "qnemu_memory_slots", node="r") == 4
     assert value(recorder, "qnemu_emulator_dilation") == 100
@@ -78,9 +80,9 @@ def test_violations_are_counted_by_kind_node_and_controller(recorder):
         {"event": "violation", "kind": "controller_late", "t_s": 0.2, "node": "a",
          "tenant": "t"}))
     assert value(recorder, "qnemu_violations_total", kind="cutoff_expired", node="r",
-                 controller="distributed@r") == 1
+                 controller="distributed", site="distributed@r") == 1
     assert value(recorder, "qnemu_violations_total", kind="controller_late", node="a",
-                 controller="distributed@a") == 1
+                 controller="distributed", site="distributed@a") == 1
 
 
 def test_controller_events(recorder):
@@ -92,9 +94,9 @@ def test_controller_events(recorder):
          "predicted_fidelity": 0.93, "utility": 4.5},
         {"event": "purification", "node": "a", "tenant": "t", "success": True}))
     assert value(recorder, "qnemu_controller_decision_latency_seconds_sum",
-                 controller="distributed@r") == pytest.approx(2e-4)
+                 controller="distributed", site="distributed@r") == pytest.approx(2e-4)
     assert value(recorder, "qnemu_controller_compute_seconds_count",
-                 controller="distributed@r") == 1
+                 controller="distributed", site="distributed@r") == 1
     assert value(recorder, "qnemu_admission_decisions_total", tenant="t", result="rejected") == 1
     assert value(recorder, "qnemu_qnum_utility", tenant="t", controller="distributed") == 4.5
     assert value(recorder, "qnemu_purifications_total", node="a", result="success") == 1
@@ -109,3 +111,81 @@ def test_lateness_above_tolerance_flags_overload_and_close_follows_the_summary(r
     assert value(recorder, "qnemu_emulator_overloaded") == 0
     assert value(recorder, "qnemu_emulator_lateness_p99_seconds") == pytest.approx(0.0002)
     assert value(recorder, "qnemu_emulator_running") == 0
+
+
+def series_labels(recorder):
+    return [(sample.name, sample.labels) for family in recorder.registry.collect()
+            for sample in family.samples]
+
+
+def test_one_controller_value_per_run_whatever_the_events_say(recorder):
+    """Node code names the deciding instance in ``controller``: it becomes ``site``."""
+    recorder.record(batch(
+        {"event": "violation", "kind": "herald_late", "t_s": 0.1, "node": "r", "tenant": "t",
+         "site": "distributed@r", "controller": "distributed"},
+        {"event": "violation", "kind": "below_threshold", "t_s": 0.1, "node": "b",
+         "tenant": "t", "fidelity": 0.5},
+        {"event": "decision", "t_s": 0.1, "node": "a", "controller": "distributed@a",
+         "tenant": "t", "latency_s": 1e-4, "compute_s": 1e-5},
+        {"event": "delivered", "tenant": "t", "fidelity": 0.9, "latency_s": 0.004,
+         "t_delivered_s": 0.5}))
+    controllers = {labels["controller"] for _, labels in series_labels(recorder)
+                   if "controller" in labels}
+    assert controllers == {"distributed"}
+    assert value(recorder, "qnemu_violations_total", kind="below_threshold", node="b",
+                 controller="distributed", site="distributed@b") == 1
+
+
+def test_every_series_carries_the_run_label(recorder):
+    recorder.record(batch({"event": "swap", "t_s": 0.003, "node": "r", "success": True},
+                          lateness=[1e-4]))
+    assert {labels.get("run") for _, labels in series_labels(recorder)} == {"r1"}
+
+
+def phases(recorder):
+    return {(labels["run"], labels["phase"]): v for name, labels in series_labels(recorder)
+            for v in [recorder.registry.get_sample_value(name, labels)]
+            if name == "qnemu_emulator_phase"}
+
+
+def test_phase_goes_starting_running_finished():
+    recorder = MetricsRecorder(CollectorRegistry())
+    recorder.begin()  # the run's name is not known while Ray starts
+    assert phases(recorder) == {("", "starting"): 1, ("", "running"): 0, ("", "finished"): 0}
+    recorder.start(RUN)
+    assert phases(recorder) == {("r1", "starting"): 0, ("r1", "running"): 1,
+                                ("r1", "finished"): 0}
+    recorder.close(None)
+    assert phases(recorder)[("r1", "finished")] == 1
+
+
+def test_a_second_run_keeps_the_first_runs_final_values():
+    recorder = MetricsRecorder(CollectorRegistry())
+    recorder.begin("r1")
+    recorder.start(RUN)
+    recorder.record(batch({"event": "delivered", "tenant": "t", "fidelity": 0.9,
+                           "latency_s": 0.004, "t_delivered_s": 0.5}))
+    recorder.close(None)
+    recorder.begin("r2")
+    second = RunInfo(**{**RUN.__dict__, "run": "r2", "controller": "centralized",
+                        "node_sites": ("centralized",) * 3})
+    recorder.start(second)
+    labels = {"tenant": "t"}
+    assert value(recorder, "qnemu_pairs_delivered_total", controller="distributed",
+                 **labels) == 1
+    assert value(recorder, "qnemu_pairs_delivered_total", run="r2", controller="centralized",
+                 **labels) == 0
+    assert phases(recorder)[("r1", "finished")] == 1
+    assert phases(recorder)[("r2", "running")] == 1
+
+
+def test_run_info_takes_the_folder_name_the_emulation_passes(make_chain):
+    from qnemu.emulation import Emulation
+
+    plan = Emulation(make_chain(2, t2_s=1.0, f_min=0.5, duration_s=0.01),
+                     mode="virtual").plan
+    assert RunInfo.from_plan(plan, {"run": "20250101-000000-chain2"}, "x").run == (
+        "20250101-000000-chain2")
+    assert RunInfo.from_plan(plan, {}, "x").run == "x"
+    named = RunInfo.from_plan(plan, {}).run
+    assert named.endswith("-chain2") and named[:8].isdigit()
