@@ -23,7 +23,8 @@ import numpy as np
 from qnemu.physics.fiber import propagation_delay_s
 from qnemu.physics.hardware import get_profile
 from qnemu.physics.link import link_model
-from qnemu.planning.qnum import LinkParams, NetworkModel, NodeParams
+from qnemu.planning.model import NetworkModel
+from qnemu.planning.prediction import LinkParams, NodeParams
 from qnemu.planning.routing import route
 from qnemu.scenario import TenantSpec
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 
 from qnemu.apps.quality import APPS, AppRegistry
 from qnemu.planning.allocation import Allocation, allocate, check_sharing
-from qnemu.planning.qnum import MAX_ROUNDS, NetworkModel
+from qnemu.planning.model import NetworkModel
+from qnemu.planning.prediction import MAX_ROUNDS
 from qnemu.planning.routing import check_routing
 from qnemu.scenario import TenantSpec
 

@@ -26,16 +26,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 from qnemu.apps.quality import APPS, AppRegistry
-from qnemu.planning.qnum import (
-    MAX_ROUNDS,
-    NO_DELIVERY,
-    Choice,
-    NetworkModel,
-    Prediction,
-    _key,
-    predict_rounds,
-    tenant_utility,
-)
+from qnemu.planning.choice import Choice, tenant_utility
+from qnemu.planning.model import NetworkModel
+from qnemu.planning.paths import link_key
+from qnemu.planning.prediction import MAX_ROUNDS, NO_DELIVERY, Prediction, predict_rounds
 from qnemu.planning.routing import route
 from qnemu.scenario import TenantSpec
 
@@ -126,7 +120,7 @@ def link_shares(
 
 
 def _paths_links(path: Sequence[str]) -> list[LinkKey]:
-    return [_key(u, v) for u, v in itertools.pairwise(path)]
+    return [link_key(u, v) for u, v in itertools.pairwise(path)]
 
 
 def _fits(demand: Mapping[str, int], used: Mapping[str, int], model: NetworkModel) -> str:

@@ -17,12 +17,16 @@ from qnemu.control.api import Controller
 from qnemu.control.registry import load_controller
 from qnemu.control.sites import ControllerSite, controller_sites, graph_centre
 from qnemu.errors import ScenarioError
-from qnemu.physics.hardware import HardwareProfile, pair_t_long_eb
+from qnemu.physics.hardware import HardwareProfile
 from qnemu.physics.link import LinkModel, link_model
 from qnemu.physics.operations import swap_success_probability
 from qnemu.planning.admission import AdmissionControl
 from qnemu.planning.allocation import allocate
-from qnemu.planning.qnum import NetworkModel, Prediction, tenant_utility
+from qnemu.planning.choice import tenant_utility
+from qnemu.planning.cutoff import cutoff_s
+from qnemu.planning.model import NetworkModel
+from qnemu.planning.paths import link_key
+from qnemu.planning.prediction import Prediction
 from qnemu.planning.twin import Twin, run_twin
 from qnemu.scenario import Scenario
 from qnemu.wire.messages import ClassicalNetwork
@@ -197,6 +201,20 @@ class NetworkPlan:
         return cls(scenario, paths, links, nodes, classical, graph, controller, sites, site_of,
                    setup, slot, rounds, decisions)
 
+    def network_model(self) -> NetworkModel:
+        """The Q-NUM model of this plan: the scenario's, with the plan's link models,
+        memory pairs per link and cutoffs."""
+        base = NetworkModel.from_scenario(self.scenario)
+        links = dict(base.links)
+        for lp in self.links.values():
+            key = link_key(lp.a, lp.b)
+            links[key] = replace(
+                links[key], p_attempt=lp.model.p_attempt, period_s=lp.model.period_s,
+                fidelity=lp.model.initial_fidelity, modes=max(1, lp.modes))
+        nodes = {n: replace(base.nodes[n], swap_success=min(1.0, max(0.0, p.swap_success)),
+                            cutoff_s=p.cutoff_s) for n, p in self.nodes.items()}
+        return NetworkModel.from_params(links, nodes)
+
     def shortest_cutoff_s(self) -> float:
         """The tightest coherence budget of any node (inf when none decoheres)."""
         return min((n.cutoff_s for n in self.nodes.values()), default=math.inf)
@@ -338,22 +356,9 @@ def _slot_s(paths: dict[str, list[str]], links: dict[str, LinkPlan],
 
 def link_cutoff_s(scenario: Scenario, lp: LinkPlan, slot_s: float | None = None,
                   cache: dict[tuple, float] | None = None) -> float:
-    """How long a qubit of link ``lp`` may be stored, from its photon's emission (s).
-
-    Synchronous scheduling: one time slot (nothing outlives it). A configured
-    ``control.cutoff_s``: that. ``auto``: the link pair's T_longEB with both halves stored
-    in their own memories, so a link pair held until its cutoff still has F >= 2/3.
-    """
-    if slot_s is not None:
-        return slot_s
-    if scenario.control.cutoff_s is not None:
-        return scenario.control.cutoff_s
-    profiles = (scenario.profile_of(lp.a), scenario.profile_of(lp.b))
-    key = (*profiles, lp.model.initial_fidelity)
-    cache = {} if cache is None else cache
-    if key not in cache:
-        cache[key] = pair_t_long_eb(lp.model.initial_state(), *profiles)
-    return cache[key]
+    """How long a qubit of link ``lp`` may be stored (s); see
+    :func:`~qnemu.planning.cutoff.cutoff_s`."""
+    return cutoff_s(scenario, lp.a, lp.b, lp.model, slot_s, cache)
 
 
 #: Waits on classical messages time out after this many path round trips plus mean link

@@ -1,6 +1,6 @@
 """Routing: Q-NUM (non-additive, utility-maximising) or the additive Dijkstra baseline.
 
-Both return a :class:`~qnemu.planning.qnum.Choice`, so a controller switches by
+Both return a :class:`~qnemu.planning.choice.Choice`, so a controller switches by
 ``control.routing`` alone. ``qnum`` scores the k shortest simple paths (cached per model)
 by predicted (R, F) under 0..2 purification rounds and keeps the best utility.
 ``dijkstra`` (alias ``additive``) takes the single path of least additive cost (fibre
@@ -16,18 +16,10 @@ import networkx as nx
 
 from qnemu.apps.quality import APPS, AppRegistry
 from qnemu.control import registry
-from qnemu.planning.qnum import (
-    MAX_ROUNDS,
-    Choice,
-    NetworkModel,
-    _check_ends,
-    _check_k,
-    _check_method,
-    _check_rounds,
-    candidate_paths,
-    choose,
-    predict_rounds,
-)
+from qnemu.planning.choice import Choice, choose
+from qnemu.planning.model import NetworkModel
+from qnemu.planning.paths import _check_ends, _check_k, candidate_paths
+from qnemu.planning.prediction import MAX_ROUNDS, _check_method, _check_rounds, predict_rounds
 from qnemu.scenario import TenantSpec
 
 #: Routing names accepted by :func:`route` (``control.routing``).

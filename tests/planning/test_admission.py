@@ -1,7 +1,8 @@
 import pytest
 
 from qnemu.planning.admission import AdmissionControl, decide
-from qnemu.planning.qnum import LinkParams, NetworkModel, NodeParams
+from qnemu.planning.model import NetworkModel
+from qnemu.planning.prediction import LinkParams, NodeParams
 from qnemu.scenario import TenantSpec
 
 DQC = TenantSpec("dqc", "dqc", "A", "C", 50.0, 0.90)

@@ -1,7 +1,8 @@
 import pytest
 
 from qnemu.planning.allocation import allocate, link_shares, memory_demand
-from qnemu.planning.qnum import LinkParams, NetworkModel, NodeParams
+from qnemu.planning.model import NetworkModel
+from qnemu.planning.prediction import LinkParams, NodeParams
 from qnemu.scenario import TenantSpec
 
 

@@ -10,17 +10,15 @@ from qnemu.physics.analytic import (
     two_segment_mean_wait_attempts,
     werner_chain_fidelity,
 )
+from qnemu.planning.choice import choose
+from qnemu.planning.model import NetworkModel, predict_path
+from qnemu.planning.paths import PathCache, candidate_paths
 from qnemu.planning.plan import NetworkPlan
-from qnemu.planning.qnum import (
+from qnemu.planning.prediction import (
     LinkParams,
-    NetworkModel,
     NodeParams,
-    PathCache,
-    candidate_paths,
-    choose,
     mean_all_ready_s,
     predict,
-    predict_path,
     predict_rounds,
 )
 from qnemu.scenario import EXAMPLES_DIR, TenantSpec, load_scenario
@@ -142,5 +140,5 @@ def test_predict_path_from_plan_and_scenario():
     from_scenario = predict_path(scenario, path)
     assert 0.0 < from_scenario.rate_hz <= from_plan.rate_hz  # the plan has >= 1 slot pair
     assert 0.25 <= from_plan.fidelity <= 1.0
-    model = NetworkModel.from_plan(plan)
+    model = plan.network_model()
     assert math.isfinite(model.nodes["A"].cutoff_s)

@@ -1,6 +1,7 @@
 import pytest
 
-from qnemu.planning.qnum import LinkParams, NetworkModel, NodeParams
+from qnemu.planning.model import NetworkModel
+from qnemu.planning.prediction import LinkParams, NodeParams
 from qnemu.planning.routing import ROUTINGS, additive_path, route
 from qnemu.scenario import EXAMPLES_DIR, TenantSpec, load_scenario
 
