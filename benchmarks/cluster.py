@@ -22,7 +22,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from qnemu.emulation import Emulation, auto_nodes_per_actor
+from qnemu.emulation import Emulation
+from qnemu.runtime.placement import auto_nodes_per_actor
 from qnemu.errors import QnemuError
 from qnemu.runtime import ray_backend
 from qnemu.scenario import Scenario, load_scenario

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import secrets
 import time
 import traceback
@@ -36,33 +35,25 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from qnemu.control.api import Controller
 from qnemu.control.registry import controller_name
 from qnemu.errors import EmulationError, ScenarioError
 from qnemu.planning.plan import NetworkPlan
 from qnemu.results import RunFolder, SummaryBuilder, check_results_root, percentile
 from qnemu.runtime.failure import RunFailed
 from qnemu.runtime.host import Host
+from qnemu.runtime.pacing import (
+    CLOCK_OFFSET_BUDGET,
+    LIVE_OVERLOAD_MIN_SAMPLES,
+    dilation_for,
+    overload_tolerance_s,
+)
+from qnemu.runtime.placement import auto_nodes_per_actor, group_nodes
 from qnemu.runtime.scheduler import VirtualScheduler
 from qnemu.scenario import Scenario
 
 START_MARGIN_S = 1.5  # wall seconds between arming the actors and emulated time 0
-LATENESS_BUDGET = 0.1  # expected lateness as a share of the shortest hop delay
-COHERENCE_BUDGET = 0.01  # ... and of the shortest T_longEB
-# A run is overloaded when its p99 lateness (emulated) exceeds both one shortest hop delay
-# (classical timing visibly distorted) and 1% of the shortest coherence budget (the physics
-# distorted): then its numbers are not to be trusted.
-OVERLOAD_HOPS = 1.0
-OVERLOAD_COHERENCE = 0.01
-# Clocks: every Ray node's clock must agree with the driver's (which sets t0) to within this
-# share of the shortest emulated classical delay, in wall time (x dilation).
-CLOCK_OFFSET_BUDGET = 0.5
-NICE_DILATIONS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
 SALVAGE_TIMEOUT_S = 2.0  # wall seconds to collect the last records after a stop or failure
-# Lateness samples seen before a run may be called overloaded while it goes (the end of the
-# run decides on all of them, however few).
-LIVE_OVERLOAD_MIN_SAMPLES = 100
-
-
 class Terminated(KeyboardInterrupt):
     """The run was asked to stop by a signal other than Ctrl-C (SIGTERM): same handling."""
 
@@ -94,62 +85,6 @@ class Progress:
     delivered: int
 
 
-def choose_dilation(lateness_s: float, shortest_hop_s: float,
-                    shortest_t_long_eb_s: float) -> tuple[float, str]:
-    """Smallest nice dilation keeping expected lateness within both budgets, and why."""
-    needed = max(1.0, lateness_s / (LATENESS_BUDGET * shortest_hop_s))
-    reason = (f"expected lateness {lateness_s * 1e3:.3f} ms wall must stay below "
-              f"{LATENESS_BUDGET:.0%} of the shortest hop delay {shortest_hop_s * 1e6:.1f} µs")
-    if math.isfinite(shortest_t_long_eb_s):
-        by_coherence = lateness_s / (COHERENCE_BUDGET * shortest_t_long_eb_s)
-        if by_coherence > needed:
-            needed = by_coherence
-            reason = (f"expected lateness {lateness_s * 1e3:.3f} ms wall must stay below "
-                      f"{COHERENCE_BUDGET:.0%} of the shortest T_longEB "
-                      f"{shortest_t_long_eb_s * 1e3:.3f} ms")
-    chosen = next((d for d in NICE_DILATIONS if d >= needed), math.ceil(needed))
-    return float(chosen), reason
-
-
-def dilation_for(plan: NetworkPlan, lateness_s: float) -> tuple[float, str]:
-    """The dilation a run of ``plan`` needs for a measured lateness (wall s), and why."""
-    return choose_dilation(lateness_s, plan.classical.shortest_hop_delay_s(),
-                           plan.shortest_cutoff_s())
-
-
-def overload_tolerance_s(plan: NetworkPlan) -> float:
-    """The p99 lateness (emulated seconds) beyond which a run is reported overloaded."""
-    budget = plan.shortest_cutoff_s()
-    by_coherence = OVERLOAD_COHERENCE * budget if math.isfinite(budget) else 0.0
-    return max(OVERLOAD_HOPS * plan.classical.shortest_hop_delay_s(), by_coherence)
-
-
-def auto_nodes_per_actor(n_nodes: int, cpus: int | None = None) -> int:
-    """Pack nodes so that a machine runs at most about four actor processes per core."""
-    max_actors = 4 * (cpus or os.cpu_count() or 1)
-    return max(1, math.ceil(n_nodes / max_actors))
-
-
-def group_nodes(node_ids: list[str], per_actor: int,
-                hosts: dict[str, str | None] | None = None) -> list[list[str]]:
-    """Consecutive nodes share an actor, so neighbours on a chain are co-located.
-
-    With ``hosts`` (node -> its ``host`` label or None), a pack also ends where the label
-    changes, so that one actor (one process, on one machine) never mixes hosts.
-    """
-    if per_actor < 1:
-        raise ScenarioError(f"runtime.nodes_per_actor: must be >= 1, got {per_actor}")
-    hosts = hosts or {}
-    groups: list[list[str]] = []
-    for node in node_ids:
-        if (groups and len(groups[-1]) < per_actor
-                and hosts.get(groups[-1][0]) == hosts.get(node)):
-            groups[-1].append(node)
-        else:
-            groups.append([node])
-    return groups
-
-
 class Emulation:
     """One run of one scenario (see the module docstring)."""
 
@@ -160,11 +95,15 @@ class Emulation:
                  telemetry: TelemetrySink | None = None,
                  warn: Callable[[str], None] | None = None,
                  dilation_reason: str = "set by the user",
-                 choose: Callable[[float], tuple[float, str]] | None = None) -> None:
+                 choose: Callable[[float], tuple[float, str]] | None = None,
+                 controller: str | type[Controller] | None = None) -> None:
         if mode not in ("ray", "virtual"):
             raise ScenarioError(f"mode: must be 'ray' or 'virtual', got {mode!r}")
         if dilation is not None and not dilation >= 1:
             raise ScenarioError(f"dilation: must be >= 1, got {dilation}")
+        if controller is not None:  # a class or any name ``qnemu run --controller`` takes
+            scenario = dataclasses.replace(scenario, control=dataclasses.replace(
+                scenario.control, architecture=controller_name(controller)))
         self.scenario = scenario
         self.plan = NetworkPlan.build(scenario)
         self.address = address

@@ -310,7 +310,7 @@ def _comparison_choice(plan: Plan, first: RunSpec) -> Callable[[float], tuple[fl
     runs need (the largest), so that one dilation holds for the whole comparison."""
 
     def choose(lateness_s: float) -> tuple[float, str]:
-        from qnemu.emulation import dilation_for
+        from qnemu.runtime.pacing import dilation_for
         from qnemu.planning.plan import NetworkPlan
 
         best: tuple[float, str] | None = None

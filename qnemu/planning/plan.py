@@ -29,7 +29,7 @@ from qnemu.planning.paths import link_key
 from qnemu.planning.prediction import Prediction
 from qnemu.planning.twin import Twin, run_twin
 from qnemu.scenario import Scenario
-from qnemu.wire.messages import ClassicalNetwork
+from qnemu.wire.classical import ClassicalNetwork
 
 
 def link_name(a: str, b: str) -> str:

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from qnemu.wire.messages import FrameReader, FrameTooLarge, frame
+from qnemu.wire.frames import FrameReader, FrameTooLarge, frame
 
 MAGIC = b"QNEMU1"
 NONCE_BYTES = 16

@@ -1,4 +1,4 @@
-"""Classical messages: one frozen dataclass per kind, msgpack frames, the delay model.
+"""Classical messages: one frozen dataclass per kind, and their msgpack-ready encoding.
 
 Every message carries the emulated time at which the receiver may act on it
 (``deliver_at_s``); the receiver releases it exactly then (see ``runtime.scheduler``).
@@ -7,20 +7,8 @@ Every message carries the emulated time at which the receiver may act on it
 from __future__ import annotations
 
 import dataclasses
-import math
-import struct
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
-
-import msgpack
-import networkx as nx
-import numpy as np
-
-from qnemu.physics.fiber import propagation_delay_s
-
-MAX_FRAME_BYTES = 1 << 20  # a single frame above 1 MiB is a bug or an attack
-_LENGTH = struct.Struct("!I")
 
 
 @dataclass(frozen=True)
@@ -196,96 +184,3 @@ def decode(item: list[Any]) -> Message:
     return cls(*fields)
 
 
-def frame(payload: Any) -> bytes:
-    """One length-prefixed msgpack frame."""
-    body = msgpack.packb(payload, use_bin_type=True)
-    return _LENGTH.pack(len(body)) + body
-
-
-class FrameTooLarge(ValueError):
-    """A length prefix above the limit: the stream cannot be trusted any more."""
-
-
-class FrameReader:
-    """Splits a byte stream into decoded frames, refusing frames over the size limit."""
-
-    def __init__(self, max_frame_bytes: int = MAX_FRAME_BYTES) -> None:
-        self._buffer = bytearray()
-        self._max = max_frame_bytes
-
-    def bodies(self, data: bytes) -> Iterator[bytes]:
-        """Add received bytes; yield the body of every frame now complete (undecoded)."""
-        self._buffer += data
-        while len(self._buffer) >= _LENGTH.size:
-            (length,) = _LENGTH.unpack_from(self._buffer)
-            if length > self._max:
-                raise FrameTooLarge(f"frame length: {length} bytes exceeds the {self._max} "
-                                    f"limit")
-            end = _LENGTH.size + length
-            if len(self._buffer) < end:
-                return
-            body = bytes(self._buffer[_LENGTH.size:end])
-            del self._buffer[:end]
-            yield body
-
-    def decode(self, body: bytes) -> Any:
-        """One frame body as msgpack, with the size limits on its strings and bytes."""
-        return msgpack.unpackb(body, raw=False, max_bin_len=self._max, max_str_len=self._max)
-
-    def feed(self, data: bytes) -> Iterator[Any]:
-        """Add received bytes; yield every frame now complete, decoded."""
-        for body in self.bodies(data):
-            yield self.decode(body)
-
-
-class ClassicalNetwork:
-    """The emulated classical network: per-hop fiber propagation plus processing, and jitter.
-
-    Classical messages follow the fiber topology along the path of least delay; each hop
-    costs propagation (L / (c/n)) plus ``processing_s``. Jitter is Gaussian with standard
-    deviation ``jitter_s`` per message, truncated so that a message is never faster than
-    its propagation; ``loss`` is the probability a message is lost.
-    """
-
-    def __init__(
-        self,
-        graph: nx.Graph,
-        processing_s: float = 1e-5,
-        jitter_s: float = 0.0,
-        loss: float = 0.0,
-    ) -> None:
-        self.processing_s = processing_s
-        self.jitter_s = jitter_s
-        self.loss = loss
-        self._graph = graph
-        # one Dijkstra per source, when that source first sends: a node talks to few
-        # others, and all pairs of a 10,000-node network would not fit in memory
-        self._delay: dict[str, dict[str, float]] = {}
-
-    def _hop_delay_s(self, u: str, v: str, data: dict[str, Any]) -> float:
-        return propagation_delay_s(data["length_km"]) + self.processing_s
-
-    def _row(self, src: str) -> dict[str, float]:
-        row = self._delay.get(src)
-        if row is None:
-            row = self._delay[src] = nx.single_source_dijkstra_path_length(
-                self._graph, src, weight=self._hop_delay_s)
-        return row
-
-    def delay_s(self, src: str, dst: str) -> float:
-        """Mean one-way delay between two nodes in emulated seconds (0 to oneself)."""
-        return self._row(src)[dst]
-
-    def sample_delay_s(self, rng: np.random.Generator, src: str, dst: str) -> float | None:
-        """A delay drawn for one message, or None when the message is lost."""
-        if self.loss > 0.0 and src != dst and rng.random() < self.loss:
-            return None  # a node's message to itself never touches the network
-        delay = self._row(src)[dst]
-        if self.jitter_s > 0.0 and src != dst:
-            delay = max(delay - self.processing_s, delay + rng.normal(0.0, self.jitter_s))
-        return delay
-
-    def shortest_hop_delay_s(self) -> float:
-        """The smallest delay between two distinct nodes: the emulation's finest time scale."""
-        return min((self._hop_delay_s(u, v, data) for u, v, data in self._graph.edges(data=True)
-                    if u != v), default=math.inf)

@@ -4,7 +4,7 @@ What is compared: a 40-node chain (trapped ion, 10 km hops, four QKD tenants who
 cross pack boundaries) run with ``nodes_per_actor: 4`` and with ``nodes_per_actor: 1``,
 same seeds, several repeats. The runs are in virtual time, through the same code path a
 packed Ray run takes: one :class:`~qnemu.runtime.host.Host` per actor, the groups made by
-:func:`qnemu.emulation.group_nodes`, and every message and ground-truth hand-over between
+:func:`qnemu.runtime.placement.group_nodes`, and every message and ground-truth hand-over between
 hosts encoded as a msgpack frame and decoded by :class:`~qnemu.wire.messages.FrameReader`, as
 :class:`~qnemu.runtime.transport.SocketTransport` does. Only the wall clock and the sockets
 are left out (a frame reaches its host after the sending handler returns, at the
@@ -18,13 +18,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qnemu.emulation import group_nodes
+from qnemu.runtime.placement import group_nodes
 from qnemu.planning.plan import NetworkPlan
 from qnemu.results import SummaryBuilder
 from qnemu.runtime.host import Host
 from qnemu.runtime.scheduler import VirtualScheduler
 from qnemu.scenario import load_scenario
-from qnemu.wire.messages import FrameReader, frame
+from qnemu.wire.frames import FrameReader, frame
 
 SEEDS = (1, 2, 3, 4, 5)
 TENANTS = [("t0", "n2", "n5"), ("t1", "n12", "n15"), ("t2", "n22", "n25"), ("t3", "n34", "n37")]

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from qnemu.emulation import group_nodes
+from qnemu.runtime.placement import group_nodes
 from qnemu.errors import EmulationError, ScenarioError
 from qnemu.runtime.ray_backend import (
     RayNode,

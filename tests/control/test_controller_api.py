@@ -3,6 +3,8 @@
 import json
 from pathlib import Path
 
+import pytest
+
 from qnemu.control.api import (
     Controller,
     DiscardPair,
@@ -68,3 +70,29 @@ def test_an_unsupported_instruction_is_a_clear_type_error():
     host.site = type("Site", (), {"name": "x"})()
     with pytest.raises(TypeError, match="unsupported instruction Nonsense"):
         host._send(Nonsense("n0"), 0.0, 0.0)
+
+
+def test_emulation_takes_a_controller_class_or_any_registry_name(tmp_path, monkeypatch):
+    """``Emulation(scenario, controller=Class)`` like Mininet's facade; the same run as the
+    name forms ``qnemu run --controller`` takes (issue 12)."""
+    from pathlib import Path
+
+    import qnemu
+    from qnemu.control.builtin import CentralizedController
+
+    repo = Path(__file__).resolve().parents[2]
+    monkeypatch.chdir(repo)
+    scenario = qnemu.load_scenario(repo / "qnemu/examples/default.yaml",
+                                   overrides={"duration_s": 0.2})
+    by_name = qnemu.Emulation(scenario, controller="centralized", mode="virtual",
+                              results_dir=tmp_path / "a").run()
+    by_class = qnemu.Emulation(scenario, controller=CentralizedController, mode="virtual",
+                               results_dir=tmp_path / "b").run()
+    assert by_class["controller"] == by_name["controller"] == "centralized"
+    assert by_class["tenants"] == by_name["tenants"]
+    user = qnemu.Emulation(scenario, controller="examples/controllers/freshest_first.py"
+                           ":FreshestFirst", mode="virtual", results_dir=tmp_path / "c")
+    assert user.scenario.control.architecture == (
+        f"{repo / 'examples/controllers/freshest_first.py'}:FreshestFirst")
+    with pytest.raises(qnemu.ScenarioError, match="not a qnemu Controller class"):
+        qnemu.Emulation(scenario, controller=dict, mode="virtual")

@@ -7,14 +7,9 @@ import numpy as np
 import pytest
 
 from qnemu.physics.fiber import propagation_delay_s
-from qnemu.wire.messages import (
-    MESSAGE_TYPES,
-    ClassicalNetwork,
-    FrameReader,
-    decode,
-    encode,
-    frame,
-)
+from qnemu.wire.classical import ClassicalNetwork
+from qnemu.wire.frames import FrameReader, frame
+from qnemu.wire.messages import MESSAGE_TYPES, decode, encode
 
 
 def _example(cls):

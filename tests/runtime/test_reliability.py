@@ -27,7 +27,7 @@ from qnemu.runtime.scheduler import RealTimeScheduler, VirtualScheduler
 from qnemu.runtime.transport import MAGIC, NONCE_BYTES, BadFrame, mac
 from qnemu.scenario import load_scenario
 from qnemu.truth.store import GroundTruthStore
-from qnemu.wire.messages import frame
+from qnemu.wire.frames import frame
 
 TWO_NODE = {
     "name": "two", "seed": 4, "duration_s": 0.3, "dilation": 10,

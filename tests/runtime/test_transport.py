@@ -7,7 +7,7 @@ import msgpack
 import pytest
 
 from qnemu.runtime.transport import MAGIC, NONCE_BYTES, BadFrame, SocketTransport, mac
-from qnemu.wire.messages import frame
+from qnemu.wire.frames import frame
 
 SECRET = b"s" * 32
 
