@@ -52,7 +52,11 @@ from qnemu.runtime.placement import auto_nodes_per_actor, group_nodes
 from qnemu.runtime.scheduler import VirtualScheduler
 from qnemu.scenario import Scenario
 
-START_MARGIN_S = 1.5  # wall seconds between arming the actors and emulated time 0
+# Wall seconds between arming the actors and emulated time 0: a few times what one call to
+# every actor took while connecting (the arming call is alike), within these bounds.
+START_MARGIN_S = 1.5
+MIN_START_MARGIN_S = 0.25
+START_MARGIN_CALLS = 4.0
 SALVAGE_TIMEOUT_S = 2.0  # wall seconds to collect the last records after a stop or failure
 class Terminated(KeyboardInterrupt):
     """The run was asked to stop by a signal other than Ctrl-C (SIGTERM): same handling."""
@@ -122,6 +126,7 @@ class Emulation:
         self._late_count = 0  # samples beyond the tolerance so far
         self._overload_seen_at: float | None = None  # emulated s the run first looked it
         self._t0, self._dilation_now = 0.0, 1.0  # of the run going on (Ray mode)
+        self._start_margin_s = START_MARGIN_S
         self._secret = secrets.token_bytes(32)  # authenticates this run's transport
         self._emulator: dict[str, Any] = {}  # the emulator block, filled as the run goes
         self._reached_s = 0.0  # emulated time up to which every record is in the folder
@@ -254,7 +259,10 @@ class Emulation:
             startup_s = time.time() - wall_start
             self.book = {i: (p["address"], p["port"]) for i, p in enumerate(placed)}
             self.actor_pids = [p["pid"] for p in placed]
+            called = time.time()
             ray_backend.call_all(actors, "connect", self.book, names=groups)
+            self._start_margin_s = min(START_MARGIN_S, max(
+                MIN_START_MARGIN_S, START_MARGIN_CALLS * (time.time() - called)))
             dilation, calibration = self._dilation(actors)
             clock = self._clock_offsets(actors, placed, dilation)
             expected = self._expect(dilation, time.time() - wall_start)
@@ -314,7 +322,7 @@ class Emulation:
     def _expect(self, dilation: float, startup_s: float) -> float:
         """Say the dilation, its reason and the wall time the run should take; return it."""
         duration = self.scenario.duration_s
-        start = startup_s + START_MARGIN_S
+        start = startup_s + self._start_margin_s
         expected = duration * dilation + start
         longer = (f", {expected / duration:.3g}x the emulated time"
                   if expected > 10 * duration else "")
@@ -329,10 +337,12 @@ class Emulation:
         from qnemu.runtime import ray_backend
 
         duration = self.scenario.duration_s
-        t0 = time.time() + START_MARGIN_S
+        t0 = time.time() + self._start_margin_s
         self._t0, self._dilation_now = t0, dilation
         self._late_tolerance_wall = overload_tolerance_s(self.plan) * dilation
         ray_backend.call_all(actors, "run", t0, dilation, duration, names=self._groups)
+        self._emulator["start_margin_s"] = self._start_margin_s
+        self._emulator["armed_before_t0_s"] = t0 - time.time()  # < 0: the start was late
         self._emulator["frames_rejected"] = self._emulator["peers_rejected"] = 0
         try:
             first_pair_wall = self._heartbeats(actors, t0, dilation, builder)
