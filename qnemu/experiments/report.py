@@ -53,7 +53,8 @@ CLIPPED_NOTE = ("[a, b]: the 95% interval clipped to what the metric can take (r
                 "counts, latencies and utility are >= 0, fidelity <= 1); summary.json "
                 "keeps the raw mean ± half-width.")
 LEGEND = ("Mean ± half-width of the 95% t-interval over repeats, both to the interval's "
-          "precision; runs (excl.): the group's runs (of them, overloaded and excluded).")
+          "precision. runs: the group's runs, and in brackets how many of them were "
+          "overloaded and are excluded from its statistics.")
 
 
 @dataclass(frozen=True)
@@ -151,11 +152,11 @@ def split_columns(section: Section, width: int = MAX_WIDTH) -> list[tuple[Column
 
 
 def _key_columns(groups: Sequence[Group], params: Sequence[str]) -> tuple[Column, ...]:
-    """Sweep values, controller (whole: never cut) and ``runs (excl.)``."""
+    """Sweep values, controller (whole: never cut) and runs (excluded)."""
     columns = [Column(p.rsplit(".", 1)[-1], tuple(dict(g.point)[p] for g in groups), False)
                for p in params]
     columns.append(Column("controller", tuple(g.controller for g in groups), False))
-    columns.append(Column("runs (excl.)", tuple(f"{g.runs} ({g.excluded})" for g in groups)))
+    columns.append(Column("runs", tuple(f"{g.runs} ({g.excluded})" for g in groups)))
     return tuple(columns)
 
 

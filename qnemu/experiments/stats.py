@@ -112,12 +112,17 @@ def decimals(mean: float, half_width: float | None) -> int | None:
     sets a place (no interval, a zero one, or one below :data:`NOISE` of the mean): the
     mean is then shown to four significant digits on its own.
     """
-    places = []
-    if half_width and abs(half_width) > NOISE * abs(mean):
-        places.append(HALF_WIDTH_DIGITS - 1 - math.floor(math.log10(abs(half_width))))
-    if mean and places:
-        places.append(MEAN_DIGITS - 1 - math.floor(math.log10(abs(mean))))
-    return min(places) if places else None
+    if not half_width or abs(half_width) <= NOISE * abs(mean):
+        return None
+    place = _place(half_width, HALF_WIDTH_DIGITS)
+    if _place(round(abs(half_width), place), HALF_WIDTH_DIGITS) < place:
+        place -= 1  # 9.97 rounds up to 10.0, a third digit: shown as 10
+    return min(place, _place(mean, MEAN_DIGITS)) if mean else place
+
+
+def _place(value: float, digits: int) -> int:
+    """The decimal place of ``value``'s ``digits``-th significant digit."""
+    return digits - 1 - math.floor(math.log10(abs(value)))
 
 
 def _fixed(value: float, places: int) -> str:

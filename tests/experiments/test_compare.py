@@ -112,7 +112,7 @@ def test_compare_end_to_end(tiny, tmp_path):
     assert len(summary["runs"]) == 8 and len(summary["groups"]) == 4
     for (t2, controller), cells in table.items():
         members = [r for r in rows if r[T2] == t2 and r["controller"] == controller]
-        assert cells["runs (excl.)"] == "2 (0)"
+        assert cells["runs"] == "2 (0)"
         group = next(g for g in summary["groups"]
                      if g["point"] == {T2: t2} and g["controller"] == controller)
         for heading, column in TABLE_HEADINGS.items():
