@@ -5,6 +5,11 @@ A group is one (sweep point, controller). Its statistics use only the runs that 
 overloaded (an overloaded run's timing is not trusted, DESIGN: Time); how many were
 excluded is shown next to every group. Everything is computed from the CSV text, so a
 resumed comparison and a fresh one report the same way.
+
+Tables fit :data:`MAX_WIDTH` characters (the terminal's width, if narrower): metrics that
+do not fit go to a further table that repeats the keys, so no name is ever cut. Intervals
+are shown clipped to the metric's range (``metrics.BOUNDS``), with a note where that
+happened; ``summary.json`` keeps them raw.
 """
 
 from __future__ import annotations
