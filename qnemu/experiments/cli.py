@@ -54,18 +54,30 @@ def compare(
         "--virtual", help="Run in virtual time in this process (no Ray, no wall clock).")] = False,
     quiet: Annotated[bool, typer.Option(
         "--quiet", help="No progress bar and no per-run lines.")] = False,
+    metrics_port: Annotated[int | None, typer.Option(
+        "--metrics-port", help="Serve every run's metrics on this port as they go, labelled "
+                               "by run and controller (0: pick a free one). Default: none.")
+    ] = None,
+    metrics_host: Annotated[str, typer.Option(
+        "--metrics-host", help="Address serving /metrics (loopback unless you say otherwise).")
+    ] = "127.0.0.1",
+    metrics_linger: Annotated[float, typer.Option(
+        "--metrics-linger", help="Wall seconds /metrics keeps serving after the last run.")
+    ] = 5.0,
 ) -> None:
     """Compare control planes on one scenario: repeats, sweeps, 95% CIs, tables, plots."""
-    from qnemu.experiments.runner import ComparisonInterrupted
+    from qnemu.experiments.runner import ComparisonInterrupted, MetricsOptions
     from qnemu.experiments.runner import compare as run_comparison
     from qnemu.scenario import parse_overrides
 
     try:
         overrides = parse_overrides(set_ or [])  # as ``qnemu run --set`` reads them
+        metrics = (None if metrics_port is None
+                   else MetricsOptions(metrics_port, metrics_host, metrics_linger))
         folder = run_comparison(scenario, controllers, repeats, seed, sweep or [], results,
                                 "virtual" if virtual else "ray", resume, address=address,
                                 dilation=dilation, overrides=overrides, console=console,
-                                quiet=quiet)
+                                quiet=quiet, metrics=metrics)
     except QnemuError as exc:
         _fail(exc)
     except ComparisonInterrupted as exc:

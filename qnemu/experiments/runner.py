@@ -12,6 +12,10 @@ All runs share ONE dilation, so that they are comparable: ``--dilation`` (or the
 scenario's), else the first run calibrates once and its choice (the largest any sweep
 point needs) holds for every later run, and for the runs a ``--resume`` adds.
 ``comparison.json`` and ``summary.json`` record it under ``dilation``.
+
+With ``metrics=`` (``qnemu compare --metrics-port``) one ``/metrics`` endpoint serves every
+run as it goes, each run's series labelled ``run=<comparison>/<run folder>`` and its
+``controller``, so a Prometheus scraping it shows the control planes side by side.
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ from qnemu.experiments.store import RunStore
 from qnemu.results import VIOLATION_KINDS
 from qnemu.scenario import ARCHITECTURES, load_scenario
 
-__all__ = ["DEFAULT_CONTROLLERS", "ComparisonInterrupted", "compare"]
+__all__ = ["DEFAULT_CONTROLLERS", "ComparisonInterrupted", "MetricsOptions", "compare"]
 
 DEFAULT_CONTROLLERS = ARCHITECTURES
 PLAN_FILE = "comparison.json"
@@ -60,6 +64,15 @@ class ComparisonInterrupted(KeyboardInterrupt):
         self.folder = folder
         self.finished = finished
         self.total = total
+
+
+@dataclass(frozen=True)
+class MetricsOptions:
+    """Where a comparison serves ``/metrics`` (as ``qnemu run``'s ``--metrics-*``)."""
+
+    port: int
+    host: str = "127.0.0.1"
+    linger_s: float = 5.0
 
 
 @dataclass
@@ -84,7 +97,8 @@ def compare(scenario_path: str | Path,
             resume: str | Path | None = None, *, address: str | None = None,
             dilation: float | None = None, overrides: Mapping[str, Any] | None = None,
             console: Console | None = None, quiet: bool = False,
-            on_run_done: Callable[[RunSpec, dict[str, str]], None] | None = None) -> Path:
+            on_run_done: Callable[[RunSpec, dict[str, str]], None] | None = None,
+            metrics: MetricsOptions | None = None) -> Path:
     """Run the comparison and return its folder (see the module docstring).
 
     ``controllers``: names or ``package.module:Class`` paths (a list or ``"a,b"``);
@@ -96,9 +110,15 @@ def compare(scenario_path: str | Path,
     ``{"hardware.trapped_ion.t2_s": 0.1}``).
     ``on_run_done`` is called with each finished run and its row. Every input problem
     is raised at once as a :class:`~qnemu.errors.ScenarioError` before anything runs.
+    ``metrics``: serve the runs' metrics on one endpoint (a port in use is a
+    :class:`~qnemu.telemetry.TelemetryError` before anything runs or is written).
     """
     if mode not in ("ray", "virtual"):
         raise ScenarioError(f"mode: must be 'ray' or 'virtual', got {mode!r}")
+    if metrics is not None:
+        from qnemu.telemetry.collector import check_endpoint
+
+        check_endpoint(metrics.host, metrics.port)
     problems: list[str] = []
     names = _collect(problems, parse_controllers, controllers)
     sweeps = _collect(problems, parse_sweep, list(sweep))
@@ -123,7 +143,7 @@ def compare(scenario_path: str | Path,
                       "already recorded", markup=False)
     try:
         _run_all(plan, todo, store, folder, mode, address, console, quiet, on_run_done,
-                 shared)
+                 shared, metrics)
     except KeyboardInterrupt:
         _report(plan, store, folder, console, show=False, dilation=shared)
         finished = len(plan.runs) - len([s for s in plan.runs
@@ -214,7 +234,7 @@ def _resume_folder(folder: Path, plan: Plan) -> Path:
 def _run_all(plan: Plan, todo: Sequence[RunSpec], store: RunStore, folder: Path, mode: str,
              address: str | None, console: Console, quiet: bool,
              on_run_done: Callable[[RunSpec, dict[str, str]], None] | None,
-             shared: Dilation) -> None:
+             shared: Dilation, metrics: MetricsOptions | None = None) -> None:
     bar = Progress(TextColumn("comparing"), BarColumn(), MofNCompleteColumn(),
                    TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
                    disable=quiet or not console.is_terminal)
@@ -225,6 +245,7 @@ def _run_all(plan: Plan, todo: Sequence[RunSpec], store: RunStore, folder: Path,
             if ray.started and not quiet:
                 console.print(f"ray: embedded Ray started once for {len(todo)} runs",
                               markup=False, highlight=False)
+        sink = _metrics_sink(stack, metrics, mode, address, console, quiet) if todo else None
         stack.enter_context(bar)
         for number, spec in enumerate(todo):
             bar.update(task, description=spec.label)
@@ -232,14 +253,34 @@ def _run_all(plan: Plan, todo: Sequence[RunSpec], store: RunStore, folder: Path,
             def progress(p: Any, number: int = number) -> None:
                 bar.update(task, completed=number + min(1.0, p.emulated_s / p.duration_s))
 
+            if sink is not None:
+                sink.expect(f"{folder.name}/{spec.slug}")
             row = _one_run(plan, spec, folder, mode, address, progress, shared,
-                           None if quiet else console)
+                           None if quiet else console, sink)
             text = store.append({**row, "run": len(store.rows)})
             bar.update(task, completed=number + 1)
             if not quiet:
                 console.print(_line(spec, text), markup=False, highlight=False)
             if on_run_done is not None:
                 on_run_done(spec, text)
+
+
+def _metrics_sink(stack: ExitStack, metrics: MetricsOptions | None, mode: str,
+                  address: str | None, console: Console, quiet: bool) -> Any:
+    """One telemetry sink kept open across the runs; it lingers and stops with the stack."""
+    if metrics is None:
+        return None
+    from qnemu.telemetry import start_telemetry
+
+    say = None if quiet else (lambda text: console.print(text, markup=False, highlight=False))
+    sink = start_telemetry(metrics.host, metrics.port, metrics.linger_s,
+                           in_process=mode == "virtual", address=address, say=say)
+    sink.keep_open = True  # each run's close ends that run only
+    stack.callback(sink.stop)
+    if not quiet:
+        console.print(f"metrics: {sink.url} (every run, labelled run=<comparison>/<run>)",
+                      markup=False, highlight=False)
+    return sink
 
 
 class _shared_ray:
@@ -266,7 +307,7 @@ class _shared_ray:
 
 def _one_run(plan: Plan, spec: RunSpec, folder: Path, mode: str, address: str | None,
              progress: Callable[[Any], None], shared: Dilation,
-             console: Console | None) -> dict[str, Any]:
+             console: Console | None, sink: Any = None) -> dict[str, Any]:
     from qnemu.emulation import Emulation
 
     scenario = load_scenario(plan.scenario_path, _run_overrides(spec))
@@ -288,7 +329,8 @@ def _one_run(plan: Plan, spec: RunSpec, folder: Path, mode: str, address: str | 
     elif shared.value is not None:
         options = {"dilation": shared.value, "dilation_reason": shared.reason}
     emulation = Emulation(scenario, address=address, results_dir=folder / "runs" / spec.slug,
-                          mode=mode, on_progress=progress, say=say, warn=warn, **options)
+                          mode=mode, on_progress=progress, say=say, warn=warn, telemetry=sink,
+                          **options)
     started = time.perf_counter()
     try:
         summary = emulation.run()
@@ -310,8 +352,8 @@ def _comparison_choice(plan: Plan, first: RunSpec) -> Callable[[float], tuple[fl
     runs need (the largest), so that one dilation holds for the whole comparison."""
 
     def choose(lateness_s: float) -> tuple[float, str]:
-        from qnemu.runtime.pacing import dilation_for
         from qnemu.planning.plan import NetworkPlan
+        from qnemu.runtime.pacing import dilation_for
 
         best: tuple[float, str] | None = None
         points: dict[tuple, RunSpec] = {}

@@ -101,6 +101,37 @@ def dashboards_export(
                f"Prometheus: prometheus --config.file={directory.resolve() / 'prometheus.yml'}")
 
 
+@dashboards_app.command("snapshot")
+def dashboards_snapshot(
+    directory: Annotated[Path, typer.Argument(help="Folder to write one PNG per dashboard to.")],
+    prometheus_url: Annotated[str, typer.Option(
+        "--prometheus-url", help="The Prometheus that scraped the runs.")
+    ] = DEFAULT_PROMETHEUS_URL,
+    last: Annotated[float, typer.Option(
+        "--last", help="Seconds of history to draw, ending now (the dashboards' default "
+                       "range is 300).")] = 300.0,
+    run: Annotated[list[str] | None, typer.Option(
+        "--run", help="Only this run (the run label, a results folder's name; repeatable). "
+                      "Default: all.")] = None,
+    tenant: Annotated[list[str] | None, typer.Option(
+        "--tenant", help="Only this tenant (repeatable). Default: all.")] = None,
+    controller: Annotated[list[str] | None, typer.Option(
+        "--controller", help="Only this controller (repeatable). Default: all.")] = None,
+) -> None:
+    """Draw each dashboard's panels from Prometheus to a PNG (what Grafana would show)."""
+    from qnemu.telemetry.snapshot import snapshot
+
+    chosen = {"run": run or [], "tenant": tenant or [], "controller": controller or []}
+    try:
+        written = snapshot(directory, prometheus_url, range_s=last, variables=chosen)
+    except QnemuError as exc:
+        _fail(exc)
+    except OSError as exc:
+        _fail(QnemuError(f"dashboards snapshot: cannot write {directory}: {exc.strerror}"))
+    for path in written:
+        typer.echo(str(path))
+
+
 __all__ = ["DEFAULT_HOST", "DEFAULT_LINGER_S", "DEFAULT_PORT", "MetricsHost", "MetricsLinger",
            "MetricsPort", "NoMetrics", "dashboards_app", "dashboards_export", "dashboards_push",
-           "metrics_sink"]
+           "dashboards_snapshot", "metrics_sink"]

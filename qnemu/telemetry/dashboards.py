@@ -33,13 +33,12 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models import dashboard as gmodel
 from grafana_foundation_sdk.models.common import (
     BigValueColorMode,
-    BigValueTextMode,
     LegendDisplayMode,
     LegendPlacement,
 )
 from grafana_foundation_sdk.models.dashboard import DataSourceRef
 
-from qnemu.telemetry.catalog import BY_NAME
+from qnemu.telemetry.catalog import BY_NAME, PHASES
 from qnemu.telemetry.collector import DEFAULT_HOST, DEFAULT_PORT, TelemetryError
 
 DATASOURCE_UID = "qnemu-prometheus"
@@ -65,8 +64,8 @@ class Query:
 class PanelSpec:
     """One panel: a time series or a single stat, its unit and its axis range.
 
-    ``alarm``: values of 1 and more are red (overload, violations). ``text``: a stat shows
-    its series' names (the legend) instead of their values, as the phase panel does.
+    ``alarm``: values of 1 and more are red (overload, violations). ``names``: value
+    mappings, a number shown as a word (the phase panel's 0, 1, 2).
     """
 
     title: str
@@ -78,7 +77,7 @@ class PanelSpec:
     high: float | None = None
     decimals: int | None = None
     alarm: bool = False
-    text: bool = False
+    names: dict[int, str] | None = None
 
 
 def metrics_used(expr: str) -> set[str]:
@@ -104,14 +103,17 @@ VARIABLES: dict[str, tuple[str, str]] = {
 ALL = ".*"  # a variable's "All": every value (and a series without the label, as "")
 
 
-def sel(metric: str) -> str:
-    """``metric{run=~"$run",...}``: filtered by every variable whose label it has.
+def sel(metric: str, **fixed: str) -> str:
+    """``metric{run=~"$run",...}``: filtered by every variable whose label it has, and
+    by the ``fixed`` label values.
 
     ``metric`` may end in ``_bucket``, ``_sum`` or ``_count`` (a histogram's parts).
     """
     base = next(iter(metrics_used(metric)))
-    labels = [label for label in BY_NAME[base].series_labels if label in VARIABLES]
-    return metric + "{" + ",".join(f'{label}=~"${label}"' for label in labels) + "}"
+    labels = [f'{label}=~"${label}"' for label in BY_NAME[base].series_labels
+              if label in VARIABLES]
+    labels += [f'{label}="{value}"' for label, value in fixed.items()]
+    return metric + "{" + ",".join(labels) + "}"
 
 
 def _rate(metric: str, by: str) -> str:
@@ -145,10 +147,14 @@ def _floor() -> Query:
 
 
 FIDELITY = {"unit": "none", "high": 1.0, "decimals": 3}  # a 0-1 number, never a percentage
+# The phase as one number per run (0, 1, 2), so that the last value of the series is the
+# phase now, even after the run's endpoint stopped; value mappings name it.
 PHASE = PanelSpec(
-    "Run phase", (Query(f"max by (run, phase) ({sel('qnemu_emulator_phase')}) == 1",
-                        "{{run}}: {{phase}}"),),
-    "none", "stat", text=True,
+    "Run phase", (Query(
+        f"max by (run) ({sel('qnemu_emulator_phase', phase='running')}) + 2 * "
+        f"max by (run) ({sel('qnemu_emulator_phase', phase='finished')})",
+        "{{run}}"),),
+    "none", "stat", names=dict(enumerate(PHASES)),
     description="starting: Ray and the node actors are coming up and every figure is "
                 "still 0; running; finished: the values are final.")
 OVERLOADED = PanelSpec(
@@ -326,8 +332,10 @@ FLOOR_STYLE = [
 def _panel(spec: PanelSpec, datasource: DataSourceRef, panel_id: int) -> Any:
     if spec.kind == "stat":
         builder = gstat.Panel().reduce_options(gcommon.ReduceDataOptions().calcs(["lastNotNull"]))
-        if spec.text:
-            builder.text_mode(BigValueTextMode.NAME).color_mode(BigValueColorMode.NONE)
+        if spec.names:
+            builder.mappings([gmodel.ValueMap({str(value): gmodel.ValueMappingResult(
+                text=name, index=value) for value, name in spec.names.items()})])
+            builder.color_mode(BigValueColorMode.NONE)
         elif spec.alarm:
             builder.color_mode(BigValueColorMode.BACKGROUND)
     else:
@@ -351,8 +359,9 @@ def _panel(spec: PanelSpec, datasource: DataSourceRef, panel_id: int) -> Any:
     if spec.description:
         builder.description(spec.description)
     for i, query in enumerate(spec.queries):
-        builder.with_target(gprom.Dataquery().expr(query.expr).legend_format(query.legend)
-                            .ref_id(_ref(i)).datasource(datasource))
+        target = (gprom.Dataquery().expr(query.expr).legend_format(query.legend)
+                  .ref_id(_ref(i)).datasource(datasource))
+        builder.with_target(target)
     return builder
 
 

@@ -75,7 +75,7 @@ class RunInfo:
         emulation passes it) wins over it, and without either the name is made the way the
         results folder's is (see :func:`run_name`).
         """
-        from qnemu.emulation import overload_tolerance_s
+        from qnemu.runtime.pacing import overload_tolerance_s
 
         scenario = plan.scenario
         dilation = emulator.get("dilation")

@@ -9,6 +9,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 import urllib.parse
@@ -19,6 +20,7 @@ import pytest
 
 from qnemu.emulation import Emulation
 from qnemu.telemetry import dashboards, start_telemetry
+from qnemu.telemetry.snapshot import fill_variables
 
 # In CI (CI=true) a missing binary is a failure, not a skip: scripts/test installs it.
 pytestmark = [pytest.mark.ray, pytest.mark.skipif(
@@ -72,6 +74,17 @@ class Prometheus:
         assert answer["status"] == "success", answer
         return answer["data"]["result"]
 
+    def label_values(self, query, chosen):
+        """Grafana's ``label_values(selector, label)`` as Prometheus' label values API."""
+        selector, label = query.removeprefix("label_values(").removesuffix(")").rsplit(",", 1)
+        params = {"match[]": fill_variables(selector.strip(), chosen)}
+        url = (f"{self.base}/api/v1/label/{label.strip()}/values?"
+               f"{urllib.parse.urlencode(params)}")
+        with urllib.request.urlopen(url, timeout=5) as response:
+            answer = json.load(response)
+        assert answer["status"] == "success", answer
+        return sorted(answer["data"])
+
     def value(self, expr, at=None):
         result = self.query(expr, at)
         return float(result[0]["value"][1]) if result else None
@@ -90,13 +103,15 @@ def live_run(ray_local, tmp_path_factory, request, make_chain):
     sink = start_telemetry(port=0, linger_s=3.0)
     prometheus = Prometheus(tmp, sink.port)
     request.addfinalizer(prometheus.stop)
-    polls, done = [], threading.Event()
+    polls, phases, done = [], [], threading.Event()
 
     def poll():  # the live view: what Prometheus holds while the run goes
         while not done.is_set():
             events = prometheus.value("sum(qnemu_events_total)")
             running = prometheus.value("qnemu_emulator_running")
             polls.append((time.time(), running, events))
+            phases.extend(r["metric"]["phase"] for r in prometheus.query(
+                "qnemu_emulator_phase == 1"))
             time.sleep(0.5)
 
     poller = threading.Thread(target=poll, daemon=True)
@@ -104,7 +119,20 @@ def live_run(ray_local, tmp_path_factory, request, make_chain):
     summary = Emulation(scenario, results_dir=tmp / "runs", telemetry=sink).run()
     done.set()
     poller.join(timeout=10)
+    prometheus.phases_seen = set(phases)
     return prometheus, summary, polls
+
+
+@pytest.fixture(scope="module")
+def chosen(live_run):
+    """Template variable values one would pick for this run: its name, tenant, ..."""
+    _, summary, _ = live_run
+    return {"run": [Path(summary["results"]).name], "tenant": ["t"],
+            "controller": ["distributed"], "node": ["n2"]}
+
+
+def shipped_dashboards():
+    return [(path.name, json.loads(path.read_text())) for path in sorted(SHIPPED.glob("*.json"))]
 
 
 def test_counters_rise_during_the_run(live_run):
@@ -115,16 +143,71 @@ def test_counters_rise_during_the_run(live_run):
     assert during[-1][1] > during[0][1]
 
 
-def test_every_panel_query_returns_data(live_run):
+@pytest.mark.parametrize("pick", ["all", "one"])
+def test_every_panel_query_returns_data(live_run, chosen, pick):
+    """With every variable at All, and with one value of each picked, as a user would."""
     prometheus, _, polls = live_run
     at = max(t for t, running, _ in polls if running == 1)  # live, mid-window
+    values = chosen if pick == "one" else {}
     empty = []
-    for path in sorted(SHIPPED.glob("*.json")):
-        for title, expr in dashboards.panel_queries(json.loads(path.read_text())):
-            expr = expr.replace(dashboards.RATE, RATE_WINDOW)
+    for name, dashboard in shipped_dashboards():
+        for title, expr in dashboards.panel_queries(dashboard):
+            expr = fill_variables(expr, values, RATE_WINDOW)
             if not prometheus.query(expr, at):
-                empty.append(f"{path.name}: {title}: {expr}")
+                empty.append(f"{name}: {title}: {expr}")
     assert not empty, "\n".join(empty)
+
+
+def test_template_variables_offer_the_runs_values(live_run, chosen):
+    prometheus, _, _ = live_run
+    expected = {**chosen, "node": [f"n{i}" for i in range(5)]}
+    for name, dashboard in shipped_dashboards():
+        variables = dashboard["templating"]["list"]
+        assert {v["name"] for v in variables} >= {"run", "tenant", "controller"}, name
+        for variable in variables:
+            assert variable["includeAll"] and variable["allValue"] == ".*"
+            found = prometheus.label_values(variable["query"], {"run": chosen["run"]})
+            assert found == expected[variable["name"]], (name, variable["query"])
+
+
+def test_one_controller_value_and_every_series_names_the_run(live_run, chosen):
+    prometheus, _, polls = live_run
+    at = max(t for t, running, _ in polls if running == 1)
+    series = prometheus.query('{__name__=~"qnemu_.+"}', at)
+    assert {s["metric"].get("run") for s in series} == set(chosen["run"])
+    assert {s["metric"]["controller"] for s in series if "controller" in s["metric"]} == {
+        "distributed"}
+    sites = {s["metric"]["site"] for s in series if "site" in s["metric"]}
+    assert sites == {f"distributed@n{i}" for i in range(5)}
+
+
+def test_the_phase_runs_then_finishes(live_run):
+    prometheus, _, polls = live_run
+    assert "running" in prometheus.phases_seen  # seen live, while the run went
+    final = [t for t, running, _ in polls if running == 0][-1]
+    assert {r["metric"]["phase"] for r in prometheus.query(
+        "qnemu_emulator_phase == 1", final)} == {"finished"}
+
+
+def test_snapshot_draws_both_dashboards_from_prometheus(live_run, chosen, tmp_path):
+    """The real CLI, in a subprocess, against the Prometheus that scraped the run."""
+    prometheus, _, _ = live_run
+    out = tmp_path / "snapshots"
+    done = subprocess.run(
+        [sys.executable, "-m", "qnemu", "dashboards", "snapshot", str(out),
+         "--prometheus-url", prometheus.base, "--last", "120", "--run", chosen["run"][0]],
+        capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout + done.stderr
+    written = sorted(out.glob("*.png"))
+    assert [p.name for p in written] == ["qnemu-controllers.png", "qnemu-overview.png"]
+    assert done.stdout.split() == [str(p) for p in sorted(written, key=lambda p: (
+        p.name != "qnemu-overview.png"))]
+    import matplotlib.image
+
+    for path in written:
+        image = matplotlib.image.imread(path)
+        assert image.shape[0] > 600 and image.shape[1] > 1000  # panels, not an empty canvas
+        assert image[..., :3].std() > 0.05
 
 
 def test_final_counters_equal_the_summary(live_run):
