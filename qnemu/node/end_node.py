@@ -10,10 +10,19 @@ delivered pair's true fidelity when both ends have used it.
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
 
 from qnemu.apps.requests import request_gap_s
-from qnemu.node.memory import HeldQubit
+from qnemu.control.api import tenant_roles
+from qnemu.node.dispatch import receives
+from qnemu.node.environment import Environment
+from qnemu.node.memory import HeldQubit, Memory
+from qnemu.planning.plan import NetworkPlan
+from qnemu.scenario.spec import TenantSpec
 from qnemu.truth.store import (
     PairRecord,
     correct_qubit,
@@ -21,7 +30,7 @@ from qnemu.truth.store import (
     true_fidelity,
     use_qubit,
 )
-from qnemu.wire.messages import OutcomeAck, PurifyRequest, PurifyResult, SwapOutcome
+from qnemu.wire.messages import Message, OutcomeAck, PurifyRequest, PurifyResult, SwapOutcome
 
 
 @dataclass
@@ -38,45 +47,123 @@ class EndPair:
     chain: list[list[str]]
 
 
+class NodeServices(Protocol):
+    """What the end-node side asks of the node it belongs to (implemented by
+    :class:`~qnemu.node.node.Node`)."""
+
+    def send(self, cls: type[Message], dst: str, at: float | None = None,
+             **fields: Any) -> None:
+        """Send a classical message (delay and loss drawn by the node)."""
+        ...
+
+    def violation(self, kind: str, tenant: str, **detail: Any) -> None:
+        """Record a violation observed at this node."""
+        ...
+
+    def release_slot(self, held: HeldQubit, reason: str) -> None:
+        """Free the memory slot of ``held`` (its qubit was used or measured)."""
+        ...
+
+    def discard(self, held: HeldQubit, reason: str, tell_partner: bool = True) -> None:
+        """Drop the qubit of ``held`` and free its slot."""
+        ...
+
+    def ignore(self, message: Message, reason: str) -> None:
+        """Count a message that changes nothing here (a resent copy, say)."""
+        ...
 
 
 class EndNode:
-    """Mixin of :class:`~qnemu.node.node.Node`: what a tenant's end nodes do."""
+    """What a tenant's end nodes do at one node: collect swap outcomes, correct, purify
+    end to end, serve requests, use pairs, and record what was truly delivered.
 
-    def _progress(self, tenant: str) -> None:
+    Every node has one; where the node ends no tenant's path it never completes a pair.
+
+    Args:
+        node_id: the node this side belongs to.
+        plan: the network plan (paths, purification rounds, tenants, classical timing).
+        env: the host running the node (clock, timers, events, ground-truth store).
+        rng: the node's generator (request gaps and purification are drawn from it).
+        memory: the node's memory slots (read here; emptied only through ``node``).
+        node: the node's services this side calls back into.
+    """
+
+    def __init__(self, node_id: str, plan: NetworkPlan, env: Environment,
+                 rng: np.random.Generator, memory: Memory, node: NodeServices) -> None:
+        self.node_id = node_id
+        self.plan = plan
+        self.env = env
+        self.rng = rng
+        self.memory = memory
+        self.node = node
+        self.roles = tenant_roles(plan.paths, node_id)
+        self._specs: dict[str, TenantSpec] = {t.name: t for t in plan.scenario.tenants}
+        self._outcomes: dict[str, dict[str, list[SwapOutcome]]] = {t: {} for t in self.roles}
+        self._seen_outcomes: set[tuple[str, str, str]] = set()  # outcomes received here
+        self._expired: set[str] = set()  # link pairs this end dropped at its cutoff
+        self._end_pairs: dict[str, dict[str, EndPair]] = {t: {} for t in self.roles}
+        self._deferred: dict[str, list[PurifyRequest]] = {t: [] for t in self.roles}
+        sources = [t for t, path in plan.paths.items() if path[0] == node_id]
+        self._requests: dict[str, deque[float]] = {t: deque() for t in sources}
+        self._stock: dict[str, list[tuple[HeldQubit, list[list[str]]]]] = {
+            t: [] for t in sources}
+
+    def start(self) -> None:
+        """The tenants this node is the source of start asking for pairs."""
+        for tenant in self._requests:
+            self._next_request(tenant)
+
+    def progress(self, tenant: str) -> None:
         """End nodes deliver what is complete; repeaters wait for their controller."""
         if None not in self.roles[tenant]:
             return
-        for held in list(self.held.values()):
+        for held in self.memory.qubits():
             if held.tenant == tenant and not held.busy and not held.complete:
                 self._try_deliver(tenant, held)
 
+    def dropped_at_cutoff(self, held: HeldQubit) -> None:
+        """The node dropped ``held`` at its cutoff: an end node notes it, so that an
+        outcome arriving for it later is reported as late."""
+        if None in self.roles[held.tenant]:
+            self._expired.add(held.link_pair)
+
+    def forget(self, held: HeldQubit) -> None:
+        """The node is discarding ``held``: take it out of the stock and of the pairs
+        awaiting purification."""
+        self.unstock(held)
+        for pairs in self._end_pairs.values():
+            for key, pair in list(pairs.items()):
+                if pair.held is held:
+                    del pairs[key]
 
     # -- end nodes -------------------------------------------------------------------------
+    @receives(SwapOutcome)
     def _on_outcome(self, message: SwapOutcome) -> None:
         key = (message.repeater, message.left_pair, message.right_pair)
         if self.plan.classical.loss > 0.0:  # the repeater resends until it hears this
-            self._send(OutcomeAck, message.src, tenant=message.tenant,
-                       left_pair=message.left_pair, right_pair=message.right_pair)
+            self.node.send(OutcomeAck, message.src, tenant=message.tenant,
+                           left_pair=message.left_pair, right_pair=message.right_pair)
             if key in self._seen_outcomes:
-                return  # a resent copy of one that arrived
+                self.node.ignore(message, "duplicate")  # a resent copy of one that arrived
+                return
             self._seen_outcomes.add(key)
         for pair in (message.left_pair, message.right_pair):
             if pair in self._expired:
                 self._expired.discard(pair)
-                self._violation("correction_late", message.tenant, pair=pair)
+                self.node.violation("correction_late", message.tenant, pair=pair)
         book = self._outcomes[message.tenant]
         book.setdefault(message.left_pair, []).append(message)
         book.setdefault(message.right_pair, []).append(message)
-        self.env.emit({"event": "outcome_received", "t_s": self.env.now(), "node": self.id,
+        self.env.emit({"event": "outcome_received", "t_s": self.env.now(), "node": self.node_id,
                        "tenant": message.tenant, "repeater": message.repeater,
                        "left_pair": message.left_pair, "right_pair": message.right_pair})
-        self._progress(message.tenant)
+        self.progress(message.tenant)
 
     def _chain(self, tenant: str, link_pair: str) -> list[SwapOutcome]:
         """Every swap outcome connected to ``link_pair`` through shared link pairs."""
         book = self._outcomes[tenant]
-        seen_pairs, seen, frontier = {link_pair}, {}, [link_pair]
+        seen: dict[int, SwapOutcome] = {}
+        seen_pairs, frontier = {link_pair}, [link_pair]
         while frontier:
             for message in book.get(frontier.pop(), []):
                 if id(message) in seen:  # identity: equal-valued outcomes are distinct
@@ -93,13 +180,13 @@ class EndNode:
         chain = self._chain(tenant, held.link_pair)
         if any(not m.success for m in chain):
             self._forget_chain(tenant, chain)
-            self._discard(held, "swap_failed", tell_partner=False)
+            self.node.discard(held, "swap_failed", tell_partner=False)
             return
         if len(chain) < len(path) - 2:
             return
         self._forget_chain(tenant, chain)
         held.complete = True
-        corrections = [] if self.id == path[0] else [m.outcome for m in chain]
+        corrections = [] if self.node_id == path[0] else [m.outcome for m in chain]
         described = [[m.repeater, m.left_pair, m.right_pair] for m in chain]
         if self.plan.rounds.get(tenant, 0) == 0:
             self._ready(tenant, held, corrections, described)
@@ -151,7 +238,7 @@ class EndNode:
                        "waited_s": now - self._requests[tenant].popleft()})
         self._use(tenant, held, [], chain)
 
-    def _unstock(self, held: HeldQubit) -> bool:
+    def unstock(self, held: HeldQubit) -> bool:
         """Take ``held`` out of the source's stock of finished pairs, if it is there."""
         for stock in self._stock.values():
             for i, (candidate, _) in enumerate(stock):
@@ -166,8 +253,8 @@ class EndNode:
         held.busy = True
         now = self.env.now()
         path = self.plan.paths[tenant]
-        qubit = (self.id, held.link_pair)
-        role = "src" if self.id == path[0] else "dst"
+        qubit = (self.node_id, held.link_pair)
+        role = "src" if self.node_id == path[0] else "dst"
         waited = now - held.created_at_s
 
         def operation(record: PairRecord) -> None:
@@ -180,11 +267,11 @@ class EndNode:
                     self._deliver(tenant, record)
 
         self.env.store.operate([qubit], operation)
-        self._release_slot(held, "used")
-        self.env.emit({"event": "use", "t_s": now, "node": self.id, "tenant": tenant,
+        self.node.release_slot(held, "used")
+        self.env.emit({"event": "use", "t_s": now, "node": self.node_id, "tenant": tenant,
                        "role": role, "pair": held.link_pair,
                        "repeaters": [repeater for repeater, _, _ in chain], "waited_s": waited,
-                       "chain": chain, "occupied": len(self.held)})
+                       "chain": chain, "occupied": self.memory.occupied})
 
     # -- end-to-end purification (the source end leads) -------------------------------------------
     def _to_purify(self, tenant: str, held: HeldQubit, corrections: list[int],
@@ -193,10 +280,10 @@ class EndNode:
         key = next((left for repeater, left, _ in chain if repeater == path[1]),
                    held.link_pair)  # the first hop's link pair: both ends know it
         if corrections:
-            qubit, now = (self.id, held.link_pair), self.env.now()
+            qubit, now = (self.node_id, held.link_pair), self.env.now()
             self.env.store.operate([qubit], lambda r: correct_qubit(r, qubit, now, corrections))
         self._end_pairs[tenant][key] = EndPair(key, held, 0, chain)
-        if self.id == path[0]:
+        if self.node_id == path[0]:
             self._lead_purification(tenant)
         else:
             self._serve_deferred(tenant)
@@ -212,19 +299,21 @@ class EndNode:
                 keep.held.busy = True
                 self._end_pairs[tenant].pop(sacrifice.key)
                 sacrifice.held.busy = True
-                self._release_slot(sacrifice.held, "purification")  # measured now
-                self._send(PurifyRequest, self.plan.paths[tenant][-1], tenant=tenant,
-                           keep=keep.key, sacrifice=sacrifice.key, level=level,
-                           src_time_s=self.env.now())
+                self.node.release_slot(sacrifice.held, "purification")  # measured now
+                self.node.send(PurifyRequest, self.plan.paths[tenant][-1], tenant=tenant,
+                               keep=keep.key, sacrifice=sacrifice.key, level=level,
+                               src_time_s=self.env.now())
 
+    @receives(PurifyRequest)
     def _on_purify_request(self, message: PurifyRequest) -> None:
         self._deferred[message.tenant].append(message)
         self._serve_deferred(message.tenant)
 
     def _serve_deferred(self, tenant: str) -> None:
         """Answer the source's requests whose two pairs this end also knows complete."""
-        still = []
-        patience = self.me.cutoff_s  # after that the source has given its pair up too
+        still: list[PurifyRequest] = []
+        # after the node's cutoff the source has given its pair up too
+        patience = self.plan.nodes[self.node_id].cutoff_s
         for request in self._deferred[tenant]:
             if self.env.now() - request.src_time_s > patience:
                 continue
@@ -243,23 +332,25 @@ class EndNode:
         rng, method = self.rng, self.plan.scenario.control.purification
         self._end_pairs[tenant].pop(sacrifice.key)
         keep.held.busy = sacrifice.held.busy = True
-        q_keep, q_sacrifice = (self.id, keep.held.link_pair), (self.id, sacrifice.held.link_pair)
+        q_keep = (self.node_id, keep.held.link_pair)
+        q_sacrifice = (self.node_id, sacrifice.held.link_pair)
 
         def operation(kept: PairRecord, spent: PairRecord) -> None:
             store = self.env.store
             store.remove(spent)
             for qubit in spent.qubits:
-                store.forget_qubit(tuple(qubit))
+                store.forget_qubit((qubit[0], qubit[1]))
             success = purify_records(kept, spent, src, request.src_time_s, now, rng, method)
-            self._send(PurifyResult, src, at=now, tenant=tenant, keep=request.keep,
-                       sacrifice=request.sacrifice, level=request.level, success=success)
-            self.env.emit({"event": "purification", "t_s": now, "node": self.id,
+            self.node.send(PurifyResult, src, at=now, tenant=tenant, keep=request.keep,
+                           sacrifice=request.sacrifice, level=request.level, success=success)
+            self.env.emit({"event": "purification", "t_s": now, "node": self.node_id,
                            "tenant": tenant, "level": request.level, "success": success})
             self._after_round(tenant, keep, success)
 
-        self._release_slot(sacrifice.held, "purification")
+        self.node.release_slot(sacrifice.held, "purification")
         self.env.store.operate([q_keep, q_sacrifice], operation)
 
+    @receives(PurifyResult)
     def _on_purify_result(self, message: PurifyResult) -> None:
         keep = self._end_pairs[message.tenant].get(message.keep)
         if keep is not None:
@@ -269,16 +360,15 @@ class EndNode:
         if not success:
             self._end_pairs[tenant].pop(keep.key, None)
             keep.held.busy = False
-            self._discard(keep.held, "purification_failed", tell_partner=False)
+            self.node.discard(keep.held, "purification_failed", tell_partner=False)
             return
         keep.level += 1
         keep.held.busy = False
         if keep.level >= self.plan.rounds[tenant]:
             self._end_pairs[tenant].pop(keep.key, None)
             self._ready(tenant, keep.held, [], keep.chain)
-        elif self.id == self.plan.paths[tenant][0]:
+        elif self.node_id == self.plan.paths[tenant][0]:
             self._lead_purification(tenant)
-
 
     def _forget_chain(self, tenant: str, chain: list[SwapOutcome]) -> None:
         book = self._outcomes[tenant]

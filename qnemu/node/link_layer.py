@@ -20,8 +20,11 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from qnemu.node.environment import Scheduled
-from qnemu.planning.plan import LinkPlan
+import numpy as np
+
+from qnemu.node.dispatch import receives
+from qnemu.node.environment import Environment, Scheduled
+from qnemu.planning.plan import LinkPlan, NetworkPlan
 from qnemu.truth.store import PairRecord
 from qnemu.wire.messages import Herald, ModeFree
 
@@ -53,30 +56,64 @@ class LinkGenerator:
 
 
 class LinkLayer:
-    """Mixin of :class:`~qnemu.node.node.Node`: both ends' side of pair generation."""
+    """Both ends' side of pair generation at one node, and the stations it hosts.
+
+    Its own state: the heralding stations of the links whose first end this node is,
+    the tenants whose path setup reached this node (``active``), and the links whose
+    memories this end has freed. It owns no memory slots: the node tells it when one is
+    freed (:meth:`free_slot`); heralds reach the node as classical messages.
+
+    Args:
+        node_id: the node this link layer belongs to.
+        plan: the network plan (links, paths, slot length, classical timing).
+        env: the host running the node (clock, timers, sends, ground-truth store).
+        rng: the node's generator (attempt counts are drawn from it).
+    """
+
+    def __init__(self, node_id: str, plan: NetworkPlan, env: Environment,
+                 rng: np.random.Generator) -> None:
+        self.node_id = node_id
+        self.plan = plan
+        self.env = env
+        self.rng = rng
+        self._links: dict[str, LinkPlan] = plan.nodes[node_id].links  # by neighbour
+        self.generators: dict[str, LinkGenerator] = {
+            lp.name: LinkGenerator(lp) for lp in self._links.values() if lp.a == node_id}
+        self.active: set[str] = set()  # tenants whose path setup reached this node
+        self._links_started: set[str] = set()  # links whose memories this end has freed
 
     # -- either end ---------------------------------------------------------------------------
-    def _start_links(self, tenant: str) -> None:
-        """The first tenant set up on a link frees this end's memories for it."""
-        for lp in self.me.links.values():
+    def activate(self, tenant: str) -> None:
+        """The path setup of ``tenant`` reached this node (a node on its path): its links
+        start generating; the first tenant set up on a link frees this end's memories."""
+        if tenant in self.active:
+            return
+        self.active.add(tenant)
+        for lp in self._links.values():
             if tenant in lp.tenants and lp.name not in self._links_started:
                 self._links_started.add(lp.name)
                 for mode in range(lp.modes):
                     self._free_mode(lp, mode)
 
+    def free_slot(self, neighbor: str, slot: int) -> None:
+        """The node emptied ``slot`` of its link to ``neighbor``: that memory attempts again."""
+        lp = self._links[neighbor]
+        self._free_mode(lp, lp.slots_at(self.node_id).index(slot))
+
     def _free_mode(self, lp: LinkPlan, mode: int) -> None:
         """This end's memory of ``mode`` is free: its photons start reaching the station."""
         now = self.env.now()
-        end = 0 if lp.a == self.id else 1
+        end = 0 if lp.a == self.node_id else 1
         if end == 0:
             self.env.schedule(now + lp.model.herald_delay_s, self._mode_freed, lp.name, mode,
                               end, now)
         else:
-            self.env.send(ModeFree(src=self.id, dst=lp.a, sent_at_s=now,
+            self.env.send(ModeFree(src=self.node_id, dst=lp.a, sent_at_s=now,
                                    deliver_at_s=now + lp.model.herald_delay_s,
                                    link=lp.name, mode=mode))
 
     # -- the station (hosted at end a) ------------------------------------------------------
+    @receives(ModeFree)
     def _on_mode_free(self, message: ModeFree) -> None:
         # the notice arrives when the far end's first photon does; its attempts count
         # from when it freed the memory (synchronous: from the next slot boundary)
@@ -130,7 +167,7 @@ class LinkLayer:
                        "link": lp.name, "pair": pair, "tenant": tenant, "attempts": attempts})
         arrive = now + lp.model.herald_delay_s + self.plan.classical.processing_s
         for end, slot in ((lp.a, lp.slots_a[mode]), (lp.b, lp.slots_b[mode])):
-            self.env.send(Herald(src=self.id, dst=end, sent_at_s=now, deliver_at_s=arrive,
+            self.env.send(Herald(src=self.node_id, dst=end, sent_at_s=now, deliver_at_s=arrive,
                                  link_pair=pair, neighbor=lp.other(end), slot=slot,
                                  tenant=tenant, created_at_s=emitted, owner_host=holder))
 
