@@ -18,10 +18,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from qnemu.runtime.placement import group_nodes
 from qnemu.planning.plan import NetworkPlan
 from qnemu.results import SummaryBuilder
 from qnemu.runtime.host import Host
+from qnemu.runtime.placement import group_nodes
 from qnemu.runtime.scheduler import VirtualScheduler
 from qnemu.scenario import load_scenario
 from qnemu.wire.frames import FrameReader, frame

@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-from qnemu.runtime.placement import group_nodes
 from qnemu.errors import EmulationError, ScenarioError
+from qnemu.runtime.placement import group_nodes
 from qnemu.runtime.ray_backend import (
     RayNode,
     check_address,
