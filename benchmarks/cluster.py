@@ -23,9 +23,9 @@ from pathlib import Path
 from typing import Any
 
 from qnemu.emulation import Emulation
-from qnemu.runtime.placement import auto_nodes_per_actor
 from qnemu.errors import QnemuError
 from qnemu.runtime import ray_backend
+from qnemu.runtime.placement import auto_nodes_per_actor
 from qnemu.scenario import Scenario, load_scenario
 
 RESULTS = Path(__file__).resolve().parent / "results" / "cluster.json"
