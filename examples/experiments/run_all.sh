@@ -25,6 +25,7 @@ run() {  # run NAME REPEATS ARGS...: one comparison; its folder is the last "com
            | tee >(cat >&2) | sed -n 's/^comparison: //p' | tail -n 1)
   [ -n "$folder" ] || return 1
   mkdir -p "$IMG/$name"
+  rm -f "$IMG/$name"/*.png "$IMG/$name/table.md"  # a plot no longer drawn must not linger
   cp "$folder"/*.png "$folder/table.md" "$IMG/$name/"
   echo "$name: $folder -> $IMG/$name/"
 }
