@@ -319,8 +319,10 @@ def _stat(axes: Any, panel: Mapping[str, Any], found: list[Series]) -> None:
         size = max(6.0, min(20.0, box_inches * 110 / max(len(text), 1)))
         axes.text(i * width + width / 2, 0.55, text, ha="center", va="center", fontsize=size,
                   color=ink, weight="bold", transform=axes.transAxes)
-        axes.text(i * width + width / 2, 0.2, name, ha="center", va="center", fontsize=7,
-                      color=ink, transform=axes.transAxes, wrap=True)
+        fits = max(4, int(box_inches * 72 / (0.85 * 6)) - 2)  # 6 pt characters in the box
+        name = name if len(name) <= fits else "…" + name[-(fits - 1):]  # the tail tells runs apart
+        axes.text(i * width + width / 2, 0.2, name, ha="center", va="center", fontsize=6,
+                  color=ink, transform=axes.transAxes)
 
 
 def _box(x: float, width: float, colour: str, axes: Any) -> Any:

@@ -62,3 +62,71 @@ def test_export_to_an_unwritable_place_is_one_line_and_exit_2(tmp_path):
     result = CliRunner().invoke(dashboards_app, ["export", str(blocker / "sub")])
     assert result.exit_code == 2
     assert result.output.count("\n") == 1 and result.output.startswith("error: ")
+
+
+def panels(uid):
+    return [p for p in dashboards.build_dashboard(uid)["panels"] if p["type"] != "row"]
+
+
+def by_title(uid, title):
+    return next(p for p in panels(uid) if p["title"] == title)
+
+
+def test_dashboards_filter_by_run_tenant_controller_and_node():
+    for uid in dashboards.DASHBOARDS:
+        board = dashboards.build_dashboard(uid)
+        names = [v["name"] for v in board["templating"]["list"]]
+        assert names[:3] == ["run", "tenant", "controller"], uid
+        assert board["time"] == {"from": "now-5m", "to": "now"} and board["refresh"] == "5s"
+        ids = [p["id"] for p in board["panels"]]
+        assert len(set(ids)) == len(ids) and all(i > 0 for i in ids)
+        for _, expr in dashboards.panel_queries(board):
+            assert 'run=~"$run"' in expr, expr  # every query follows the run chosen
+    assert "node" in [v["name"] for v in dashboards.build_dashboard(
+        "qnemu-overview")["templating"]["list"]]
+
+
+def test_fidelity_is_a_0_to_1_number_with_each_tenants_f_min_dashed():
+    for uid, title in (("qnemu-overview", "Delivered fidelity, mean (true value)"),
+                       ("qnemu-controllers", "Q-NUM predicted fidelity by tenant")):
+        panel = by_title(uid, title)
+        assert panel["fieldConfig"]["defaults"]["unit"] == "none"
+        assert panel["fieldConfig"]["defaults"]["max"] == 1
+        floor = [t for t in panel["targets"] if "qnemu_tenant_min_fidelity" in t["expr"]]
+        assert len(floor) == 1
+        (override,) = panel["fieldConfig"]["overrides"]
+        assert override["matcher"] == {"id": "byFrameRefID", "options": floor[0]["refId"]}
+    assert not any(p["fieldConfig"]["defaults"].get("unit") == "percentunit"
+                   for uid in dashboards.DASHBOARDS for p in panels(uid)
+                   if "fidelity" in p["title"].lower())
+
+
+def test_predicted_rate_and_fidelity_are_separate_panels():
+    rate = by_title("qnemu-controllers", "Q-NUM predicted rate by tenant (per emulated second)")
+    assert rate["fieldConfig"]["defaults"]["unit"] == "hertz"
+    assert all("fidelity" not in t["expr"] for t in rate["targets"])
+
+
+def test_overload_and_violations_turn_red():
+    for uid in dashboards.DASHBOARDS:
+        alarms = [p for p in panels(uid)
+                  if "Overloaded" in p["title"] or p["title"].startswith("Violations")]
+        assert alarms, uid
+        for panel in alarms:
+            steps = panel["fieldConfig"]["defaults"]["thresholds"]["steps"]
+            assert steps[-1] == {"value": 1, "color": "red"}, panel["title"]
+
+
+def test_export_scrapes_the_chosen_metrics_port(tmp_path):
+    result = CliRunner().invoke(dashboards_app, ["export", str(tmp_path), "--metrics-port",
+                                                 "9411"])
+    assert result.exit_code == 0, result.output
+    config = yaml.safe_load((tmp_path / "prometheus.yml").read_text())
+    assert config["scrape_configs"][0]["static_configs"][0]["targets"] == ["127.0.0.1:9411"]
+
+
+def test_export_refuses_port_0_which_prometheus_cannot_scrape(tmp_path):
+    result = CliRunner().invoke(dashboards_app, ["export", str(tmp_path), "--metrics-port", "0"])
+    assert result.exit_code == 2
+    assert result.output.startswith("error: --metrics-port") and result.output.count("\n") == 1
+    assert not (tmp_path / "prometheus.yml").exists()
