@@ -45,7 +45,7 @@ TABLE_METRICS = (
     ("utility", "utility", 1.0),
     ("violations", "violations", 1.0),
     ("controller_decision_latency_s", "decision (ms)", 1e3),
-    ("lateness_p99_s", "late p99 (ms)", 1e3),
+    ("lateness_p99_s", "lateness p99 (ms)", 1e3),
 )
 #: Per-tenant columns of the tenant tables.
 TENANT_TABLE = (("rate_hz", "rate (Hz)", 1.0), ("fidelity_mean", "F mean", 1.0),
