@@ -106,22 +106,24 @@ def _describe_plan(plan: Any) -> str:
     for lp in plan.links.values():
         lines.append(f"  link {lp.a}-{lp.b}: {lp.modes} memory pairs attempting "
                      f"independently, cutoff {lp.cutoff_s * 1e3:.3g} ms")
-    admission = {d["tenant"]: d for d in plan.decisions if d["event"] == "admission"}
-    predicted = {d["tenant"]: d for d in plan.decisions if d["event"] == "qnum"}
+    from qnemu.records import Admission, Qnum, TwinFailed
+
+    admission = {d.tenant: d for d in plan.decisions if isinstance(d, Admission)}
+    predicted = {d.tenant: d for d in plan.decisions if isinstance(d, Qnum)}
     for tenant in plan.scenario.tenants:
         decision = admission.get(tenant.name)
-        if decision is not None and not decision["admitted"]:
-            lines.append(f"  {tenant.name}: rejected: {decision['reason']}")
+        if decision is not None and not decision.admitted:
+            lines.append(f"  {tenant.name}: rejected: {decision.reason}")
             continue
         got = predicted.get(tenant.name)
         if got is None:
             continue
-        model = "digital twin" if got.get("model") == "twin" else "closed form"
-        lines.append(f"  {tenant.name}: {'-'.join(got['path'])}, {got['rounds']} purification "
-                     f"rounds, predicted {got['predicted_rate_hz']:.4g} Hz at F "
-                     f"{got['predicted_fidelity']:.4f} ({model})")
-    for failed in (d for d in plan.decisions if d["event"] == "twin_failed"):
-        lines.append(f"  the digital twin failed ({failed['error']}): closed forms stand")
+        model = "digital twin" if got.model == "twin" else "closed form"
+        lines.append(f"  {tenant.name}: {'-'.join(got.path)}, {got.rounds} purification "
+                     f"rounds, predicted {got.predicted_rate_hz:.4g} Hz at F "
+                     f"{got.predicted_fidelity:.4f} ({model})")
+    for failed in (d for d in plan.decisions if isinstance(d, TwinFailed)):
+        lines.append(f"  the digital twin failed ({failed.error}): closed forms stand")
     return "\n".join(lines)
 
 

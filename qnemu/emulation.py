@@ -423,8 +423,9 @@ class Emulation:
         """Create the results folder, start telemetry, record the decisions taken at t=0."""
         self.folder = RunFolder(self.results_dir, self.scenario.name, self.scenario.to_dict())
         if self.telemetry is not None:
-            self.telemetry.start(self.plan, emulator)
-        self._record(builder, [{"events": list(self.plan.decisions), "lateness_s": [],
+            self.telemetry.start(self.plan, {**emulator, "run": self.folder.path.name})
+        self._record(builder, [{"events": [d.to_dict() for d in self.plan.decisions],
+                                "lateness_s": [],
                                 "message_latency_s": [], "host": -1, "nodes": []}])
 
     def _record(self, builder: SummaryBuilder, batches: list[dict[str, Any]]) -> None:

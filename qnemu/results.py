@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 import yaml
 
-from qnemu.apps import quality
+from qnemu import records
+from qnemu.apps import quality, realised_utility
 from qnemu.errors import EmulationError
 from qnemu.runtime.failure import RunFailed
 
@@ -127,7 +128,7 @@ class RunFolder:
             return
         lines = [json.dumps(event, default=_plain) + "\n" for event in events]
         pairs = [line for line, event in zip(lines, events, strict=True)
-                 if event.get("event") == "delivered"]
+                 if event["event"] == records.Delivered.event]
         for stream, text in ((self._events, "".join(lines)), (self._pairs, "".join(pairs))):
             if not text:
                 continue
@@ -193,28 +194,30 @@ class SummaryBuilder:
         self.admission: dict[str, dict[str, Any]] = {}
 
     def add(self, events: list[dict[str, Any]]) -> None:
-        """Fold a batch of events in."""
-        for event in events:
-            kind = event.get("event", "")
-            self.counts[kind] = self.counts.get(kind, 0) + 1
-            if kind == "delivered":
-                record = self.tenants[event["tenant"]]
-                record["fidelities"].append(event["fidelity"])
-                record["latencies"].append(event["latency_s"])
-                record["quality"] += quality(record["app"], event["fidelity"], record["f_min"])
-            elif kind == "request":
-                self.tenants[event["tenant"]]["requested"] += 1
-            elif kind == "served":
-                self.tenants[event["tenant"]]["waits"].append(event["waited_s"])
-            elif kind == "discard" and event.get("reason") == "unrequested":
-                self.tenants[event["tenant"]]["unrequested"] += 1
-            elif kind == "violation":
-                self.violations[event["kind"]] = self.violations.get(event["kind"], 0) + 1
-            elif kind == "decision":
-                self.decision_latencies.append(event["latency_s"])
-            elif kind == "admission":
-                self.admission[event["tenant"]] = {"admitted": event["admitted"],
-                                                   "reason": event["reason"]}
+        """Fold a batch of events (plain records, read through :mod:`qnemu.records`) in."""
+        for plain in events:
+            event = records.parse(plain)
+            self.counts[event.event] = self.counts.get(event.event, 0) + 1
+            match event:
+                case records.Delivered():
+                    record = self.tenants[event.tenant]
+                    record["fidelities"].append(event.fidelity)
+                    record["latencies"].append(event.latency_s)
+                    record["quality"] += quality(record["app"], event.fidelity,
+                                                 record["f_min"])
+                case records.Request():
+                    self.tenants[event.tenant]["requested"] += 1
+                case records.Served():
+                    self.tenants[event.tenant]["waits"].append(event.waited_s)
+                case records.Discard(reason="unrequested") if event.tenant is not None:
+                    self.tenants[event.tenant]["unrequested"] += 1
+                case records.Violation():
+                    self.violations[event.kind] = self.violations.get(event.kind, 0) + 1
+                case records.Decision():
+                    self.decision_latencies.append(event.latency_s)
+                case records.Admission():
+                    self.admission[event.tenant] = {"admitted": event.admitted,
+                                                    "reason": event.reason}
 
     @property
     def delivered(self) -> int:
@@ -233,7 +236,7 @@ class SummaryBuilder:
                 "fidelity_mean": float(np.mean(fidelities)) if fidelities else None,
                 "fidelity_min": float(np.min(fidelities)) if fidelities else None,
                 "latency_mean_s": float(np.mean(latencies)) if latencies else None,
-                "utility": record["quality"] / duration_s if duration_s > 0 else 0.0,
+                "utility": realised_utility(record["quality"], duration_s),
                 **_demand(record),
             }
         return table

@@ -143,3 +143,10 @@ def utility(
     if not (0.0 <= r < math.inf):
         raise ValueError(f"rate_hz: must be finite and >= 0, got {rate_hz!r}")
     return r * quality(app, fidelity, f_min, registry) if r > 0.0 else 0.0
+
+
+def realised_utility(quality_sum: float, duration_s: float) -> float:
+    """The utility a tenant actually got over ``duration_s`` emulated seconds: its delivered
+    rate times the mean quality of what it got, (1 / T) Σ q(F_i), from ``quality_sum`` =
+    Σ q(F_i) over delivered pairs (one definition for the summary, telemetry and compare)."""
+    return quality_sum / duration_s if duration_s > 0 else 0.0

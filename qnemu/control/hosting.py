@@ -22,6 +22,7 @@ from qnemu.control.api import (
     Timer,
 )
 from qnemu.control.sites import ControllerSite
+from qnemu.records import MessageLost
 from qnemu.wire.messages import DiscardInstruction, SwapInstruction
 
 
@@ -77,8 +78,8 @@ class ControllerHost:
         self.decisions += 1
         delay = self.plan.classical.sample_delay_s(self.rng, self.site.location, instruction.node)
         if delay is None:
-            self.env.emit({"event": "message_lost", "t_s": at_s, "node": self.site.location,
-                           "dst": instruction.node, "kind": message_type.__name__})
+            self.env.emit(MessageLost(t_s=at_s, node=self.site.location, dst=instruction.node,
+                                      kind=message_type.__name__))
             return
         self.env.send(message_type(src=self.site.location, dst=instruction.node,
                                    sent_at_s=at_s, deliver_at_s=at_s + delay,

@@ -4,22 +4,17 @@ Per tenant: delivered rate, mean true fidelity, Q-NUM utility; for the whole run
 rate, pair-weighted mean fidelity, total utility, violations (total and by kind), the
 controller's mean decision latency (emulated) and the emulator's lateness and overload.
 
-Utility comes from the summary when the controller reports it, else from
-``qnemu.apps.utility`` on the delivered rate and mean fidelity; decision latency from the
-summary's ``controller_decision_latency_s``, else from the ``decision`` events in
-``events.jsonl``. Where neither exists the cell is left empty, never invented.
+Utility is the summary's realised utility (R · mean q(F), :func:`qnemu.apps.realised_utility`)
+and decision latency the summary's ``controller_decision_latency_s`` (from the ``decision``
+events). Where the summary has none the cell is left empty, never invented.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
-from pathlib import Path
 from typing import Any
 
-from qnemu.apps import utility
 from qnemu.results import VIOLATION_KINDS
-from qnemu.scenario import Scenario
 
 __all__ = ["BOUNDS", "RUN_COLUMNS", "TENANT_METRICS", "TOTAL_METRICS", "metric_bounds",
            "metric_columns", "run_metrics"]
@@ -71,16 +66,15 @@ def metric_columns(tenants: Sequence[str]) -> list[str]:
     return columns
 
 
-def run_metrics(summary: Mapping[str, Any], scenario: Scenario) -> dict[str, Any]:
+def run_metrics(summary: Mapping[str, Any]) -> dict[str, Any]:
     """The metric cells (and the overload tail) of one finished run."""
     row: dict[str, Any] = {}
     tenants = summary["tenants"]
-    specs = {t.name: t for t in scenario.tenants}
     utilities = []
     for name, figures in tenants.items():
         for metric in ("pairs_delivered", "rate_hz", "fidelity_mean", "latency_mean_s"):
             row[tenant_column(name, metric)] = figures.get(metric)
-        utility = _tenant_utility(figures, specs.get(name))
+        utility = _tenant_utility(figures)
         row[tenant_column(name, "utility")] = utility
         utilities.append(utility)
     row["rate_hz"] = sum(f["rate_hz"] for f in tenants.values())
@@ -95,14 +89,10 @@ def run_metrics(summary: Mapping[str, Any], scenario: Scenario) -> dict[str, Any
     return row
 
 
-def _tenant_utility(figures: Mapping[str, Any], spec: Any) -> float | None:
-    if figures.get("utility") is not None:
-        return float(figures["utility"])
-    if spec is None:
-        return None
-    if not figures.get("pairs_delivered"):
-        return 0.0  # U = R · q(F) and R = 0
-    return float(utility(spec.app, figures["rate_hz"], figures["fidelity_mean"], spec.f_min))
+def _tenant_utility(figures: Mapping[str, Any]) -> float | None:
+    """The realised utility the run's summary reports (one definition:
+    :func:`qnemu.apps.realised_utility`); empty when it reports none."""
+    return None if figures.get("utility") is None else float(figures["utility"])
 
 
 def _weighted_fidelity(tenants: Any) -> float | None:
@@ -113,21 +103,8 @@ def _weighted_fidelity(tenants: Any) -> float | None:
 
 
 def _decision_latency(summary: Mapping[str, Any]) -> float | None:
-    if summary.get("controller_decision_latency_s") is not None:
-        return float(summary["controller_decision_latency_s"])
-    events = Path(summary.get("results", "")) / "events.jsonl"
-    if not events.is_file():
-        return None
-    total, count = 0.0, 0
-    with events.open(encoding="utf-8") as stream:
-        for line in stream:
-            if '"decision"' not in line:  # cheap filter before parsing
-                continue
-            event = json.loads(line)
-            if event.get("event") == "decision" and event.get("latency_s") is not None:
-                total += float(event["latency_s"])
-                count += 1
-    return total / count if count else None
+    value = summary.get("controller_decision_latency_s")
+    return None if value is None else float(value)
 
 
 def _emulator(emulator: Mapping[str, Any]) -> dict[str, Any]:

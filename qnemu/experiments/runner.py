@@ -336,7 +336,7 @@ def _one_run(plan: Plan, spec: RunSpec, folder: Path, mode: str, address: str | 
         summary = emulation.run()
     finally:
         _keep_calibration(plan, folder, shared, emulation)
-    row = run_metrics.run_metrics(summary, scenario)
+    row = run_metrics.run_metrics(summary)
     row.update(spec.cells())
     row["wall_s"] = time.perf_counter() - started
     row["results"] = str(Path(summary["results"]).relative_to(folder))

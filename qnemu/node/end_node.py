@@ -16,6 +16,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from qnemu import records
 from qnemu.apps.requests import request_gap_s
 from qnemu.control.api import tenant_roles
 from qnemu.node.dispatch import receives
@@ -154,9 +155,10 @@ class EndNode:
         book = self._outcomes[message.tenant]
         book.setdefault(message.left_pair, []).append(message)
         book.setdefault(message.right_pair, []).append(message)
-        self.env.emit({"event": "outcome_received", "t_s": self.env.now(), "node": self.node_id,
-                       "tenant": message.tenant, "repeater": message.repeater,
-                       "left_pair": message.left_pair, "right_pair": message.right_pair})
+        self.env.emit(records.OutcomeReceived(
+            t_s=self.env.now(), node=self.node_id, tenant=message.tenant,
+            repeater=message.repeater, left_pair=message.left_pair,
+            right_pair=message.right_pair))
         self.progress(message.tenant)
 
     def _chain(self, tenant: str, link_pair: str) -> list[SwapOutcome]:
@@ -214,7 +216,7 @@ class EndNode:
 
     def _on_request(self, tenant: str) -> None:
         now = self.env.now()
-        self.env.emit({"event": "request", "t_s": now, "tenant": tenant})
+        self.env.emit(records.Request(t_s=now, tenant=tenant))
         self._requests[tenant].append(now)
         self._next_request(tenant)
         self._serve(tenant)
@@ -224,7 +226,7 @@ class EndNode:
         stock, waiting = self._stock[tenant], self._requests[tenant]
         if self._specs[tenant].arrivals == "backlog":  # a request is always waiting
             while stock:
-                self.env.emit({"event": "request", "t_s": self.env.now(), "tenant": tenant})
+                self.env.emit(records.Request(t_s=self.env.now(), tenant=tenant))
                 waiting.append(self.env.now())
                 self._serve_one(tenant, *stock.pop())
             return
@@ -233,9 +235,8 @@ class EndNode:
 
     def _serve_one(self, tenant: str, held: HeldQubit, chain: list[list[str]]) -> None:
         now = self.env.now()
-        self.env.emit({"event": "served", "t_s": now, "tenant": tenant,
-                       "pair": held.link_pair,
-                       "waited_s": now - self._requests[tenant].popleft()})
+        self.env.emit(records.Served(t_s=now, tenant=tenant, pair=held.link_pair,
+                                     waited_s=now - self._requests[tenant].popleft()))
         self._use(tenant, held, [], chain)
 
     def unstock(self, held: HeldQubit) -> bool:
@@ -268,10 +269,10 @@ class EndNode:
 
         self.env.store.operate([qubit], operation)
         self.node.release_slot(held, "used")
-        self.env.emit({"event": "use", "t_s": now, "node": self.node_id, "tenant": tenant,
-                       "role": role, "pair": held.link_pair,
-                       "repeaters": [repeater for repeater, _, _ in chain], "waited_s": waited,
-                       "chain": chain, "occupied": self.memory.occupied})
+        self.env.emit(records.Use(
+            t_s=now, node=self.node_id, tenant=tenant, role=role, pair=held.link_pair,
+            repeaters=[repeater for repeater, _, _ in chain], waited_s=waited, chain=chain,
+            occupied=self.memory.occupied))
 
     # -- end-to-end purification (the source end leads) -------------------------------------------
     def _to_purify(self, tenant: str, held: HeldQubit, corrections: list[int],
@@ -343,8 +344,8 @@ class EndNode:
             success = purify_records(kept, spent, src, request.src_time_s, now, rng, method)
             self.node.send(PurifyResult, src, at=now, tenant=tenant, keep=request.keep,
                            sacrifice=request.sacrifice, level=request.level, success=success)
-            self.env.emit({"event": "purification", "t_s": now, "node": self.node_id,
-                           "tenant": tenant, "level": request.level, "success": success})
+            self.env.emit(records.Purification(t_s=now, node=self.node_id, tenant=tenant,
+                                               level=request.level, success=success))
             self._after_round(tenant, keep, success)
 
         self.node.release_slot(sacrifice.held, "purification")
@@ -382,15 +383,14 @@ class EndNode:
         (t_src, wait_src), (t_dst, wait_dst) = record.uses["src"], record.uses["dst"]
         delivered_at = max(t_src, t_dst)
         value = true_fidelity(record)
-        self.env.emit({
-            "event": "delivered", "tenant": tenant, "src": spec.src, "dst": spec.dst,
-            "t_delivered_s": delivered_at, "fidelity": value,
-            "latency_s": delivered_at - record.created_at_s, "link_pairs": record.link_pairs,
-            "src_used_s": t_src, "dst_used_s": t_dst, "src_waited_s": wait_src,
-            "dst_waited_s": wait_dst,
-        })
+        self.env.emit(records.Delivered(
+            t_s=delivered_at, tenant=tenant, src=spec.src, dst=spec.dst,
+            t_delivered_s=delivered_at, fidelity=value,
+            latency_s=delivered_at - record.created_at_s, link_pairs=list(record.link_pairs),
+            src_used_s=t_src, dst_used_s=t_dst, src_waited_s=wait_src, dst_waited_s=wait_dst))
         if value < spec.f_min:
-            self.env.emit({"event": "violation", "kind": "below_threshold",
-                           "t_s": delivered_at, "node": spec.dst, "tenant": tenant,
-                           "fidelity": value})
+            self.env.emit(records.Violation(
+                t_s=delivered_at, kind="below_threshold", node=spec.dst, tenant=tenant,
+                site=self.plan.site_of[spec.dst].name,
+                controller=self.plan.scenario.control.architecture, fidelity=value))
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from qnemu import records
 from qnemu.node.dispatch import receives
 from qnemu.node.environment import Environment, Scheduled
 from qnemu.planning.plan import LinkPlan, NetworkPlan
@@ -163,8 +164,8 @@ class LinkLayer:
             updated_at_s=[emitted, emitted], t1_s=[a_profile.t1_s, b_profile.t1_s],
             t2_s=[a_profile.t2_s, b_profile.t2_s], link_pairs=[pair], created_at_s=emitted,
         ), holder)
-        self.env.emit({"event": "pair_generated", "t_s": now, "created_s": emitted,
-                       "link": lp.name, "pair": pair, "tenant": tenant, "attempts": attempts})
+        self.env.emit(records.PairGenerated(t_s=now, created_s=emitted, link=lp.name, pair=pair,
+                                            tenant=tenant, attempts=attempts))
         arrive = now + lp.model.herald_delay_s + self.plan.classical.processing_s
         for end, slot in ((lp.a, lp.slots_a[mode]), (lp.b, lp.slots_b[mode])):
             self.env.send(Herald(src=self.node_id, dst=end, sent_at_s=now, deliver_at_s=arrive,

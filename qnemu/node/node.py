@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from qnemu import records
 from qnemu.control.api import PairHeralded, PairReleased, RequestArrived
 from qnemu.node.dispatch import Handler, handler_table, receives
 from qnemu.node.end_node import EndNode
@@ -127,8 +128,8 @@ class Node:
             self.ignore(message, "duplicate")  # a resent setup whose first copy arrived
             return
         self._set_up.add(message.tenant)
-        self.env.emit({"event": "path_setup", "t_s": now, "node": self.node_id,
-                       "tenant": message.tenant, "path": message.path})
+        self.env.emit(records.PathSetup(t_s=now, node=self.node_id, tenant=message.tenant,
+                                        path=list(message.path)))
         for host in self.env.local_controllers():
             if host.site.location == self.node_id and host.site.served & set(message.path):
                 host.dispatch([RequestArrived(now, message.tenant, tuple(message.path))])
@@ -194,8 +195,8 @@ class Node:
         now = self.env.now() if at is None else at
         delay = self.plan.classical.sample_delay_s(self.rng, self.node_id, dst)
         if delay is None:
-            self.env.emit({"event": "message_lost", "t_s": now, "node": self.node_id,
-                           "dst": dst, "kind": cls.__name__})
+            self.env.emit(records.MessageLost(t_s=now, node=self.node_id, dst=dst,
+                                              kind=cls.__name__))
             return
         self.env.send(cls(src=self.node_id, dst=dst, sent_at_s=now, deliver_at_s=now + delay,
                           **fields))
@@ -207,9 +208,9 @@ class Node:
                          message.created_at_s, now)
         self.memory.hold(held)
         self.env.store.expect((self.node_id, held.link_pair), message.owner_host)
-        self.env.emit({"event": "herald", "t_s": now, "node": self.node_id,
-                       "pair": held.link_pair, "created_s": held.created_at_s,
-                       "tenant": held.tenant, "occupied": self.memory.occupied})
+        self.env.emit(records.Herald(t_s=now, node=self.node_id, pair=held.link_pair,
+                                     created_s=held.created_at_s, tenant=held.tenant,
+                                     occupied=self.memory.occupied))
         expiry = held.created_at_s + self.me.links[held.neighbor].cutoff_s
         if now >= expiry:
             self.violation("herald_late", held.tenant, waited_s=now - held.created_at_s)
@@ -266,17 +267,19 @@ class Node:
 
         self.env.store.operate([qubit], reset)
         self.release_slot(held, reason)
-        self.env.emit({"event": "discard", "t_s": now, "node": self.node_id,
-                       "pair": held.link_pair, "tenant": held.tenant, "reason": reason,
-                       "waited_s": now - held.created_at_s, "occupied": self.memory.occupied})
+        self.env.emit(records.Discard(t_s=now, node=self.node_id, pair=held.link_pair,
+                                      tenant=held.tenant, reason=reason,
+                                      waited_s=now - held.created_at_s,
+                                      occupied=self.memory.occupied))
         if tell_partner:
             self.send(Discard, held.neighbor, link_pair=held.link_pair, reason=reason)
 
-    def violation(self, kind: str, tenant: str, **detail: Any) -> None:
-        """Record a violation observed here, with this node's controller site."""
-        self.env.emit({"event": "violation", "kind": kind, "t_s": self.env.now(),
-                       "node": self.node_id, "tenant": tenant, "site": self.site.name,
-                       "controller": self.plan.scenario.control.architecture, **detail})
+    def violation(self, kind: str, tenant: str | None, **detail: Any) -> None:
+        """Record a violation observed here, with this node's controller site; ``detail``:
+        the :class:`~qnemu.records.Violation` fields the kind has."""
+        self.env.emit(records.Violation(
+            t_s=self.env.now(), kind=kind, node=self.node_id, tenant=tenant,
+            site=self.site.name, controller=self.plan.scenario.control.architecture, **detail))
 
     # -- the controller's side -----------------------------------------------------------------
     def _announce_heralded(self, held: HeldQubit) -> None:
@@ -329,10 +332,11 @@ class Node:
                 if survivor is not None and not survivor.busy:
                     self._announce_heralded(survivor)  # back into the controller's view
             return
-        self.env.emit({"event": "decision", "t_s": now, "node": self.node_id,
-                       "controller": message.site, "tenant": message.tenant,
-                       "latency_s": now - max(left.known_at_s, right.known_at_s),
-                       "compute_s": message.compute_s})
+        self.env.emit(records.Decision(
+            t_s=now, node=self.node_id, site=message.site,
+            controller=self.plan.scenario.control.architecture, tenant=message.tenant,
+            latency_s=now - max(left.known_at_s, right.known_at_s),
+            compute_s=message.compute_s))
         self._swap(message.tenant, left, right)
 
     def _swap(self, tenant: str, left: HeldQubit, right: HeldQubit) -> None:
@@ -375,8 +379,9 @@ class Node:
         self.env.store.operate([q_left, q_right], operation)
         self.release_slot(left, "swapped")
         self.release_slot(right, "swapped")
-        self.env.emit({"event": "swap", "t_s": now, "node": self.node_id, "tenant": tenant,
-                       "left_pair": left.link_pair, "right_pair": right.link_pair,
-                       "left_known_s": left.known_at_s, "right_known_s": right.known_at_s,
-                       "ages_s": [now - left.created_at_s, now - right.created_at_s],
-                       "success": success, "occupied": self.memory.occupied})
+        self.env.emit(records.Swap(
+            t_s=now, node=self.node_id, tenant=tenant, left_pair=left.link_pair,
+            right_pair=right.link_pair, left_known_s=left.known_at_s,
+            right_known_s=right.known_at_s,
+            ages_s=[now - left.created_at_s, now - right.created_at_s], success=success,
+            occupied=self.memory.occupied))

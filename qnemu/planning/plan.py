@@ -28,6 +28,7 @@ from qnemu.planning.model import NetworkModel
 from qnemu.planning.paths import link_key
 from qnemu.planning.prediction import Prediction
 from qnemu.planning.twin import Twin, run_twin
+from qnemu.records import Admission, Qnum, RunEvent, TwinFailed
 from qnemu.scenario import Scenario
 from qnemu.wire.classical import ClassicalNetwork
 
@@ -111,7 +112,7 @@ class NetworkPlan:
     setup_node: dict[str, str]
     slot_s: float | None
     rounds: dict[str, int]
-    decisions: list[dict]
+    decisions: list[RunEvent]
     calibration: Calibration | None = None  # the twin run behind the predictions
 
     @property
@@ -139,8 +140,7 @@ class NetworkPlan:
             return cls._assemble(scenario, {})
         plan.calibration = calibration
         if calibration.failure is not None:
-            plan.decisions.append({"event": "twin_failed", "t_s": 0.0,
-                                   "error": calibration.failure})
+            plan.decisions.append(TwinFailed(t_s=0.0, error=calibration.failure))
         if calibration.twin is not None:
             _publish_twin(scenario, plan.decisions, calibration.twin)
         return plan
@@ -273,27 +273,29 @@ def _unserved(scenario: Scenario, plan: NetworkPlan, twin: Twin) -> dict[str, st
     return out
 
 
-def _publish_twin(scenario: Scenario, decisions: list[dict], twin: Twin) -> None:
+def _publish_twin(scenario: Scenario, decisions: list[RunEvent], twin: Twin) -> None:
     """The twin's numbers become the Q-NUM decisions' predictions (closed forms kept)."""
     specs = {t.name: t for t in scenario.tenants}
-    for record in decisions:
-        got = twin.tenants.get(record.get("tenant", ""))
-        if got is not None and record["event"] == "admission" and record["admitted"]:
-            record["reason"] = (f"twin: {got.rate_hz:.4g} Hz at F {got.fidelity:.4f} "
-                                f"(closed form: {record['reason']})")
-        if record["event"] != "qnum" or got is None:
-            continue
-        record["analytic_rate_hz"] = record["predicted_rate_hz"]
-        record["analytic_fidelity"] = record["predicted_fidelity"]
-        record.update(
-            predicted_rate_hz=got.rate_hz, predicted_fidelity=got.fidelity, model="twin",
-            utility=tenant_utility(specs[record["tenant"]], Prediction(got.rate_hz,
-                                                                       got.fidelity)),
-            twin_pairs=got.pairs, twin_horizon_s=twin.horizon_s)
+    for i, record in enumerate(decisions):
+        if isinstance(record, Admission) and record.admitted:
+            got = twin.tenants.get(record.tenant)
+            if got is not None:
+                decisions[i] = replace(record, reason=(
+                    f"twin: {got.rate_hz:.4g} Hz at F {got.fidelity:.4f} "
+                    f"(closed form: {record.reason})"))
+        elif isinstance(record, Qnum) and record.tenant in twin.tenants:
+            got = twin.tenants[record.tenant]
+            decisions[i] = replace(
+                record, analytic_rate_hz=record.predicted_rate_hz,
+                analytic_fidelity=record.predicted_fidelity, predicted_rate_hz=got.rate_hz,
+                predicted_fidelity=got.fidelity, model="twin",
+                utility=tenant_utility(specs[record.tenant],
+                                       Prediction(got.rate_hz, got.fidelity)),
+                twin_pairs=got.pairs, twin_horizon_s=twin.horizon_s)
 
 
 def _route_and_admit(scenario: Scenario,
-                     refused: dict[str, str]) -> tuple[dict, dict, list[dict]]:
+                     refused: dict[str, str]) -> tuple[dict, dict, list[RunEvent]]:
     """Admission control, then Q-NUM (or additive) routing and purification depth.
 
     ``refused``: tenants already rejected (by the twin), with the reason. Returns the
@@ -306,33 +308,32 @@ def _route_and_admit(scenario: Scenario,
     max_rounds = 0 if control.scheduling == "synchronous" else control.max_purification_rounds
     admission = AdmissionControl(model, control.sharing, control.routing, control.k_paths,
                                  max_rounds=max_rounds)
-    decisions: list[dict] = []
+    decisions: list[RunEvent] = []
     admitted = []
     for tenant in scenario.tenants:
         if tenant.name in refused:
-            decisions.append({"event": "admission", "t_s": 0.0, "tenant": tenant.name,
-                              "admitted": False, "reason": refused[tenant.name]})
+            decisions.append(Admission(t_s=0.0, tenant=tenant.name, admitted=False,
+                                       reason=refused[tenant.name]))
             continue
         if control.admission == "none":
             admitted.append(tenant)
             continue
         decision = admission.request(tenant)
-        decisions.append({"event": "admission", "t_s": 0.0, "tenant": tenant.name,
-                          "admitted": decision.admitted, "reason": decision.reason,
-                          "utility_before": decision.utility_before,
-                          "utility_after": decision.utility_after})
+        decisions.append(Admission(t_s=0.0, tenant=tenant.name, admitted=decision.admitted,
+                                   reason=decision.reason,
+                                   utility_before=decision.utility_before,
+                                   utility_after=decision.utility_after))
         if decision.admitted:
             admitted.append(tenant)
     allocation = allocate(model, admitted, control.sharing, control.routing, control.k_paths,
                           max_rounds=max_rounds, method=control.purification)
     paths, rounds = {}, {}
     for name, share in allocation.tenants.items():
-        decisions.append({
-            "event": "qnum", "t_s": 0.0, "tenant": name, "routing": control.routing,
-            "path": list(share.path), "rounds": share.rounds,
-            "predicted_rate_hz": share.prediction.rate_hz,
-            "predicted_fidelity": share.prediction.fidelity, "utility": share.utility,
-            "note": share.note})
+        decisions.append(Qnum(
+            t_s=0.0, tenant=name, routing=control.routing, path=list(share.path),
+            rounds=share.rounds, predicted_rate_hz=share.prediction.rate_hz,
+            predicted_fidelity=share.prediction.fidelity, utility=share.utility,
+            note=share.note))
         if len(share.path) >= 2:
             paths[name] = list(share.path)
             rounds[name] = share.rounds

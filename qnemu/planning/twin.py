@@ -19,6 +19,8 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from qnemu.records import Delivered, of_kind
+
 if TYPE_CHECKING:
     from qnemu.planning.plan import NetworkPlan
 
@@ -71,9 +73,9 @@ def run_twin(plan: NetworkPlan) -> Twin:
     while reached < horizon:
         reached = min(horizon, reached + step)
         scheduler.run(reached)
-        for event in host.drain_events():
-            if event["event"] == "delivered" and event["tenant"] in pairs:
-                pairs[event["tenant"]].append(event["fidelity"])
+        for delivered in of_kind(host.drain_events(), Delivered):
+            if delivered.tenant in pairs:
+                pairs[delivered.tenant].append(delivered.fidelity)
         if (all(len(f) >= TWIN_MIN_PAIRS for f in pairs.values())
                 or host.messages_released >= TWIN_MAX_MESSAGES):
             break

@@ -18,6 +18,7 @@ from qnemu.control.api import PairHeralded, PairReleased
 from qnemu.control.hosting import ControllerHost
 from qnemu.node.node import Node
 from qnemu.planning.plan import NetworkPlan
+from qnemu.records import FrameRejected, RunEvent
 from qnemu.runtime.scheduler import Event, _Kernel
 from qnemu.runtime.transport import BadFrame
 from qnemu.truth.store import GroundTruthStore
@@ -96,9 +97,9 @@ class Host:
         else:
             self._send_frame(target, encode(message))
 
-    def emit(self, event: dict[str, Any]) -> None:
-        """Record an event for the results folder."""
-        self._events.append(event)
+    def emit(self, event: RunEvent) -> None:
+        """Record an event for the results folder (as the plain record that travels)."""
+        self._events.append(event.to_dict())
 
     # -- inbound -----------------------------------------------------------------------------
     def on_frame(self, payload: list[Any]) -> None:
@@ -151,8 +152,7 @@ class Host:
         self.rejected += 1
         if self.rejected <= MAX_REJECT_EVENTS:
             now = self.scheduler.now() if self.scheduler is not None else 0.0
-            self.emit({"event": "frame_rejected", "t_s": now, "host": self.host_id,
-                       "reason": reason[:200]})
+            self.emit(FrameRejected(t_s=now, host=self.host_id, reason=reason[:200]))
 
     def blame(self, event: Event | None) -> str:
         """Who was running when ``event`` failed: a node, a controller, or this host."""

@@ -31,10 +31,6 @@ ALLOWED_LABELS = ("node", "link", "controller", "site", "tenant", "kind", "resul
 # What a run is doing, for ``qnemu_emulator_phase``: starting covers Ray and the actors
 # coming up (the endpoint serves before the run has anything to say).
 PHASES = ("starting", "running", "finished")
-# Discard reasons a node gives for its own qubits; their series start at 0 so a panel shows
-# 0, not "No data". A reason missing here is still counted, it only starts when it happens.
-DISCARD_REASONS = ("cutoff", "herald_late", "timeout", "controller", "swap_failed",
-                   "purification_failed")
 TYPES = ("counter", "gauge", "histogram")
 TIME_BASES = ("emulated", "wall", "none")
 _NAME = re.compile(r"^qnemu_[a-z][a-z0-9_]*[a-z0-9]$")

@@ -29,9 +29,11 @@ from typing import Any
 import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from qnemu.apps import quality
+from qnemu import records
+from qnemu.apps import quality, realised_utility
+from qnemu.records import DISCARD_REASONS, RunEvent
 from qnemu.results import VIOLATION_KINDS
-from qnemu.telemetry.catalog import CATALOG, DISCARD_REASONS, PHASES, MetricSpec
+from qnemu.telemetry.catalog import CATALOG, PHASES, MetricSpec
 
 LATENESS_WINDOW = 20_000  # lateness samples behind the live p99 (a few seconds of traffic)
 P99_EVERY_S = 0.5  # recompute the live p99 at most this often (wall)
@@ -144,19 +146,19 @@ class MetricsRecorder:
         self._delivered: dict[str, list[float]] = {}  # tenant: [count, sum of q(F)]
         self._emulated_s = 0.0
         self._site: dict[str, str] = {}  # node: the controller site serving it
-        self._handlers: dict[str, Callable[[dict[str, Any]], None]] = {
-            "pair_generated": self._on_pair_generated,
-            "herald": self._on_herald,
-            "swap": self._on_swap,
-            "purification": self._on_purification,
-            "discard": self._on_discard,
-            "use": self._on_use,
-            "delivered": self._on_delivered,
-            "violation": self._on_violation,
-            "message_lost": self._on_message_lost,
-            "decision": self._on_decision,
-            "admission": self._on_admission,
-            "qnum": self._on_qnum,
+        self._handlers: dict[type[RunEvent], Callable[[Any], None]] = {
+            records.PairGenerated: self._on_pair_generated,
+            records.Herald: self._on_herald,
+            records.Swap: self._on_swap,
+            records.Purification: self._on_purification,
+            records.Discard: self._on_discard,
+            records.Use: self._on_use,
+            records.Delivered: self._on_delivered,
+            records.Violation: self._on_violation,
+            records.MessageLost: self._on_message_lost,
+            records.Decision: self._on_decision,
+            records.Admission: self._on_admission,
+            records.Qnum: self._on_qnum,
         }
 
     def _metric(self, name: str) -> Any:
@@ -226,6 +228,7 @@ class MetricsRecorder:
             self._series("purifications_total", node, result)
         for kind in VIOLATION_KINDS:
             self._series("violations_total", kind, node, self.run.controller, self._where(node))
+        # a node's own discard reasons start at 0, so a panel shows 0, not "No data"
         for reason in DISCARD_REASONS:
             self._series("discards_total", node, reason)
 
@@ -244,15 +247,14 @@ class MetricsRecorder:
 
     def record(self, batch: dict[str, Any]) -> None:
         """Fold one batch in (see :class:`qnemu.emulation.TelemetrySink`)."""
-        for event in batch.get("events", ()):
-            kind = event.get("event", "")
-            self._series("events_total", kind).inc()
-            handler = self._handlers.get(kind)
+        for plain in batch.get("events", ()):
+            event = records.parse(plain)
+            self._series("events_total", event.event).inc()
+            handler = self._handlers.get(type(event))
             if handler is not None:
                 handler(event)
-            t_s = event.get("t_s", event.get("t_delivered_s"))
-            if t_s is not None and t_s > self._emulated_s:
-                self._emulated_s = float(t_s)
+            if event.t_s > self._emulated_s:
+                self._emulated_s = float(event.t_s)
         self._series("emulated_time_seconds").set(self._emulated_s)
         latency = self._series("classical_message_latency_seconds")
         for value in batch.get("message_latency_s", ()):
@@ -307,7 +309,7 @@ class MetricsRecorder:
         for tenant in self.run.tenants:
             _, quality_sum = self._delivered.get(tenant.name, (0, 0.0))
             self._series("tenant_utility", tenant.name, self._controller()).set(
-                quality_sum / self._emulated_s)
+                realised_utility(quality_sum, self._emulated_s))
 
     def _controller(self) -> str:
         """The run's control plane: the one ``controller`` label value of a run.
@@ -317,86 +319,71 @@ class MetricsRecorder:
         """
         return self.run.controller if self.run else "unknown"
 
-    def _where(self, node: str, event: dict[str, Any] | None = None) -> str:
+    def _where(self, node: str, site: str | None = None) -> str:
         """The controller site of an event: the one it names, else the node's."""
-        if event is not None and event.get("site"):
-            return str(event["site"])
-        return self._site.get(node) or self._controller()
+        return site or self._site.get(node) or self._controller()
 
-    def _occupied(self, event: dict[str, Any]) -> None:
-        if "occupied" in event and "node" in event:
-            self._series("memory_slots_occupied", event["node"]).set(event["occupied"])
+    def _occupied(self, node: str, occupied: int) -> None:
+        self._series("memory_slots_occupied", node).set(occupied)
 
     # -- one handler per event type ----------------------------------------------------------
-    def _on_pair_generated(self, event: dict[str, Any]) -> None:
-        self._series("pairs_generated_total", event["link"]).inc()
-        self._series("link_attempts_total", event["link"]).inc(event.get("attempts", 0))
+    def _on_pair_generated(self, event: records.PairGenerated) -> None:
+        self._series("pairs_generated_total", event.link).inc()
+        self._series("link_attempts_total", event.link).inc(event.attempts)
 
-    def _on_herald(self, event: dict[str, Any]) -> None:
-        self._series("heralds_total", event["node"]).inc()
-        self._occupied(event)
+    def _on_herald(self, event: records.Herald) -> None:
+        self._series("heralds_total", event.node).inc()
+        self._occupied(event.node, event.occupied)
 
-    def _on_swap(self, event: dict[str, Any]) -> None:
-        result = "success" if event["success"] else "failure"
-        self._series("swaps_total", event["node"], result).inc()
-        ages = self._series("memory_age_at_use_seconds", event["node"])
-        for age in event.get("ages_s", ()):
+    def _on_swap(self, event: records.Swap) -> None:
+        result = "success" if event.success else "failure"
+        self._series("swaps_total", event.node, result).inc()
+        ages = self._series("memory_age_at_use_seconds", event.node)
+        for age in event.ages_s:
             ages.observe(age)
-        self._occupied(event)
+        self._occupied(event.node, event.occupied)
 
-    def _on_purification(self, event: dict[str, Any]) -> None:
-        result = "success" if event["success"] else "failure"
-        self._series("purifications_total", event["node"], result).inc()
-        self._occupied(event)
+    def _on_purification(self, event: records.Purification) -> None:
+        result = "success" if event.success else "failure"
+        self._series("purifications_total", event.node, result).inc()
 
-    def _on_discard(self, event: dict[str, Any]) -> None:
-        self._series("discards_total", event["node"], event.get("reason", "")).inc()
-        self._occupied(event)
+    def _on_discard(self, event: records.Discard) -> None:
+        self._series("discards_total", event.node, event.reason).inc()
+        self._occupied(event.node, event.occupied)
 
-    def _on_use(self, event: dict[str, Any]) -> None:
-        if "waited_s" in event:
-            self._series("memory_age_at_use_seconds", event["node"]).observe(event["waited_s"])
-        self._occupied(event)
+    def _on_use(self, event: records.Use) -> None:
+        self._series("memory_age_at_use_seconds", event.node).observe(event.waited_s)
+        self._occupied(event.node, event.occupied)
 
-    def _on_delivered(self, event: dict[str, Any]) -> None:
-        tenant, controller = event["tenant"], self._controller()
+    def _on_delivered(self, event: records.Delivered) -> None:
+        tenant, controller = event.tenant, self._controller()
         self._series("pairs_delivered_total", tenant, controller).inc()
-        self._series("delivered_fidelity", tenant, controller).observe(event["fidelity"])
-        self._series("delivered_latency_seconds", tenant, controller).observe(
-            event["latency_s"])
+        self._series("delivered_fidelity", tenant, controller).observe(event.fidelity)
+        self._series("delivered_latency_seconds", tenant, controller).observe(event.latency_s)
         figures = self._delivered.setdefault(tenant, [0, 0.0])
         figures[0] += 1
         spec = next((t for t in self.run.tenants if t.name == tenant), None) if self.run else None
         if spec is not None:
-            figures[1] += quality(spec.app, event["fidelity"], spec.f_min)
+            figures[1] += quality(spec.app, event.fidelity, spec.f_min)
 
-    def _on_violation(self, event: dict[str, Any]) -> None:
-        node = event.get("node", "")
-        self._series("violations_total", event["kind"], node, self._controller(),
-                     self._where(node, event)).inc()
+    def _on_violation(self, event: records.Violation) -> None:
+        self._series("violations_total", event.kind, event.node, self._controller(),
+                     self._where(event.node, event.site)).inc()
 
-    def _on_message_lost(self, event: dict[str, Any]) -> None:
-        self._series("messages_lost_total", event["node"], event.get("kind", "")).inc()
+    def _on_message_lost(self, event: records.MessageLost) -> None:
+        self._series("messages_lost_total", event.node, event.kind).inc()
 
-    def _on_decision(self, event: dict[str, Any]) -> None:
-        # A decision event names the deciding instance in ``controller`` (the node code's
-        # field); it is the site here. ``site`` wins when an event carries it.
-        site = str(event.get("site") or event.get("controller") or self._controller())
-        labels = (self._controller(), site)
-        if event.get("latency_s") is not None:
-            self._series("controller_decision_latency_seconds", *labels).observe(
-                event["latency_s"])
-        if event.get("compute_s") is not None:
-            self._series("controller_compute_seconds", *labels).observe(event["compute_s"])
+    def _on_decision(self, event: records.Decision) -> None:
+        labels = (self._controller(), self._where(event.node, event.site))
+        self._series("controller_decision_latency_seconds", *labels).observe(event.latency_s)
+        self._series("controller_compute_seconds", *labels).observe(event.compute_s)
 
-    def _on_admission(self, event: dict[str, Any]) -> None:
-        result = "admitted" if event["admitted"] else "rejected"
-        self._series("admission_decisions_total", event["tenant"], result).inc()
+    def _on_admission(self, event: records.Admission) -> None:
+        result = "admitted" if event.admitted else "rejected"
+        self._series("admission_decisions_total", event.tenant, result).inc()
 
-    def _on_qnum(self, event: dict[str, Any]) -> None:
-        labels = (event["tenant"], self._controller())
-        for field, name in (("utility", "qnum_utility"),
-                            ("predicted_rate_hz", "qnum_predicted_rate_hertz"),
-                            ("predicted_fidelity", "qnum_predicted_fidelity")):
-            if event.get(field) is not None:
-                self._series(name, *labels).set(event[field])
+    def _on_qnum(self, event: records.Qnum) -> None:
+        labels = (event.tenant, self._controller())
+        self._series("qnum_utility", *labels).set(event.utility)
+        self._series("qnum_predicted_rate_hertz", *labels).set(event.predicted_rate_hz)
+        self._series("qnum_predicted_fidelity", *labels).set(event.predicted_fidelity)

@@ -39,7 +39,7 @@ def test_qnum_purifies_for_a_demanding_dqc_tenant_and_not_for_qkd(tmp_path):
     qkd = NetworkPlan.build(_scenario("qkd", 0.6, rate_hz=1e7))
     assert dqc.rounds["t"] >= 1
     assert qkd.rounds["t"] == 0
-    decision = next(d for d in dqc.decisions if d["event"] == "qnum")
+    decision = next(d.to_dict() for d in dqc.decisions if d.event == "qnum")
     assert decision["predicted_fidelity"] >= 0.9 and decision["rounds"] == dqc.rounds["t"]
 
 

@@ -19,6 +19,7 @@ from qnemu.control.sites import ControllerSite
 from qnemu.node.dispatch import handler_table, receives
 from qnemu.node.node import Node
 from qnemu.planning.plan import NetworkPlan
+from qnemu.records import RunEvent
 from qnemu.scenario import load_scenario
 from qnemu.truth.store import GroundTruthStore, PairRecord
 from qnemu.wire.messages import (
@@ -114,9 +115,10 @@ class FakeHost:
         """Keep the message for the test to read."""
         self.sent.append(message)
 
-    def emit(self, event: dict[str, Any]) -> None:
-        """Keep the run event for the test to read."""
-        self.events.append(event)
+    def emit(self, event: RunEvent) -> None:
+        """Keep the run event for the test to read (typed: the fake checks the kind)."""
+        assert isinstance(event, RunEvent)
+        self.events.append(event.to_dict())
 
     def host_of(self, node: str) -> int:
         """Every node is here."""

@@ -29,7 +29,8 @@ def _scenario(hardware, max_rounds=2):
 
 def test_a_qkd_tenant_that_would_push_dqc_below_its_floor_is_rejected(tmp_path):
     scenario = _scenario(SCARCE)
-    decisions = {d["tenant"]: d for d in NetworkPlan.build(scenario).decisions
+    decisions = {d["tenant"]: d for d in
+                 (e.to_dict() for e in NetworkPlan.build(scenario).decisions)
                  if d["event"] == "admission"}
     assert decisions["dqc"]["admitted"] is True
     assert decisions["qkd"]["admitted"] is False
@@ -46,7 +47,8 @@ def test_a_qkd_tenant_that_would_push_dqc_below_its_floor_is_rejected(tmp_path):
 
 def test_the_same_tenant_is_admitted_on_a_network_with_spare_capacity(tmp_path):
     scenario = _scenario(SPARE, max_rounds=0)  # raw pairs: both tenants deliver quickly
-    decisions = {d["tenant"]: d for d in NetworkPlan.build(scenario).decisions
+    decisions = {d["tenant"]: d for d in
+                 (e.to_dict() for e in NetworkPlan.build(scenario).decisions)
                  if d["event"] == "admission"}
     assert decisions["qkd"]["admitted"] is True
     assert decisions["qkd"]["utility_after"] >= decisions["qkd"]["utility_before"]

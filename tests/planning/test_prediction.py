@@ -38,7 +38,7 @@ def _chain(n, t2_s, arrivals="backlog", rate_hz=10.0, duration_s=0.5):
 
 def _check(tmp_path, scenario):
     plan = NetworkPlan.build(scenario)
-    predicted = {d["tenant"]: d for d in plan.decisions if d["event"] == "qnum"}
+    predicted = {d.tenant: d.to_dict() for d in plan.decisions if d.event == "qnum"}
     summary = Emulation(scenario, results_dir=tmp_path, mode="virtual").run()
     assert predicted, "every tenant gets a prediction"
     for name, decision in predicted.items():

@@ -11,7 +11,7 @@ from qnemu.physics.analytic import (
     werner_chain_fidelity,
 )
 from qnemu.planning.choice import choose
-from qnemu.planning.model import NetworkModel, predict_path
+from qnemu.planning.model import predict_path
 from qnemu.planning.paths import PathCache, candidate_paths
 from qnemu.planning.plan import NetworkPlan
 from qnemu.planning.prediction import (

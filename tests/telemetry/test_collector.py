@@ -19,9 +19,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from qnemu.emulation import Emulation
 from qnemu.errors import QnemuError
+from qnemu.records import DISCARD_REASONS
 from qnemu.results import VIOLATION_KINDS
 from qnemu.telemetry import InProcessTelemetry, TelemetryError, start_telemetry
-from qnemu.telemetry.catalog import DISCARD_REASONS
 
 
 def scrape(url):

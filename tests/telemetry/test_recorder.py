@@ -5,6 +5,7 @@ import math
 import pytest
 from prometheus_client import CollectorRegistry
 
+from qnemu import records
 from qnemu.telemetry.recorder import MetricsRecorder, RunInfo, TenantInfo
 
 RUN = RunInfo(nodes=("a", "r", "b"), memories=(2, 4, 2), links=("a~r", "r~b"),
@@ -25,8 +26,22 @@ def value(recorder, name, run="r1", **labels):
 
 
 def batch(*events, lateness=(), latency=()):
-    return {"events": list(events), "lateness_s": list(lateness),
+    """A drained batch, its events built through :mod:`qnemu.records` as the nodes do."""
+    return {"events": [e.to_dict() for e in events], "lateness_s": list(lateness),
             "message_latency_s": list(latency), "host": 0, "nodes": ["a"]}
+
+
+def swap(success: bool, ages_s=(0.001, 0.002)) -> records.Swap:
+    return records.Swap(t_s=0.003, node="r", tenant="t", left_pair="a~r#1",
+                        right_pair="r~b#1", left_known_s=0.001, right_known_s=0.002,
+                        ages_s=list(ages_s), success=success, occupied=0)
+
+
+def delivered(fidelity: float, at: float) -> records.Delivered:
+    return records.Delivered(t_s=at, tenant="t", src="a", dst="b", t_delivered_s=at,
+                             fidelity=fidelity, latency_s=0.004, link_pairs=["a~r#1"],
+                             src_used_s=at, dst_used_s=at, src_waited_s=0.0,
+                             dst_waited_s=0.0)
 
 
 def test_known_series_start_at_zero(recorder):
@@ -44,11 +59,11 @@ def test_known_series_start_at_zero(recorder):
 
 def test_link_and_swap_events(recorder):
     recorder.record(batch(
-        {"event": "pair_generated", "t_s": 0.001, "link": "a~r", "pair": "a~r#1",
-         "tenant": "t", "attempts": 7},
-        {"event": "herald", "t_s": 0.002, "node": "r", "tenant": "t", "occupied": 1},
-        {"event": "swap", "t_s": 0.003, "node": "r", "tenant": "t", "success": False,
-         "ages_s": [0.001, 0.002], "occupied": 0}))
+        records.PairGenerated(t_s=0.001, created_s=0.0005, link="a~r", pair="a~r#1",
+                              tenant="t", attempts=7),
+        records.Herald(t_s=0.002, node="r", pair="a~r#1", created_s=0.0005, tenant="t",
+                       occupied=1),
+        swap(success=False, ages_s=[0.001, 0.002])))
     assert value(recorder, "qnemu_pairs_generated_total", link="a~r") == 1
     assert value(recorder, "qnemu_link_attempts_total", link="a~r") == 7
     assert value(recorder, "qnemu_heralds_total", node="r") == 1
@@ -61,8 +76,7 @@ def test_link_and_swap_events(recorder):
 
 def test_delivery_feeds_fidelity_latency_and_utility(recorder):
     recorder.record(batch(
-        {"event": "delivered", "tenant": "t", "src": "a", "dst": "b", "fidelity": 0.9,
-         "latency_s": 0.004, "t_delivered_s": 0.5}))
+        delivered(0.9, at=0.5)))
     labels = {"tenant": "t", "controller": "distributed"}
     assert value(recorder, "qnemu_pairs_delivered_total", **labels) == 1
     assert value(recorder, "qnemu_delivered_fidelity_sum", **labels) == pytest.approx(0.9)
@@ -76,9 +90,8 @@ def test_delivery_feeds_fidelity_latency_and_utility(recorder):
 
 def test_violations_are_counted_by_kind_node_and_controller(recorder):
     recorder.record(batch(
-        {"event": "violation", "kind": "cutoff_expired", "t_s": 0.1, "node": "r", "tenant": "t"},
-        {"event": "violation", "kind": "controller_late", "t_s": 0.2, "node": "a",
-         "tenant": "t"}))
+        records.Violation(t_s=0.1, kind="cutoff_expired", node="r", tenant="t"),
+        records.Violation(t_s=0.2, kind="controller_late", node="a", tenant="t")))
     assert value(recorder, "qnemu_violations_total", kind="cutoff_expired", node="r",
                  controller="distributed", site="distributed@r") == 1
     assert value(recorder, "qnemu_violations_total", kind="controller_late", node="a",
@@ -87,12 +100,12 @@ def test_violations_are_counted_by_kind_node_and_controller(recorder):
 
 def test_controller_events(recorder):
     recorder.record(batch(
-        {"event": "decision", "t_s": 0.1, "node": "r", "controller": "distributed@r",
-         "tenant": "t", "latency_s": 2e-4, "compute_s": 3e-5},
-        {"event": "admission", "tenant": "t", "admitted": False, "reason": "utility"},
-        {"event": "qnum", "tenant": "t", "predicted_rate_hz": 12.0,
-         "predicted_fidelity": 0.93, "utility": 4.5},
-        {"event": "purification", "node": "a", "tenant": "t", "success": True}))
+        records.Decision(t_s=0.1, node="r", site="distributed@r", controller="distributed",
+                         tenant="t", latency_s=2e-4, compute_s=3e-5),
+        records.Admission(t_s=0.0, tenant="t", admitted=False, reason="utility"),
+        records.Qnum(t_s=0.0, tenant="t", routing="qnum", path=["a", "r", "b"], rounds=0,
+                     predicted_rate_hz=12.0, predicted_fidelity=0.93, utility=4.5),
+        records.Purification(t_s=0.1, node="a", tenant="t", level=1, success=True)))
     assert value(recorder, "qnemu_controller_decision_latency_seconds_sum",
                  controller="distributed", site="distributed@r") == pytest.approx(2e-4)
     assert value(recorder, "qnemu_controller_compute_seconds_count",
@@ -119,16 +132,16 @@ def series_labels(recorder):
 
 
 def test_one_controller_value_per_run_whatever_the_events_say(recorder):
-    """Node code names the deciding instance in ``controller``: it becomes ``site``."""
+    """The deciding instance goes into ``site``, never into ``controller``; an event
+    without a site gets its node's."""
     recorder.record(batch(
-        {"event": "violation", "kind": "herald_late", "t_s": 0.1, "node": "r", "tenant": "t",
-         "site": "distributed@r", "controller": "distributed"},
-        {"event": "violation", "kind": "below_threshold", "t_s": 0.1, "node": "b",
-         "tenant": "t", "fidelity": 0.5},
-        {"event": "decision", "t_s": 0.1, "node": "a", "controller": "distributed@a",
-         "tenant": "t", "latency_s": 1e-4, "compute_s": 1e-5},
-        {"event": "delivered", "tenant": "t", "fidelity": 0.9, "latency_s": 0.004,
-         "t_delivered_s": 0.5}))
+        records.Violation(t_s=0.1, kind="herald_late", node="r", tenant="t",
+                          site="distributed@r", controller="distributed"),
+        records.Violation(t_s=0.1, kind="below_threshold", node="b", tenant="t",
+                          fidelity=0.5),
+        records.Decision(t_s=0.1, node="a", site="distributed@a", controller="distributed",
+                         tenant="t", latency_s=1e-4, compute_s=1e-5),
+        delivered(0.9, at=0.5)))
     controllers = {labels["controller"] for _, labels in series_labels(recorder)
                    if "controller" in labels}
     assert controllers == {"distributed"}
@@ -137,8 +150,7 @@ def test_one_controller_value_per_run_whatever_the_events_say(recorder):
 
 
 def test_every_series_carries_the_run_label(recorder):
-    recorder.record(batch({"event": "swap", "t_s": 0.003, "node": "r", "success": True},
-                          lateness=[1e-4]))
+    recorder.record(batch(swap(success=True), lateness=[1e-4]))
     assert {labels.get("run") for _, labels in series_labels(recorder)} == {"r1"}
 
 
@@ -163,8 +175,7 @@ def test_a_second_run_keeps_the_first_runs_final_values():
     recorder = MetricsRecorder(CollectorRegistry())
     recorder.begin("r1")
     recorder.start(RUN)
-    recorder.record(batch({"event": "delivered", "tenant": "t", "fidelity": 0.9,
-                           "latency_s": 0.004, "t_delivered_s": 0.5}))
+    recorder.record(batch(delivered(0.9, at=0.5)))
     recorder.close(None)
     recorder.begin("r2")
     second = RunInfo(**{**RUN.__dict__, "run": "r2", "controller": "centralized",
