@@ -35,15 +35,34 @@ QUICK = {"one": [10, 20, 40], "packed": [50, 100, 200]}
 
 def chain(n: int, per_actor: int, duration_s: float, dilation: float) -> Scenario:
     """An n-node trapped-ion chain, 10 km hops, a 3-hop QKD tenant every 3 nodes."""
-    tenants = [{"name": f"t{k}", "app": "qkd", "src": f"n{3 * k}", "dst": f"n{3 * k + 3}",
-                "rate_hz": 10, "f_min": 0.6} for k in range((n - 1) // 3)]
-    return load_scenario({
-        "name": f"bench-cluster{n}", "seed": 17, "duration_s": duration_s, "dilation": dilation,
-        "topology": {"generator": "chain", "n": n, "hop_km": 10, "hardware": "trapped_ion",
-                     "memories": 8},
-        "runtime": {"nodes_per_actor": per_actor},
-        "tenants": tenants,
-    })
+    tenants = [
+        {
+            "name": f"t{k}",
+            "app": "qkd",
+            "src": f"n{3 * k}",
+            "dst": f"n{3 * k + 3}",
+            "rate_hz": 10,
+            "f_min": 0.6,
+        }
+        for k in range((n - 1) // 3)
+    ]
+    return load_scenario(
+        {
+            "name": f"bench-cluster{n}",
+            "seed": 17,
+            "duration_s": duration_s,
+            "dilation": dilation,
+            "topology": {
+                "generator": "chain",
+                "n": n,
+                "hop_km": 10,
+                "hardware": "trapped_ion",
+                "memories": 8,
+            },
+            "runtime": {"nodes_per_actor": per_actor},
+            "tenants": tenants,
+        }
+    )
 
 
 def _rss_self() -> int:
@@ -59,11 +78,12 @@ def measure(n: int, per_actor: int, args: argparse.Namespace) -> dict[str, Any]:
         try:
             summary = Emulation(scenario, address=args.address, results_dir=results).run()
         except QnemuError as exc:
-            return {"nodes": n, "nodes_per_actor": per_actor, "error": str(exc),
-                    "overloaded": True}
+            return {"nodes": n, "nodes_per_actor": per_actor, "error": str(exc), "overloaded": True}
     emulator = summary["emulator"]
     return {
-        "nodes": n, "nodes_per_actor": per_actor, "actors": emulator["actors"],
+        "nodes": n,
+        "nodes_per_actor": per_actor,
+        "actors": emulator["actors"],
         "ray_nodes_used": emulator["ray_nodes_used"],
         "overloaded": emulator["overloaded"],
         "startup_s": round(emulator["startup_s"], 3),
@@ -97,8 +117,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer, smaller sizes")
     parser.add_argument("--max-nodes", type=int, default=10**6, help="largest chain to try")
     parser.add_argument("--address", default=None, help="Ray cluster to join (default: local)")
-    parser.add_argument("--pack", type=int, default=None, help="nodes per actor when packed "
-                        "(default: about four actors per core)")
+    parser.add_argument(
+        "--pack",
+        type=int,
+        default=None,
+        help="nodes per actor when packed (default: about four actors per core)",
+    )
     parser.add_argument("--duration", type=float, default=0.1, help="emulated seconds per run")
     parser.add_argument("--dilation", type=float, default=50.0)
     parser.add_argument("--out", type=Path, default=RESULTS)
@@ -109,10 +133,18 @@ def main() -> None:
         cpus = ray_backend.cluster_cpus()
         ray_nodes = len(ray_backend.cluster_nodes())
         result = {
-            "benchmark": "cluster", "quick": args.quick, "address": args.address,
-            "machine": {"cpus": os.cpu_count(), "cluster_cpus": cpus, "ray_nodes": ray_nodes,
-                        "python": platform.python_version(), "platform": platform.platform()},
-            "duration_s": args.duration, "dilation": args.dilation,
+            "benchmark": "cluster",
+            "quick": args.quick,
+            "address": args.address,
+            "machine": {
+                "cpus": os.cpu_count(),
+                "cluster_cpus": cpus,
+                "ray_nodes": ray_nodes,
+                "python": platform.python_version(),
+                "platform": platform.platform(),
+            },
+            "duration_s": args.duration,
+            "dilation": args.dilation,
             "target": "200 nodes packed without overload",
             "one_node_per_actor": series("one", sizes["one"], args, cpus),
             "packed": series("packed", sizes["packed"], args, cpus),
@@ -123,8 +155,10 @@ def main() -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
     one = result["one_node_per_actor"]["largest_without_overload"]
-    print(f"largest without overload: 1/actor {one}, "
-          f"packed {result['packed']['largest_without_overload']}; wrote {args.out}")
+    print(
+        f"largest without overload: 1/actor {one}, "
+        f"packed {result['packed']['largest_without_overload']}; wrote {args.out}"
+    )
 
 
 if __name__ == "__main__":

@@ -36,12 +36,14 @@ tenants:
   - {name: t, app: dqc, src: n0, dst: n2, rate_hz: 100, f_min: 0.6}
 """
 # ``compare`` with the shared Ray turned off: every Emulation starts and stops its own
-PER_RUN = ("import sys, contextlib\n"
-           "from qnemu.experiments import runner\n"
-           "runner._shared_ray = lambda address: contextlib.nullcontext("
-           "type('R', (), {'started': False})())\n"
-           "from qnemu.cli import app\n"
-           "sys.exit(app(args=sys.argv[1:]))\n")
+PER_RUN = (
+    "import sys, contextlib\n"
+    "from qnemu.experiments import runner\n"
+    "runner._shared_ray = lambda address: contextlib.nullcontext("
+    "type('R', (), {'started': False})())\n"
+    "from qnemu.cli import app\n"
+    "sys.exit(app(args=sys.argv[1:]))\n"
+)
 
 
 def timed(command: list[str]) -> float:
@@ -65,28 +67,63 @@ def main() -> None:
         scenario = Path(tmp) / "startup.yaml"
         scenario.write_text(SCENARIO)
         common = ["--results", str(Path(tmp) / "out"), "--dilation", args.dilation]
-        compare = ["compare", str(scenario), "--controllers", "distributed", "--repeats",
-                   str(args.runs), "--quiet", *common]
-        one = timed([sys.executable, "-m", "qnemu", "run", str(scenario), "--quiet",
-                     "--no-metrics", *common])
+        compare = [
+            "compare",
+            str(scenario),
+            "--controllers",
+            "distributed",
+            "--repeats",
+            str(args.runs),
+            "--quiet",
+            *common,
+        ]
+        one = timed(
+            [
+                sys.executable,
+                "-m",
+                "qnemu",
+                "run",
+                str(scenario),
+                "--quiet",
+                "--no-metrics",
+                *common,
+            ]
+        )
         print(f"one run (qnemu run): {one:.1f} s", flush=True)
         shared = timed([sys.executable, "-m", "qnemu", *compare])
-        print(f"{args.runs} runs (qnemu compare, one Ray): {shared:.1f} s = "
-              f"{shared / one:.2f}x one run", flush=True)
+        print(
+            f"{args.runs} runs (qnemu compare, one Ray): {shared:.1f} s = "
+            f"{shared / one:.2f}x one run",
+            flush=True,
+        )
         per_run = None
         if not args.skip_per_run:
             per_run = timed([sys.executable, "-c", PER_RUN, *compare])
-            print(f"{args.runs} runs (Ray started by every run): {per_run:.1f} s = "
-                  f"{per_run / one:.2f}x one run", flush=True)
+            print(
+                f"{args.runs} runs (Ray started by every run): {per_run:.1f} s = "
+                f"{per_run / one:.2f}x one run",
+                flush=True,
+            )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({
-        "benchmark": "compare_startup", "python": platform.python_version(),
-        "machine": platform.machine(), "runs": args.runs, "dilation": float(args.dilation),
-        "one_run_s": round(one, 2), "compare_s": round(shared, 2),
-        "compare_ray_per_run_s": None if per_run is None else round(per_run, 2),
-        "ratio": round(shared / one, 2),
-        "ratio_ray_per_run": None if per_run is None else round(per_run / one, 2),
-        "target_ratio": 2.5}, indent=2) + "\n")
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "benchmark": "compare_startup",
+                "python": platform.python_version(),
+                "machine": platform.machine(),
+                "runs": args.runs,
+                "dilation": float(args.dilation),
+                "one_run_s": round(one, 2),
+                "compare_s": round(shared, 2),
+                "compare_ray_per_run_s": None if per_run is None else round(per_run, 2),
+                "ratio": round(shared / one, 2),
+                "ratio_ray_per_run": None if per_run is None else round(per_run / one, 2),
+                "target_ratio": 2.5,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     print(f"wrote {RESULTS}")
 
 

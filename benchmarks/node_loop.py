@@ -25,23 +25,44 @@ from qnemu.emulation import Emulation
 from qnemu.scenario import load_scenario
 
 RESULTS = Path(__file__).parent / "results" / "node_loop.json"
-BUSY = {"base": "er_telecom", "t1_s": 1.0, "t2_s": 0.05, "source_efficiency": 0.9,
-        "coupling_efficiency": 0.9, "memory_efficiency": 0.9, "detector_efficiency": 0.9,
-        "swap_success": 1.0}
+BUSY = {
+    "base": "er_telecom",
+    "t1_s": 1.0,
+    "t2_s": 0.05,
+    "source_efficiency": 0.9,
+    "coupling_efficiency": 0.9,
+    "memory_efficiency": 0.9,
+    "detector_efficiency": 0.9,
+    "swap_success": 1.0,
+}
 
 
 def scenario(duration_s: float) -> object:
     """The benchmark chain; a demand far above what it delivers (any link layer)."""
-    return load_scenario({
-        "name": "node-loop", "seed": 3, "duration_s": duration_s,
-        "topology": {"generator": "chain", "n": 9, "hop_km": 10, "hardware": "mem",
-                     "memories": 4},
-        "hardware": {"mem": BUSY},
-        "control": {"architecture": "distributed", "max_purification_rounds": 0,
-                    "admission": "none", "cpu_scale": 0.0},
-        "tenants": [{"name": "t", "app": "dqc", "src": "n0", "dst": "n8", "rate_hz": 1e5,
-                     "f_min": 0.5}],
-    })
+    return load_scenario(
+        {
+            "name": "node-loop",
+            "seed": 3,
+            "duration_s": duration_s,
+            "topology": {
+                "generator": "chain",
+                "n": 9,
+                "hop_km": 10,
+                "hardware": "mem",
+                "memories": 4,
+            },
+            "hardware": {"mem": BUSY},
+            "control": {
+                "architecture": "distributed",
+                "max_purification_rounds": 0,
+                "admission": "none",
+                "cpu_scale": 0.0,
+            },
+            "tenants": [
+                {"name": "t", "app": "dqc", "src": "n0", "dst": "n8", "rate_hz": 1e5, "f_min": 0.5}
+            ],
+        }
+    )
 
 
 def measure(duration_s: float) -> dict:
@@ -53,8 +74,12 @@ def measure(duration_s: float) -> dict:
         summary = emulation.run()
         wall = time.perf_counter() - start
     messages = summary["emulator"]["messages"]
-    return {"messages": messages, "wall_s": wall, "messages_per_wall_s": messages / wall,
-            "pairs_delivered": summary["tenants"]["t"]["pairs_delivered"]}
+    return {
+        "messages": messages,
+        "wall_s": wall,
+        "messages_per_wall_s": messages / wall,
+        "pairs_delivered": summary["tenants"]["t"]["pairs_delivered"],
+    }
 
 
 def main() -> None:
@@ -65,12 +90,16 @@ def main() -> None:
     args = parser.parse_args()
     runs = [measure(args.duration_s) for _ in range(args.repeats)]
     best = max(runs, key=lambda r: r["messages_per_wall_s"])
-    print(f"qnemu from {Path(qnemu.__file__).parent}: {best['messages']} messages in "
-          f"{best['wall_s']:.2f} s wall -> {best['messages_per_wall_s']:,.0f} msgs/s "
-          f"({best['pairs_delivered']} pairs delivered; best of {args.repeats})")
+    print(
+        f"qnemu from {Path(qnemu.__file__).parent}: {best['messages']} messages in "
+        f"{best['wall_s']:.2f} s wall -> {best['messages_per_wall_s']:,.0f} msgs/s "
+        f"({best['pairs_delivered']} pairs delivered; best of {args.repeats})"
+    )
     if not args.no_save:
-        RESULTS.write_text(json.dumps({"machine": platform.platform(), "runs": runs,
-                                       "best": best}, indent=2) + "\n")
+        RESULTS.write_text(
+            json.dumps({"machine": platform.platform(), "runs": runs, "best": best}, indent=2)
+            + "\n"
+        )
         print(f"wrote {RESULTS}")
 
 

@@ -41,17 +41,25 @@ def random_model(n: int, seed: int) -> NetworkModel:
     for u, v in g.edges:
         km = float(rng.uniform(5.0, 40.0))
         m = link_model(ion, ion, km)
-        links[(str(u), str(v))] = LinkParams(m.p_attempt, m.period_s, m.initial_fidelity,
-                                             delay_s=propagation_delay_s(km), length_km=km,
-                                             transmissivity=m.fiber_transmissivity)
+        links[(str(u), str(v))] = LinkParams(
+            m.p_attempt,
+            m.period_s,
+            m.initial_fidelity,
+            delay_s=propagation_delay_s(km),
+            length_km=km,
+            transmissivity=m.fiber_transmissivity,
+        )
     nodes = {str(i): NodeParams(ion.t2_s) for i in g.nodes}
     return NetworkModel.from_params(links, nodes)
 
 
 def _stats_ms(samples: list[float]) -> dict[str, float]:
     a = np.asarray(samples) * 1e3
-    return {"median_ms": round(float(np.median(a)), 4),
-            "p99_ms": round(float(np.percentile(a, 99)), 4), "n": len(a)}
+    return {
+        "median_ms": round(float(np.median(a)), 4),
+        "p99_ms": round(float(np.percentile(a, 99)), 4),
+        "n": len(a),
+    }
 
 
 def bench(n: int, seed: int = 1, pairs: int = 50, warm_reps: int = 20) -> dict[str, object]:
@@ -76,23 +84,34 @@ def bench(n: int, seed: int = 1, pairs: int = 50, warm_reps: int = 20) -> dict[s
             t0 = time.perf_counter()
             route(model, t, "dijkstra")
             dijkstra.append(time.perf_counter() - t0)
-    return {"nodes": n, "edges": model.graph.number_of_edges(), "k": K,
-            "qnum_cold": _stats_ms(cold), "qnum_warm": _stats_ms(warm),
-            "dijkstra": _stats_ms(dijkstra), "gc_frozen_before_warm": True}
+    return {
+        "nodes": n,
+        "edges": model.graph.number_of_edges(),
+        "k": K,
+        "qnum_cold": _stats_ms(cold),
+        "qnum_warm": _stats_ms(warm),
+        "dijkstra": _stats_ms(dijkstra),
+        "gc_frozen_before_warm": True,
+    }
 
 
 def main() -> dict[str, object]:
     results = {f"n{n}": bench(n) for n in (100, 200)}
     for name, r in results.items():
-        print(f"{name}: qnum warm median {r['qnum_warm']['median_ms']:.3f} ms "
-              f"p99 {r['qnum_warm']['p99_ms']:.3f} ms; "
-              f"cold median {r['qnum_cold']['median_ms']:.2f} ms "
-              f"p99 {r['qnum_cold']['p99_ms']:.2f} ms; dijkstra median "
-              f"{r['dijkstra']['median_ms']:.3f} ms")
+        print(
+            f"{name}: qnum warm median {r['qnum_warm']['median_ms']:.3f} ms "
+            f"p99 {r['qnum_warm']['p99_ms']:.3f} ms; "
+            f"cold median {r['qnum_cold']['median_ms']:.2f} ms "
+            f"p99 {r['qnum_cold']['p99_ms']:.2f} ms; dijkstra median "
+            f"{r['dijkstra']['median_ms']:.3f} ms"
+        )
     warm100 = results["n100"]["qnum_warm"]["median_ms"]  # type: ignore[index]
     results["target"] = {"warm_median_ms_100_nodes": 1.0, "ok": warm100 < 1.0}
-    results["meta"] = {"python": platform.python_version(), "networkx": nx.__version__,
-                       "machine": platform.machine()}
+    results["meta"] = {
+        "python": platform.python_version(),
+        "networkx": nx.__version__,
+        "machine": platform.machine(),
+    }
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
     return results

@@ -29,9 +29,18 @@ import yaml
 
 DEFAULT = Path(__file__).resolve().parents[1] / "qnemu" / "examples" / "default.yaml"
 # a busy telecom memory: links at tens of kHz, so the classical plane is loaded
-BUSY = {"mem": {"base": "er_telecom", "t1_s": 1.0, "t2_s": 0.05, "source_efficiency": 0.9,
-                "coupling_efficiency": 0.9, "memory_efficiency": 0.9,
-                "detector_efficiency": 0.9, "swap_success": 1.0}}
+BUSY = {
+    "mem": {
+        "base": "er_telecom",
+        "t1_s": 1.0,
+        "t2_s": 0.05,
+        "source_efficiency": 0.9,
+        "coupling_efficiency": 0.9,
+        "memory_efficiency": 0.9,
+        "detector_efficiency": 0.9,
+        "swap_success": 1.0,
+    }
+}
 
 
 def chain(n: int, duration_s: float, dilation: float | str = "auto", busy: bool = False) -> dict:
@@ -91,8 +100,21 @@ def run(scenario: dict, workdir: Path) -> dict:
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
     completed = subprocess.run(
-        [sys.executable, "-m", "qnemu", "run", str(path), "--results", str(results),
-         "--quiet", "--no-metrics"], capture_output=True, text=True, timeout=900)
+        [
+            sys.executable,
+            "-m",
+            "qnemu",
+            "run",
+            str(path),
+            "--results",
+            str(results),
+            "--quiet",
+            "--no-metrics",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     done.set()
     watcher.join()
     if completed.returncode != 0:
@@ -135,11 +157,22 @@ def main() -> None:
             results["chains"].append(row)
             print(json.dumps(row), flush=True)
         for dilation in (200, 100, 50, 20, 10):
-            row = run(chain(20, 0.02 if args.quick else 0.05, dilation, busy=True),
-                      Path(workdir))
+            row = run(chain(20, 0.02 if args.quick else 0.05, dilation, busy=True), Path(workdir))
             results["throughput"].append(row)
-            print(json.dumps({k: row[k] for k in ("dilation", "messages_per_wall_s",
-                                                  "lateness_p99_ms", "overloaded")}), flush=True)
+            print(
+                json.dumps(
+                    {
+                        k: row[k]
+                        for k in (
+                            "dilation",
+                            "messages_per_wall_s",
+                            "lateness_p99_ms",
+                            "overloaded",
+                        )
+                    }
+                ),
+                flush=True,
+            )
             if row["overloaded"]:
                 break
     sustained = [r["messages_per_wall_s"] for r in results["throughput"] if not r["overloaded"]]
@@ -147,8 +180,10 @@ def main() -> None:
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2))
-    print(f"max classical messages per wall second without overload: "
-          f"{results['max_messages_per_wall_s_without_overload']}")
+    print(
+        f"max classical messages per wall second without overload: "
+        f"{results['max_messages_per_wall_s_without_overload']}"
+    )
     print(f"wrote {out}")
 
 

@@ -33,10 +33,12 @@ RESULTS = Path(__file__).parent / "results" / "validate_scale.json"
 
 def chain_yaml(n: int) -> str:
     """A chain of ``n`` nodes, 5 km hops, one tenant over its first three hops."""
-    return (f"name: chain-{n}\nseed: 1\nduration_s: 0.01\n"
-            f"topology: {{generator: chain, n: {n}, hop_km: 5, hardware: er_telecom, "
-            f"memories: 2}}\n"
-            f"tenants: [{{name: t, app: qkd, src: n0, dst: n3, rate_hz: 10, f_min: 0.6}}]\n")
+    return (
+        f"name: chain-{n}\nseed: 1\nduration_s: 0.01\n"
+        f"topology: {{generator: chain, n: {n}, hop_km: 5, hardware: er_telecom, "
+        f"memories: 2}}\n"
+        f"tenants: [{{name: t, app: qkd, src: n0, dst: n3, rate_hz: 10, f_min: 0.6}}]\n"
+    )
 
 
 def _timed(fn: Any, *args: Any) -> tuple[Any, float]:
@@ -50,8 +52,9 @@ def _cli_s(path: Path, limit_s: float) -> float | None:
     qnemu = Path(sys.executable).with_name("qnemu")
     start = time.perf_counter()
     try:
-        result = subprocess.run([str(qnemu), "validate", str(path)], capture_output=True,
-                                text=True, timeout=limit_s)
+        result = subprocess.run(
+            [str(qnemu), "validate", str(path)], capture_output=True, text=True, timeout=limit_s
+        )
     except subprocess.TimeoutExpired:
         return None
     if result.returncode != 0:
@@ -65,9 +68,13 @@ def measure(n: int, folder: Path, cli_limit_s: float) -> dict[str, Any]:
     path.write_text(chain_yaml(n))
     scenario, load_s = _timed(load_scenario, path)
     _, describe_s = _timed(describe, scenario)
-    return {"nodes": n, "load_s": round(load_s, 4), "describe_s": round(describe_s, 4),
-            "cli_s": None if cli_limit_s <= 0 else _round(_cli_s(path, cli_limit_s)),
-            "cli_limit_s": cli_limit_s}
+    return {
+        "nodes": n,
+        "load_s": round(load_s, 4),
+        "describe_s": round(describe_s, 4),
+        "cli_s": None if cli_limit_s <= 0 else _round(_cli_s(path, cli_limit_s)),
+        "cli_limit_s": cli_limit_s,
+    }
 
 
 def _round(value: float | None) -> float | None:
@@ -78,8 +85,12 @@ def main() -> None:
     """Measure every size, print a line each and write the JSON results."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100,1000,2000,5000,10000")
-    parser.add_argument("--cli-limit-s", type=float, default=60.0,
-                        help="give up on the qnemu validate subprocess after this (0: skip)")
+    parser.add_argument(
+        "--cli-limit-s",
+        type=float,
+        default=60.0,
+        help="give up on the qnemu validate subprocess after this (0: skip)",
+    )
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -87,12 +98,24 @@ def main() -> None:
             row = measure(n, Path(tmp), args.cli_limit_s)
             rows.append(row)
             cli = "over limit" if row["cli_s"] is None else f"{row['cli_s']:.2f} s"
-            print(f"{n:>6} nodes: load {row['load_s']:.3f} s, describe {row['describe_s']:.3f} s,"
-                  f" qnemu validate {cli}", flush=True)
+            print(
+                f"{n:>6} nodes: load {row['load_s']:.3f} s, describe {row['describe_s']:.3f} s,"
+                f" qnemu validate {cli}",
+                flush=True,
+            )
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
-    RESULTS.write_text(json.dumps({"benchmark": "validate_scale", "python":
-                                   platform.python_version(), "machine": platform.machine(),
-                                   "rows": rows}, indent=2) + "\n")
+    RESULTS.write_text(
+        json.dumps(
+            {
+                "benchmark": "validate_scale",
+                "python": platform.python_version(),
+                "machine": platform.machine(),
+                "rows": rows,
+            },
+            indent=2,
+        )
+        + "\n"
+    )
     print(f"wrote {RESULTS}")
 
 

@@ -58,8 +58,7 @@ def _usage_problem(exc: Exception) -> str:
     return one_line(where + reason)
 
 
-app = _App(add_completion=False, no_args_is_help=True,
-           help="qnemu: a quantum network emulator.")
+app = _App(add_completion=False, no_args_is_help=True, help="qnemu: a quantum network emulator.")
 console = Console(soft_wrap=True)  # never wrap a path or a reason mid-line
 app.command(name="compare")(compare_command)
 app.add_typer(dashboards_app, name="dashboards")
@@ -75,10 +74,14 @@ def _fail(exc: QnemuError) -> None:
 @app.command()
 def validate(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
-    load_controllers: Annotated[bool, typer.Option(
-        "--load-controllers",
-        help="Import the scenario's user controller (package.module:Class or file.py:Class) "
-             "to check it. This RUNS that code; without it only its name is checked.")] = False,
+    load_controllers: Annotated[
+        bool,
+        typer.Option(
+            "--load-controllers",
+            help="Import the scenario's user controller (package.module:Class or file.py:Class) "
+            "to check it. This RUNS that code; without it only its name is checked.",
+        ),
+    ] = False,
 ) -> None:
     """Check a scenario and print the resolved network, or every problem (exit 2)."""
     from qnemu.planning.plan import NetworkPlan
@@ -87,16 +90,20 @@ def validate(
     try:
         resolved = load_scenario(scenario)
         user = resolved.control.architecture if _is_user_controller(resolved) else None
-        plan = NetworkPlan.build(resolved if load_controllers or user is None
-                                 else _with_builtin_controller(resolved))
+        plan = NetworkPlan.build(
+            resolved if load_controllers or user is None else _with_builtin_controller(resolved)
+        )
     except QnemuError as exc:
         _fail(exc)
     console.print(describe(resolved), markup=False, highlight=False)
     console.print(_describe_plan(plan), markup=False, highlight=False)
     if user is not None and not load_controllers:
-        console.print(f"controller {user}: not loaded (its code was not run; pass "
-                      f"--load-controllers to import and check it)", markup=False,
-                      highlight=False)
+        console.print(
+            f"controller {user}: not loaded (its code was not run; pass "
+            f"--load-controllers to import and check it)",
+            markup=False,
+            highlight=False,
+        )
 
 
 def _describe_plan(plan: Any) -> str:
@@ -104,8 +111,10 @@ def _describe_plan(plan: Any) -> str:
     and the rate and fidelity the controller predicts (its digital twin's, when it ran)."""
     lines = ["", "Plan (what the controller decided and predicts):"]
     for lp in plan.links.values():
-        lines.append(f"  link {lp.a}-{lp.b}: {lp.modes} memory pairs attempting "
-                     f"independently, cutoff {lp.cutoff_s * 1e3:.3g} ms")
+        lines.append(
+            f"  link {lp.a}-{lp.b}: {lp.modes} memory pairs attempting "
+            f"independently, cutoff {lp.cutoff_s * 1e3:.3g} ms"
+        )
     from qnemu.records import Admission, Qnum, TwinFailed
 
     admission = {d.tenant: d for d in plan.decisions if isinstance(d, Admission)}
@@ -119,9 +128,11 @@ def _describe_plan(plan: Any) -> str:
         if got is None:
             continue
         model = "digital twin" if got.model == "twin" else "closed form"
-        lines.append(f"  {tenant.name}: {'-'.join(got.path)}, {got.rounds} purification "
-                     f"rounds, predicted {got.predicted_rate_hz:.4g} Hz at F "
-                     f"{got.predicted_fidelity:.4f} ({model})")
+        lines.append(
+            f"  {tenant.name}: {'-'.join(got.path)}, {got.rounds} purification "
+            f"rounds, predicted {got.predicted_rate_hz:.4g} Hz at F "
+            f"{got.predicted_fidelity:.4f} ({model})"
+        )
     for failed in (d for d in plan.decisions if isinstance(d, TwinFailed)):
         lines.append(f"  the digital twin failed ({failed.error}): closed forms stand")
     return "\n".join(lines)
@@ -160,29 +171,51 @@ def topo(
 
 @app.command()
 def run(
-    scenario: Annotated[Path | None, typer.Argument(
-        help="Scenario YAML file (default: the bundled 5-node chain).")] = None,
+    scenario: Annotated[
+        Path | None, typer.Argument(help="Scenario YAML file (default: the bundled 5-node chain).")
+    ] = None,
     results: Annotated[Path, typer.Option(help="Folder for the run's results.")] = Path("runs"),
-    address: Annotated[str | None, typer.Option(
-        help="Ray cluster to join (auto, HOST:PORT or ray://...); default: embedded local Ray."
-    )] = None,
-    dilation: Annotated[float | None, typer.Option(
-        help="Wall seconds per emulated second (default: the scenario's, auto).")] = None,
-    virtual: Annotated[bool, typer.Option(
-        "--virtual", help="Run in virtual time in this process (no Ray, no wall clock).")] = False,
+    address: Annotated[
+        str | None,
+        typer.Option(
+            help="Ray cluster to join (auto, HOST:PORT or ray://...); default: embedded local Ray."
+        ),
+    ] = None,
+    dilation: Annotated[
+        float | None,
+        typer.Option(help="Wall seconds per emulated second (default: the scenario's, auto)."),
+    ] = None,
+    virtual: Annotated[
+        bool,
+        typer.Option(
+            "--virtual", help="Run in virtual time in this process (no Ray, no wall clock)."
+        ),
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
-    controller: Annotated[str | None, typer.Option(
-        help="Control plane: distributed, centralized, hierarchical or package.module:Class "
-             "(default: the scenario's control.architecture).")] = None,
-    set_: Annotated[list[str] | None, typer.Option(
-        "--set", help="Override a scenario field, e.g. --set hardware.trapped_ion.t2_s=0.1 "
-                      "(repeatable).")] = None,
+    controller: Annotated[
+        str | None,
+        typer.Option(
+            help="Control plane: distributed, centralized, hierarchical or package.module:Class "
+            "(default: the scenario's control.architecture)."
+        ),
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="Override a scenario field, e.g. --set hardware.trapped_ion.t2_s=0.1 "
+            "(repeatable).",
+        ),
+    ] = None,
     metrics_port: MetricsPort = DEFAULT_PORT,
     metrics_host: MetricsHost = DEFAULT_HOST,
     metrics_linger: MetricsLinger = DEFAULT_LINGER_S,
     no_metrics: NoMetrics = False,
-    debug: Annotated[bool, typer.Option(
-        "--debug", help="On a failure, print the full traceback too (always in error.txt).")
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug", help="On a failure, print the full traceback too (always in error.txt)."
+        ),
     ] = False,
 ) -> None:
     """Run an emulation and write its results folder.
@@ -203,28 +236,52 @@ def run(
             overrides["control.architecture"] = controller
         loaded = load_scenario(scenario or DEFAULT_SCENARIO_PATH, overrides=overrides)
         check_results_root(results)  # before Ray (or telemetry) starts
-        emulation = Emulation(loaded, address=address, results_dir=results, dilation=dilation,
-                              mode="virtual" if virtual else "ray",
-                              say=lambda text: console.print(text, markup=False),
-                              warn=_warn, dilation_reason=dilation_reason(dilation, loaded))
-        sink = metrics_sink(no_metrics, metrics_host, metrics_port, metrics_linger, virtual,
-                            address=address, say=lambda text: console.print(text, markup=False))
+        emulation = Emulation(
+            loaded,
+            address=address,
+            results_dir=results,
+            dilation=dilation,
+            mode="virtual" if virtual else "ray",
+            say=lambda text: console.print(text, markup=False),
+            warn=_warn,
+            dilation_reason=dilation_reason(dilation, loaded),
+        )
+        sink = metrics_sink(
+            no_metrics,
+            metrics_host,
+            metrics_port,
+            metrics_linger,
+            virtual,
+            address=address,
+            say=lambda text: console.print(text, markup=False),
+        )
     except QnemuError as exc:
         _fail(exc)
     emulation.telemetry = sink
     if sink is not None:
         console.print(f"metrics: {sink.url}", markup=False, highlight=False)
-    console.print(f"qnemu: {loaded.name}: {len(loaded.nodes)} nodes, {len(loaded.links)} links, "
-                  f"{len(loaded.tenants)} tenants, {loaded.duration_s:g} s emulated",
-                  markup=False)
-    bar = Progress(TextColumn("emulating"), BarColumn(), TextColumn("{task.description}"),
-                   TimeElapsedColumn(), console=console, disable=quiet or not console.is_terminal)
+    console.print(
+        f"qnemu: {loaded.name}: {len(loaded.nodes)} nodes, {len(loaded.links)} links, "
+        f"{len(loaded.tenants)} tenants, {loaded.duration_s:g} s emulated",
+        markup=False,
+    )
+    bar = Progress(
+        TextColumn("emulating"),
+        BarColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=quiet or not console.is_terminal,
+    )
     task = bar.add_task("", total=loaded.duration_s)
 
     def on_progress(progress: Any) -> None:
-        bar.update(task, completed=progress.emulated_s,
-                   description=f"{progress.emulated_s:.3f}/{progress.duration_s:g} s, "
-                               f"{progress.delivered} pairs delivered")
+        bar.update(
+            task,
+            completed=progress.emulated_s,
+            description=f"{progress.emulated_s:.3f}/{progress.duration_s:g} s, "
+            f"{progress.delivered} pairs delivered",
+        )
 
     emulation.on_progress = on_progress
     summary = _run_to_the_end(emulation, bar, debug)
@@ -266,8 +323,12 @@ def _run_to_the_end(emulation: Any, bar: Progress, debug: bool) -> dict[str, Any
         _fail(exc)
     except Exception as exc:  # a bug: still one line, the traceback kept in error.txt
         text = " ".join(str(exc).split())
-        _run_failed(f"internal error: {type(exc).__name__}: {text}",
-                    "".join(traceback.format_exception(exc)), emulation.folder, debug)
+        _run_failed(
+            f"internal error: {type(exc).__name__}: {text}",
+            "".join(traceback.format_exception(exc)),
+            emulation.folder,
+            debug,
+        )
     finally:
         signal.signal(signal.SIGTERM, previous)
     raise AssertionError("unreachable")
@@ -286,8 +347,11 @@ def _run_failed(line: str, details: str, folder: Any, debug: bool) -> None:
         sys.stderr.write(details if details.endswith("\n") else details + "\n")
     sys.stderr.write(f"error: {line}\n")
     if folder is not None:
-        console.print(f"results: {folder.path} (status failed; traceback in error.txt)",
-                      markup=False, highlight=False)
+        console.print(
+            f"results: {folder.path} (status failed; traceback in error.txt)",
+            markup=False,
+            highlight=False,
+        )
     raise typer.Exit(1)
 
 
@@ -300,9 +364,15 @@ def print_summary(summary: dict[str, Any]) -> None:
     for name, row in summary["tenants"].items():
         # requests served / requests that arrived (the tenant's demand)
         served = f"{row['served']}/{row['requested']}" if row.get("requested") else "-"
-        table.add_row(name, str(row["pairs_delivered"]), f"{row['rate_hz']:.1f}",
-                      _fmt(row["fidelity_mean"], "{:.4f}"), _fmt(row["fidelity_min"], "{:.4f}"),
-                      _fmt(row["latency_mean_s"], "{:.3f}", 1e3), served)
+        table.add_row(
+            name,
+            str(row["pairs_delivered"]),
+            f"{row['rate_hz']:.1f}",
+            _fmt(row["fidelity_mean"], "{:.4f}"),
+            _fmt(row["fidelity_min"], "{:.4f}"),
+            _fmt(row["latency_mean_s"], "{:.3f}", 1e3),
+            served,
+        )
     console.print(table)
     violations = ", ".join(f"{k} {v}" for k, v in summary["violations"].items() if v) or "none"
     console.print(f"violations: {violations}", markup=False)
@@ -315,7 +385,8 @@ def print_summary(summary: dict[str, Any]) -> None:
             f"lateness p50 {_fmt(emulator['lateness_p50_s'], '{:.3f}', 1e3)} ms "
             f"p99 {_fmt(emulator['lateness_p99_s'], '{:.3f}', 1e3)} ms (wall), "
             f"overloaded: {_overload(emulator)}",
-            markup=False)
+            markup=False,
+        )
     elif emulator:
         console.print(f"emulator: virtual time, {emulator['wall_s']:.2f} s wall", markup=False)
 

@@ -58,6 +58,8 @@ START_MARGIN_S = 1.5
 MIN_START_MARGIN_S = 0.25
 START_MARGIN_CALLS = 4.0
 SALVAGE_TIMEOUT_S = 2.0  # wall seconds to collect the last records after a stop or failure
+
+
 class Terminated(KeyboardInterrupt):
     """The run was asked to stop by a signal other than Ctrl-C (SIGTERM): same handling."""
 
@@ -92,22 +94,33 @@ class Progress:
 class Emulation:
     """One run of one scenario (see the module docstring)."""
 
-    def __init__(self, scenario: Scenario, *, address: str | None = None,
-                 results_dir: str | Path = "runs", dilation: float | None = None,
-                 mode: str = "ray", say: Callable[[str], None] | None = None,
-                 on_progress: Callable[[Progress], None] | None = None,
-                 telemetry: TelemetrySink | None = None,
-                 warn: Callable[[str], None] | None = None,
-                 dilation_reason: str = "set by the user",
-                 choose: Callable[[float], tuple[float, str]] | None = None,
-                 controller: str | type[Controller] | None = None) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        *,
+        address: str | None = None,
+        results_dir: str | Path = "runs",
+        dilation: float | None = None,
+        mode: str = "ray",
+        say: Callable[[str], None] | None = None,
+        on_progress: Callable[[Progress], None] | None = None,
+        telemetry: TelemetrySink | None = None,
+        warn: Callable[[str], None] | None = None,
+        dilation_reason: str = "set by the user",
+        choose: Callable[[float], tuple[float, str]] | None = None,
+        controller: str | type[Controller] | None = None,
+    ) -> None:
         if mode not in ("ray", "virtual"):
             raise ScenarioError(f"mode: must be 'ray' or 'virtual', got {mode!r}")
         if dilation is not None and not dilation >= 1:
             raise ScenarioError(f"dilation: must be >= 1, got {dilation}")
         if controller is not None:  # a class or any name ``qnemu run --controller`` takes
-            scenario = dataclasses.replace(scenario, control=dataclasses.replace(
-                scenario.control, architecture=controller_name(controller)))
+            scenario = dataclasses.replace(
+                scenario,
+                control=dataclasses.replace(
+                    scenario.control, architecture=controller_name(controller)
+                ),
+            )
         self.scenario = scenario
         self.plan = NetworkPlan.build(scenario)
         self.address = address
@@ -166,8 +179,11 @@ class Emulation:
                 emulator = self._run_ray(builder)
         except KeyboardInterrupt as exc:
             status = "interrupted"
-            reason = (f"stopped by {exc.signal_name}" if isinstance(exc, Terminated)
-                      else "stopped by Ctrl-C (SIGINT)")
+            reason = (
+                f"stopped by {exc.signal_name}"
+                if isinstance(exc, Terminated)
+                else "stopped by Ctrl-C (SIGINT)"
+            )
             raise
         except RunFailed as exc:
             status, reason, details = "failed", str(exc), exc.details or _format(exc)
@@ -180,8 +196,14 @@ class Emulation:
             self._conclude(builder, emulator, status, reason, details)
         return self.summary
 
-    def _conclude(self, builder: SummaryBuilder, emulator: dict[str, Any], status: str,
-                  reason: str | None, details: str) -> None:
+    def _conclude(
+        self,
+        builder: SummaryBuilder,
+        emulator: dict[str, Any],
+        status: str,
+        reason: str | None,
+        details: str,
+    ) -> None:
         """Write the summary (and ``error.txt``) of however the run ended; close telemetry."""
         try:
             if self.folder is not None:
@@ -204,8 +226,12 @@ class Emulation:
         scheduler = VirtualScheduler(stop_at_s=scenario.duration_s)
         host.attach(scheduler, _no_remote_hosts)
         scheduler.schedule(0.0, host.start)
-        self._emulator = {"mode": "virtual", "dilation": None, "actors": 0,
-                          "nodes_per_actor": len(ids)}
+        self._emulator = {
+            "mode": "virtual",
+            "dilation": None,
+            "actors": 0,
+            "nodes_per_actor": len(ids),
+        }
         self._begin(builder, {"mode": "virtual", "actors": 0, "dilation": None})
         step = scenario.duration_s / 20
         wall = time.perf_counter()
@@ -214,14 +240,20 @@ class Emulation:
                 scheduler.run(i * step)
             except Exception as exc:
                 self._record(builder, [host.drain()])
-                raise RunFailed(f"{host.blame(scheduler.current)} failed: {_one_line(exc)}",
-                                _format(exc)) from exc
+                raise RunFailed(
+                    f"{host.blame(scheduler.current)} failed: {_one_line(exc)}", _format(exc)
+                ) from exc
             self._record(builder, [host.drain()])
             self._reached_s = i * step
             self._progress(i * step, builder)
-        return {**self._emulator, "lateness_p50_s": 0.0, "lateness_p99_s": 0.0,
-                "overloaded": False, "messages": host.messages_released,
-                "wall_s": time.perf_counter() - wall}
+        return {
+            **self._emulator,
+            "lateness_p50_s": 0.0,
+            "lateness_p99_s": 0.0,
+            "overloaded": False,
+            "messages": host.messages_released,
+            "wall_s": time.perf_counter() - wall,
+        }
 
     # -- Ray ---------------------------------------------------------------------------------
     def _run_ray(self, builder: SummaryBuilder) -> dict[str, Any]:
@@ -245,15 +277,20 @@ class Emulation:
             targets = ray_backend.plan_placement(groups, hosts, placement, nodes)
             used = len(set(targets))
             if per_actor > 1:
-                self.say(f"packing {per_actor} nodes per actor ({len(groups)} actors for "
-                         f"{len(ids)} nodes) so the machines can serve them")
+                self.say(
+                    f"packing {per_actor} nodes per actor ({len(groups)} actors for "
+                    f"{len(ids)} nodes) so the machines can serve them"
+                )
             if len(nodes) > 1:
-                self.say(f"cluster: {len(nodes)} Ray nodes, placement {placement}, "
-                         f"{len(groups)} actors on {used} of them")
+                self.say(
+                    f"cluster: {len(nodes)} Ray nodes, placement {placement}, "
+                    f"{len(groups)} actors on {used} of them"
+                )
             # Actors dial each other on their node's IP when several machines may be involved.
             bind = ray_backend.NODE_IP if len(nodes) > 1 else "127.0.0.1"
-            actors = ray_backend.spawn(_portable(self.scenario), groups, bind, targets,
-                                       self._secret, self.plan.calibration)
+            actors = ray_backend.spawn(
+                _portable(self.scenario), groups, bind, targets, self._secret, self.plan.calibration
+            )
             self._groups = groups
             placed = ray_backend.call_all(actors, "listen", names=groups)
             startup_s = time.time() - wall_start
@@ -261,21 +298,30 @@ class Emulation:
             self.actor_pids = [p["pid"] for p in placed]
             called = time.time()
             ray_backend.call_all(actors, "connect", self.book, names=groups)
-            self._start_margin_s = min(START_MARGIN_S, max(
-                MIN_START_MARGIN_S, START_MARGIN_CALLS * (time.time() - called)))
+            self._start_margin_s = min(
+                START_MARGIN_S, max(MIN_START_MARGIN_S, START_MARGIN_CALLS * (time.time() - called))
+            )
             dilation, calibration = self._dilation(actors)
             clock = self._clock_offsets(actors, placed, dilation)
             expected = self._expect(dilation, time.time() - wall_start)
             self._emulator = {
-                "mode": "ray", "dilation": dilation, "dilation_reason": self.dilation_reason,
-                **calibration, "expected_wall_s": expected,
+                "mode": "ray",
+                "dilation": dilation,
+                "dilation_reason": self.dilation_reason,
+                **calibration,
+                "expected_wall_s": expected,
                 "ray_node_id": next((n.node_id for n in nodes if n.is_driver), None),
-                "ray_started": started, "actors": len(actors),
+                "ray_started": started,
+                "actors": len(actors),
                 "nodes_per_actor": per_actor,
                 "ray_nodes_used": len({p["ray_node"] for p in placed}),
-                "placement": placement, "ray_nodes": len(nodes), "startup_s": startup_s,
+                "placement": placement,
+                "ray_nodes": len(nodes),
+                "startup_s": startup_s,
                 "actor_rss_bytes": sum(p.get("rss_bytes", 0) for p in placed),
-                "wall_per_emulated_s": dilation, **clock}
+                "wall_per_emulated_s": dilation,
+                **clock,
+            }
             self._begin(builder, {"mode": "ray", "actors": len(actors), "dilation": dilation})
             return self._drive(actors, dilation, builder)
         finally:
@@ -284,8 +330,9 @@ class Emulation:
             if started:
                 ray_backend.stop_ray()
 
-    def _clock_offsets(self, actors: list, placed: list[dict[str, Any]],
-                       dilation: float) -> dict[str, Any]:
+    def _clock_offsets(
+        self, actors: list, placed: list[dict[str, Any]], dilation: float
+    ) -> dict[str, Any]:
         """Measure each Ray node's clock against the driver's; refuse to run if too far off.
 
         t0 is the driver's number, so every machine must agree with the driver's clock to
@@ -297,11 +344,16 @@ class Emulation:
         tolerance = CLOCK_OFFSET_BUDGET * self.plan.classical.shortest_hop_delay_s() * dilation
         worst = ray_backend.check_clock_offsets(offsets, tolerance)
         if len(offsets) > 1:
-            self.say(f"clock: largest offset between Ray nodes and the driver "
-                     f"{worst * 1e6:.0f} µs (tolerance {tolerance * 1e6:.0f} µs)")
-        return {"clock_offsets_s": {node: round(m["offset_s"], 9) for node, m in offsets.items()},
-                "clock_offset_rtt_s": {node: round(m["rtt_s"], 9) for node, m in offsets.items()},
-                "clock_offset_max_s": worst, "clock_offset_tolerance_s": tolerance}
+            self.say(
+                f"clock: largest offset between Ray nodes and the driver "
+                f"{worst * 1e6:.0f} µs (tolerance {tolerance * 1e6:.0f} µs)"
+            )
+        return {
+            "clock_offsets_s": {node: round(m["offset_s"], 9) for node, m in offsets.items()},
+            "clock_offset_rtt_s": {node: round(m["rtt_s"], 9) for node, m in offsets.items()},
+            "clock_offset_max_s": worst,
+            "clock_offset_tolerance_s": tolerance,
+        }
 
     def _dilation(self, actors: list) -> tuple[float, dict[str, Any]]:
         """The run's dilation (given, or chosen from a calibration of two actors) and the
@@ -315,8 +367,10 @@ class Emulation:
         transport = float(np.mean([x for p in probes for x in p["transport"]] or [0.0]))
         lateness = timer + transport
         chosen, reason = self.choose(lateness)
-        self.dilation_reason = (f"auto: {reason}; timer {timer * 1e6:.0f} µs + "
-                                f"transport {transport * 1e6:.0f} µs measured")
+        self.dilation_reason = (
+            f"auto: {reason}; timer {timer * 1e6:.0f} µs + "
+            f"transport {transport * 1e6:.0f} µs measured"
+        )
         return float(chosen), {"calibrated_lateness_s": lateness}
 
     def _expect(self, dilation: float, startup_s: float) -> float:
@@ -324,11 +378,14 @@ class Emulation:
         duration = self.scenario.duration_s
         start = startup_s + self._start_margin_s
         expected = duration * dilation + start
-        longer = (f", {expected / duration:.3g}x the emulated time"
-                  if expected > 10 * duration else "")
-        self.say(f"dilation {dilation:g} ({self.dilation_reason}); expected wall time "
-                 f"{_seconds(expected)} ({duration:g} s emulated x {dilation:g} + "
-                 f"{_seconds(start)} start-up{longer})")
+        longer = (
+            f", {expected / duration:.3g}x the emulated time" if expected > 10 * duration else ""
+        )
+        self.say(
+            f"dilation {dilation:g} ({self.dilation_reason}); expected wall time "
+            f"{_seconds(expected)} ({duration:g} s emulated x {dilation:g} + "
+            f"{_seconds(start)} start-up{longer})"
+        )
         return expected
 
     def _drive(self, actors: list, dilation: float, builder: SummaryBuilder) -> dict[str, Any]:
@@ -356,12 +413,14 @@ class Emulation:
         failures = [f["failure"] for f in finals if f["failure"] is not None]
         if failures:
             raise RunFailed(*failures[0])
-        self._emulator["first_pair_wall_s"] = (None if first_pair_wall is None
-                                               else first_pair_wall - t0)
+        self._emulator["first_pair_wall_s"] = (
+            None if first_pair_wall is None else first_pair_wall - t0
+        )
         return self._emulator
 
-    def _heartbeats(self, actors: list, t0: float, dilation: float,
-                    builder: SummaryBuilder) -> float | None:
+    def _heartbeats(
+        self, actors: list, t0: float, dilation: float, builder: SummaryBuilder
+    ) -> float | None:
         """Drain every actor about four times a second until the end; a drain doubles as a
         heartbeat (a dead, frozen or failed actor ends the run). Returns the wall time the
         first pair was delivered, or None."""
@@ -374,8 +433,9 @@ class Emulation:
             time.sleep(min(0.25, max(0.0, end_wall - time.time()) + 0.05))
             before = builder.delivered
             issued = (time.time() - t0) / dilation
-            batches = ray_backend.call_all(actors, "drain", names=self._groups,
-                                           timeout_s=ray_backend.HEARTBEAT_TIMEOUT_S)
+            batches = ray_backend.call_all(
+                actors, "drain", names=self._groups, timeout_s=ray_backend.HEARTBEAT_TIMEOUT_S
+            )
             self._record(builder, batches)
             self._reached_s = min(duration, max(self._reached_s, issued))
             self._watch_overload()
@@ -385,8 +445,7 @@ class Emulation:
             if time.time() >= end_wall + 0.2:
                 return first_pair_wall
 
-    def _salvage(self, actors: list, t0: float, dilation: float,
-                 builder: SummaryBuilder) -> None:
+    def _salvage(self, actors: list, t0: float, dilation: float, builder: SummaryBuilder) -> None:
         """Stop the actors that still answer and keep their last records (best effort)."""
         from qnemu.runtime import ray_backend
 
@@ -406,17 +465,20 @@ class Emulation:
         tolerance_wall = overload_tolerance_s(self.plan) * dilation
         released = sum(f["messages_released"] for f in finals)
         wall = max(time.time() - t0, 1e-9)
-        self._emulator.update({
-            "lateness_p50_s": p50, "lateness_p99_s": p99,
-            "lateness_tolerance_s": tolerance_wall,
-            "overloaded": bool(p99 is not None and p99 > tolerance_wall),
-            "overload_seen_at_s": self._overload_seen_at,
-            "messages": released,
-            "messages_per_wall_s": released / min(wall, self.scenario.duration_s * dilation),
-            "handovers": sum(f["handovers"] for f in finals),
-            "frames_rejected": sum(f["frames_rejected"] for f in finals),
-            "peers_rejected": sum(f["peers_rejected"] for f in finals),
-        })
+        self._emulator.update(
+            {
+                "lateness_p50_s": p50,
+                "lateness_p99_s": p99,
+                "lateness_tolerance_s": tolerance_wall,
+                "overloaded": bool(p99 is not None and p99 > tolerance_wall),
+                "overload_seen_at_s": self._overload_seen_at,
+                "messages": released,
+                "messages_per_wall_s": released / min(wall, self.scenario.duration_s * dilation),
+                "handovers": sum(f["handovers"] for f in finals),
+                "frames_rejected": sum(f["frames_rejected"] for f in finals),
+                "peers_rejected": sum(f["peers_rejected"] for f in finals),
+            }
+        )
 
     # -- shared ------------------------------------------------------------------------------
     def _begin(self, builder: SummaryBuilder, emulator: dict[str, Any]) -> None:
@@ -424,17 +486,25 @@ class Emulation:
         self.folder = RunFolder(self.results_dir, self.scenario.name, self.scenario.to_dict())
         if self.telemetry is not None:
             self.telemetry.start(self.plan, {**emulator, "run": self.folder.path.name})
-        self._record(builder, [{"events": [d.to_dict() for d in self.plan.decisions],
-                                "lateness_s": [],
-                                "message_latency_s": [], "host": -1, "nodes": []}])
+        self._record(
+            builder,
+            [
+                {
+                    "events": [d.to_dict() for d in self.plan.decisions],
+                    "lateness_s": [],
+                    "message_latency_s": [],
+                    "host": -1,
+                    "nodes": [],
+                }
+            ],
+        )
 
     def _record(self, builder: SummaryBuilder, batches: list[dict[str, Any]]) -> None:
         """Stream drained batches to the results folder, the summary and telemetry."""
         events = [event for batch in batches for event in batch["events"]]
         for batch in batches:
             self._lateness_s.extend(batch["lateness_s"])
-            self._late_count += sum(1 for x in batch["lateness_s"]
-                                    if x > self._late_tolerance_wall)
+            self._late_count += sum(1 for x in batch["lateness_s"] if x > self._late_tolerance_wall)
             if self.telemetry is not None:
                 self.telemetry.record(batch)
         if events:
@@ -446,25 +516,35 @@ class Emulation:
         """Warn once, as soon as more than 1% of the lateness samples so far are beyond the
         overload tolerance (their p99 is): live once enough samples came, else at the end."""
         total = len(self._lateness_s)
-        if (self._overload_seen_at is not None or total == 0
-                or (not final and total < LIVE_OVERLOAD_MIN_SAMPLES)
-                or self._late_count <= 0.01 * total):
+        if (
+            self._overload_seen_at is not None
+            or total == 0
+            or (not final and total < LIVE_OVERLOAD_MIN_SAMPLES)
+            or self._late_count <= 0.01 * total
+        ):
             return
-        at = min(self.scenario.duration_s,
-                 max(0.0, (time.time() - self._t0) / self._dilation_now))
+        at = min(self.scenario.duration_s, max(0.0, (time.time() - self._t0) / self._dilation_now))
         self._overload_seen_at = at
         p99 = percentile(self._lateness_s, 99) or 0.0
-        self.warn(f"overloaded at {at:.3g} s emulated: lateness p99 {p99 * 1e3:.3f} ms wall "
-                  f"is beyond the tolerance {self._late_tolerance_wall * 1e3:.3f} ms "
-                  f"({self._late_count} of {total} samples late); this run's numbers are not "
-                  f"to be trusted (raise --dilation or lighten the load)")
+        self.warn(
+            f"overloaded at {at:.3g} s emulated: lateness p99 {p99 * 1e3:.3f} ms wall "
+            f"is beyond the tolerance {self._late_tolerance_wall * 1e3:.3f} ms "
+            f"({self._late_count} of {total} samples late); this run's numbers are not "
+            f"to be trusted (raise --dilation or lighten the load)"
+        )
 
     def _progress(self, emulated_s: float, builder: SummaryBuilder) -> None:
         if self.on_progress is not None:
             self.on_progress(Progress(emulated_s, self.scenario.duration_s, builder.delivered))
 
-    def _summary(self, builder: SummaryBuilder, emulator: dict[str, Any], status: str,
-                 reason: str | None, emulated_s: float) -> dict[str, Any]:
+    def _summary(
+        self,
+        builder: SummaryBuilder,
+        emulator: dict[str, Any],
+        status: str,
+        reason: str | None,
+        emulated_s: float,
+    ) -> dict[str, Any]:
         tenants = builder.tenant_table(emulated_s)
         return {
             "scenario": self.scenario.name,
@@ -514,7 +594,8 @@ def _portable(scenario: Scenario) -> Scenario:
     if source == scenario.control.architecture:
         return scenario
     return dataclasses.replace(
-        scenario, control=dataclasses.replace(scenario.control, architecture=source))
+        scenario, control=dataclasses.replace(scenario.control, architecture=source)
+    )
 
 
 def run(scenario: Scenario, **options: Any) -> dict[str, Any]:

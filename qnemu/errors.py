@@ -44,9 +44,7 @@ def escape_controls(text: str) -> str:
     characters written as Python escapes (``\\n``, ``\\x1b``), so it prints on one line."""
     if text.isprintable():
         return text
-    return "".join(
-        ch if ch.isprintable() or ch == " " else _escaped(ch) for ch in text
-    )
+    return "".join(ch if ch.isprintable() or ch == " " else _escaped(ch) for ch in text)
 
 
 def _escaped(ch: str) -> str:

@@ -151,8 +151,15 @@ class MessageLost(RunEvent):
 
 #: Why a node drops a pair half (:class:`Discard`'s ``reason``); a node that drops its half
 #: because its link partner did says ``partner_`` and the partner's reason.
-DISCARD_REASONS = ("cutoff", "herald_late", "timeout", "controller", "swap_failed",
-                   "purification_failed", "unrequested")
+DISCARD_REASONS = (
+    "cutoff",
+    "herald_late",
+    "timeout",
+    "controller",
+    "swap_failed",
+    "purification_failed",
+    "unrequested",
+)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

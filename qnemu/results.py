@@ -33,8 +33,13 @@ from qnemu.errors import EmulationError
 from qnemu.runtime.failure import RunFailed
 
 RESERVE_BYTES = 64 << 10  # disk space held back so a full disk still gets summary and error
-VIOLATION_KINDS = ("herald_late", "correction_late", "cutoff_expired", "below_threshold",
-                   "controller_late")
+VIOLATION_KINDS = (
+    "herald_late",
+    "correction_late",
+    "cutoff_expired",
+    "below_threshold",
+    "controller_late",
+)
 
 
 class ResultsWriteError(RunFailed):
@@ -58,8 +63,9 @@ def check_results_root(root: str | Path) -> None:
     try:
         handle, probe = tempfile.mkstemp(prefix=".qnemu-probe-", dir=existing)
     except OSError as exc:
-        raise EmulationError(f"results: cannot write in {existing.resolve()}: "
-                             f"{exc.strerror or exc}") from None
+        raise EmulationError(
+            f"results: cannot write in {existing.resolve()}: {exc.strerror or exc}"
+        ) from None
     os.close(handle)
     os.unlink(probe)
 
@@ -78,7 +84,7 @@ class _Stream:
         try:
             view = memoryview(data)
             while view:
-                view = view[os.write(self._fd, view):]
+                view = view[os.write(self._fd, view) :]
         except OSError:
             with contextlib.suppress(OSError):
                 os.ftruncate(self._fd, start)
@@ -127,8 +133,11 @@ class RunFolder:
         if self.broken is not None:
             return
         lines = [json.dumps(event, default=_plain) + "\n" for event in events]
-        pairs = [line for line, event in zip(lines, events, strict=True)
-                 if event["event"] == records.Delivered.event]
+        pairs = [
+            line
+            for line, event in zip(lines, events, strict=True)
+            if event["event"] == records.Delivered.event
+        ]
         for stream, text in ((self._events, "".join(lines)), (self._pairs, "".join(pairs))):
             if not text:
                 continue
@@ -159,8 +168,9 @@ class RunFolder:
         except OSError as exc:
             with contextlib.suppress(OSError):
                 temporary.unlink()
-            raise ResultsWriteError(f"results: cannot write {target}: "
-                                    f"{exc.strerror or exc}") from None
+            raise ResultsWriteError(
+                f"results: cannot write {target}: {exc.strerror or exc}"
+            ) from None
         return target
 
     def close(self) -> None:
@@ -184,10 +194,19 @@ class SummaryBuilder:
     """
 
     def __init__(self, tenants: list[tuple[str, str, float]]) -> None:
-        self.tenants = {name: {"fidelities": [], "latencies": [], "quality": 0.0,
-                               "app": app, "f_min": f_min, "requested": 0, "waits": [],
-                               "unrequested": 0}
-                        for name, app, f_min in tenants}
+        self.tenants = {
+            name: {
+                "fidelities": [],
+                "latencies": [],
+                "quality": 0.0,
+                "app": app,
+                "f_min": f_min,
+                "requested": 0,
+                "waits": [],
+                "unrequested": 0,
+            }
+            for name, app, f_min in tenants
+        }
         self.violations = dict.fromkeys(VIOLATION_KINDS, 0)
         self.counts: dict[str, int] = {}
         self.decision_latencies: list[float] = []
@@ -203,8 +222,7 @@ class SummaryBuilder:
                     record = self.tenants[event.tenant]
                     record["fidelities"].append(event.fidelity)
                     record["latencies"].append(event.latency_s)
-                    record["quality"] += quality(record["app"], event.fidelity,
-                                                 record["f_min"])
+                    record["quality"] += quality(record["app"], event.fidelity, record["f_min"])
                 case records.Request():
                     self.tenants[event.tenant]["requested"] += 1
                 case records.Served():
@@ -216,8 +234,10 @@ class SummaryBuilder:
                 case records.Decision():
                     self.decision_latencies.append(event.latency_s)
                 case records.Admission():
-                    self.admission[event.tenant] = {"admitted": event.admitted,
-                                                    "reason": event.reason}
+                    self.admission[event.tenant] = {
+                        "admitted": event.admitted,
+                        "reason": event.reason,
+                    }
 
     @property
     def delivered(self) -> int:

@@ -11,11 +11,17 @@ import yaml
 from qnemu.scenario import DEFAULT_SCENARIO_PATH
 
 GOOD = {
-    "name": "cli-test", "seed": 1, "duration_s": 0.01,
-    "topology": {"generator": "chain", "n": 3, "hop_km": 5, "hardware": "er_telecom",
-                 "memories": 2},
-    "tenants": [{"name": "t", "app": "dqc", "src": "n0", "dst": "n2", "rate_hz": 10,
-                 "f_min": 0.6}],
+    "name": "cli-test",
+    "seed": 1,
+    "duration_s": 0.01,
+    "topology": {
+        "generator": "chain",
+        "n": 3,
+        "hop_km": 5,
+        "hardware": "er_telecom",
+        "memories": 2,
+    },
+    "tenants": [{"name": "t", "app": "dqc", "src": "n0", "dst": "n2", "rate_hz": 10, "f_min": 0.6}],
 }
 
 
@@ -24,8 +30,13 @@ QUIET_METRICS = ["--metrics-port", "0", "--metrics-linger", "0"]  # never clash 
 
 def qnemu(*args, cwd=None):
     extra = QUIET_METRICS if args and args[0] == "run" else []
-    return subprocess.run([sys.executable, "-m", "qnemu", *map(str, args), *extra],
-                          capture_output=True, text=True, cwd=cwd, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "qnemu", *map(str, args), *extra],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=300,
+    )
 
 
 def _write(tmp_path, data, name="scenario.yaml"):
@@ -37,12 +48,19 @@ def _write(tmp_path, data, name="scenario.yaml"):
 def _explicit(**link_overrides):
     link = {"a": "A", "b": "B", "length_km": 5.0, **link_overrides}
     return {
-        "name": "bad", "seed": 1, "duration_s": 0.01,
-        "topology": {"nodes": [{"id": "A", "hardware": "er_telecom", "memories": 2},
-                               {"id": "B", "hardware": "er_telecom", "memories": 2}],
-                     "links": [link]},
-        "tenants": [{"name": "t", "app": "qkd", "src": "A", "dst": "B", "rate_hz": 1,
-                     "f_min": 0.6}],
+        "name": "bad",
+        "seed": 1,
+        "duration_s": 0.01,
+        "topology": {
+            "nodes": [
+                {"id": "A", "hardware": "er_telecom", "memories": 2},
+                {"id": "B", "hardware": "er_telecom", "memories": 2},
+            ],
+            "links": [link],
+        },
+        "tenants": [
+            {"name": "t", "app": "qkd", "src": "A", "dst": "B", "rate_hz": 1, "f_min": 0.6}
+        ],
     }
 
 
@@ -59,15 +77,28 @@ def _with(base, path, value):
 BAD = {
     "unknown node in a link": (_explicit(b="Z"), "topology.links[0].b"),
     "negative length": (_explicit(length_km=-3), "topology.links[0].length_km"),
-    "t2 above twice t1": (_with(GOOD, ["hardware"], {"x": {"base": "er_telecom", "t1_s": 0.1,
-                                                           "t2_s": 0.5}}), "t2_s"),
+    "t2 above twice t1": (
+        _with(GOOD, ["hardware"], {"x": {"base": "er_telecom", "t1_s": 0.1, "t2_s": 0.5}}),
+        "t2_s",
+    ),
     "unknown profile": (_with(GOOD, ["topology", "hardware"], "unobtainium"), "unobtainium"),
-    "unreachable tenant": (_with(_explicit(), ["topology", "nodes"],
-                                 [{"id": "A", "hardware": "er_telecom", "memories": 2},
-                                  {"id": "B", "hardware": "er_telecom", "memories": 2},
-                                  {"id": "C", "hardware": "er_telecom", "memories": 2}]) | {
-        "tenants": [{"name": "t", "app": "qkd", "src": "A", "dst": "C", "rate_hz": 1,
-                     "f_min": 0.6}]}, "tenants[0].dst"),
+    "unreachable tenant": (
+        _with(
+            _explicit(),
+            ["topology", "nodes"],
+            [
+                {"id": "A", "hardware": "er_telecom", "memories": 2},
+                {"id": "B", "hardware": "er_telecom", "memories": 2},
+                {"id": "C", "hardware": "er_telecom", "memories": 2},
+            ],
+        )
+        | {
+            "tenants": [
+                {"name": "t", "app": "qkd", "src": "A", "dst": "C", "rate_hz": 1, "f_min": 0.6}
+            ]
+        },
+        "tenants[0].dst",
+    ),
     "dilation below one": (_with(GOOD, ["dilation"], 0.5), "dilation"),
     "unknown generator": (_with(GOOD, ["topology", "generator"], "tree"), "topology.generator"),
 }
@@ -100,8 +131,9 @@ def test_validate_prints_the_resolved_network():
     assert "T_longEB" in done.stdout and "n0" in done.stdout
 
 
-@pytest.mark.parametrize("example", sorted(Path(DEFAULT_SCENARIO_PATH).parent.glob("*.yaml")),
-                         ids=lambda p: p.stem)
+@pytest.mark.parametrize(
+    "example", sorted(Path(DEFAULT_SCENARIO_PATH).parent.glob("*.yaml")), ids=lambda p: p.stem
+)
 def test_every_example_runs_in_virtual_time(tmp_path, example):
     done = qnemu("run", example, "--results", tmp_path, "--virtual", "--quiet")
     assert done.returncode == 0, done.stderr
@@ -130,9 +162,22 @@ def test_ctrl_c_keeps_what_was_recorded_and_exits_130(tmp_path):
     import time
 
     process = subprocess.Popen(
-        [sys.executable, "-m", "qnemu", "run", "--results", str(tmp_path), "--dilation", "50",
-         *QUIET_METRICS],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+        [
+            sys.executable,
+            "-m",
+            "qnemu",
+            "run",
+            "--results",
+            str(tmp_path),
+            "--dilation",
+            "50",
+            *QUIET_METRICS,
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     deadline = time.time() + 120
     line = ""
     while "dilation" not in line and time.time() < deadline:
@@ -151,8 +196,7 @@ def test_ctrl_c_keeps_what_was_recorded_and_exits_130(tmp_path):
 
 def test_topo_draws_the_network_to_a_png(tmp_path):
     out = tmp_path / "mesh.png"
-    done = qnemu("topo", Path(DEFAULT_SCENARIO_PATH).parent / "mesh-two-tenants.yaml",
-                 "--out", out)
+    done = qnemu("topo", Path(DEFAULT_SCENARIO_PATH).parent / "mesh-two-tenants.yaml", "--out", out)
     assert done.returncode == 0, done.stderr
     data = out.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) > 10_000

@@ -43,8 +43,14 @@ def _limit_memory() -> None:
 def qnemu(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
     """The installed ``qnemu`` command, as a user runs it."""
     extra = ["--metrics-port", "0", "--metrics-linger", "0"] if args[0] == "run" else []
-    return subprocess.run([str(QNEMU), *args, *extra], capture_output=True, text=True,
-                          timeout=GUARD_S, cwd=cwd, preexec_fn=_limit_memory)
+    return subprocess.run(
+        [str(QNEMU), *args, *extra],
+        capture_output=True,
+        text=True,
+        timeout=GUARD_S,
+        cwd=cwd,
+        preexec_fn=_limit_memory,
+    )
 
 
 def assert_one_clean_line(result: subprocess.CompletedProcess, field: str) -> str:
@@ -75,22 +81,31 @@ def _set(text: str, old: str, new: str) -> str:
 FILE_CASES = {
     "alias bomb": (_alias_bomb() + GOOD, "MAX_YAML_VALUES"),
     "alias bomb inside a field": (
-        "anchors: &bomb {" + ", ".join(_alias_bomb().splitlines()) + "}\n"
-        + _set(GOOD, "rate_hz: 10", "rate_hz: [*bomb, *bomb]"), "MAX_YAML_VALUES"),
-    "nested 900 levels": (_set(GOOD, "name: hostile", "name: " + "[" * 900 + "]" * 900),
-                          "MAX_YAML_DEPTH"),
+        "anchors: &bomb {"
+        + ", ".join(_alias_bomb().splitlines())
+        + "}\n"
+        + _set(GOOD, "rate_hz: 10", "rate_hz: [*bomb, *bomb]"),
+        "MAX_YAML_VALUES",
+    ),
+    "nested 900 levels": (
+        _set(GOOD, "name: hostile", "name: " + "[" * 900 + "]" * 900),
+        "MAX_YAML_DEPTH",
+    ),
     "hop of 1e308 km": (_set(GOOD, "hop_km: 5", "hop_km: 1e308"), "topology.hop_km"),
     "link of 1e308 km": (
-        GOOD.replace("topology: {generator: chain, n: 3, hop_km: 5, hardware: er_telecom, "
-                     "memories: 2}",
-                     "topology:\n  nodes: [{id: n0}, {id: n1}, {id: n2}]\n"
-                     "  links: [{a: n0, b: n1, length_km: 1.0e+308}, "
-                     "{a: n1, b: n2, length_km: 5}]"),
-        "topology.links[0].length_km"),
-    "1e12 memories": (_set(GOOD, "memories: 2", "memories: 1000000000000"),
-                      "MAX_MEMORIES"),
-    "1e12 memories written 1e12": (_set(GOOD, "memories: 2", "memories: 1e12"),
-                                   "topology.memories"),
+        GOOD.replace(
+            "topology: {generator: chain, n: 3, hop_km: 5, hardware: er_telecom, memories: 2}",
+            "topology:\n  nodes: [{id: n0}, {id: n1}, {id: n2}]\n"
+            "  links: [{a: n0, b: n1, length_km: 1.0e+308}, "
+            "{a: n1, b: n2, length_km: 5}]",
+        ),
+        "topology.links[0].length_km",
+    ),
+    "1e12 memories": (_set(GOOD, "memories: 2", "memories: 1000000000000"), "MAX_MEMORIES"),
+    "1e12 memories written 1e12": (
+        _set(GOOD, "memories: 2", "memories: 1e12"),
+        "topology.memories",
+    ),
     "profile named true": (GOOD + "hardware:\n  true: {base: er_telecom}\n", "hardware.true"),
     "key with a newline": (GOOD + '"bad\\nkey": 1\n', "bad\\nkey"),
     "key with an ANSI escape": (GOOD + '"\\e[31mred": 1\n', "\\x1b[31mred"),
@@ -105,12 +120,17 @@ FILE_CASES = {
     "chain of 1e6 nodes": (_set(GOOD, "n: 3", "n: 1000000"), "MAX_NODES"),
     "grid of 1e8 nodes": (
         _set(GOOD, "generator: chain, n: 3,", "generator: grid, rows: 10000, cols: 10000,"),
-        "MAX_NODES"),
+        "MAX_NODES",
+    ),
     "report every picosecond": (GOOD + "control: {report_interval_s: 1e-12}\n", "MAX_REPORTS"),
-    "attenuation .inf": (GOOD.replace("memories: 2}", "memories: 2, attenuation_db_per_km: .inf}"),
-                         "topology.attenuation_db_per_km"),
-    "controller name that is not a name": (GOOD + "control: {architecture: 'rm -rf /'}\n",
-                                           "control.architecture"),
+    "attenuation .inf": (
+        GOOD.replace("memories: 2}", "memories: 2, attenuation_db_per_km: .inf}"),
+        "topology.attenuation_db_per_km",
+    ),
+    "controller name that is not a name": (
+        GOOD + "control: {architecture: 'rm -rf /'}\n",
+        "control.architecture",
+    ),
     "top level is a list": ("- 1\n- 2\n", "top level"),
     "not YAML": ("a: [1, 2\n", "invalid YAML"),
 }
@@ -124,15 +144,15 @@ def test_hostile_scenario_file_is_one_clean_line(tmp_path, case):
     assert_one_clean_line(qnemu("validate", str(path)), field)
 
 
-@pytest.mark.parametrize("case", ["alias bomb", "duration .inf", "dilation .inf",
-                                  "duration 1e12", "1e12 memories"])
+@pytest.mark.parametrize(
+    "case", ["alias bomb", "duration .inf", "dilation .inf", "duration 1e12", "1e12 memories"]
+)
 def test_hostile_scenario_is_refused_by_run_before_anything_starts(tmp_path, case):
     text, field = FILE_CASES[case]
     path = tmp_path / "hostile.yaml"
     path.write_text(text)
     results = tmp_path / "runs"
-    assert_one_clean_line(qnemu("run", str(path), "--virtual", "--results", str(results)),
-                          field)
+    assert_one_clean_line(qnemu("run", str(path), "--virtual", "--results", str(results)), field)
     assert not results.exists()
 
 
@@ -143,16 +163,29 @@ CLI_CASES = {
     "unknown option": (["run", "{file}", "--no-such-option"], "--no-such-option"),
     "unknown command": (["frobnicate"], "frobnicate"),
     "missing argument": (["validate"], "scenario"),
-    "--set a huge number": (["run", "{file}", "--virtual", "--set", "duration_s=1e999"],
-                            "duration_s"),
-    "--set a bomb": (["run", "{file}", "--virtual", "--set", "name=" + "[" * 500 + "]" * 500],
-                     "MAX_YAML_DEPTH"),
-    "compare --repeats 1e9": (["compare", "{file}", "--virtual", "--repeats", "1000000000"],
-                              "MAX_REPEATS"),
+    "--set a huge number": (
+        ["run", "{file}", "--virtual", "--set", "duration_s=1e999"],
+        "duration_s",
+    ),
+    "--set a bomb": (
+        ["run", "{file}", "--virtual", "--set", "name=" + "[" * 500 + "]" * 500],
+        "MAX_YAML_DEPTH",
+    ),
+    "compare --repeats 1e9": (
+        ["compare", "{file}", "--virtual", "--repeats", "1000000000"],
+        "MAX_REPEATS",
+    ),
     "compare --repeats written 1e9": (["compare", "{file}", "--repeats", "1e9"], "--repeats"),
-    "compare a huge sweep": (["compare", "{file}", "--virtual", "--sweep",
-                              "duration_s=" + ",".join(f"{i}e-4" for i in range(1, 2001))],
-                             "MAX_POINTS"),
+    "compare a huge sweep": (
+        [
+            "compare",
+            "{file}",
+            "--virtual",
+            "--sweep",
+            "duration_s=" + ",".join(f"{i}e-4" for i in range(1, 2001)),
+        ],
+        "MAX_POINTS",
+    ),
 }
 
 
@@ -171,10 +204,19 @@ def test_hostile_command_line_is_one_clean_line(tmp_path, case):
 
 def test_numbers_written_as_people_write_them_run(tmp_path):
     path = tmp_path / "good.yaml"
-    path.write_text(GOOD.replace("duration_s: 0.01", "duration_s: 1e-2")
-                    .replace("hop_km: 5", "hop_km: 5E0"))
-    result = qnemu("run", str(path), "--virtual", "--quiet", "--results", str(tmp_path / "r"),
-                   "--set", "duration_s=1e-3")
+    path.write_text(
+        GOOD.replace("duration_s: 0.01", "duration_s: 1e-2").replace("hop_km: 5", "hop_km: 5E0")
+    )
+    result = qnemu(
+        "run",
+        str(path),
+        "--virtual",
+        "--quiet",
+        "--results",
+        str(tmp_path / "r"),
+        "--set",
+        "duration_s=1e-3",
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     assert "1e-03" in result.stdout or "0.001 s emulated" in result.stdout
 
@@ -185,7 +227,8 @@ def test_numbers_written_as_people_write_them_run(tmp_path):
 def _controller_scenario(tmp_path: Path) -> tuple[Path, Path]:
     marker = tmp_path / "imported"
     (tmp_path / "evil.py").write_text(
-        f"from pathlib import Path\nPath({str(marker)!r}).write_text('ran')\n")
+        f"from pathlib import Path\nPath({str(marker)!r}).write_text('ran')\n"
+    )
     path = tmp_path / "s.yaml"
     path.write_text(GOOD + "control: {architecture: evil.py:Evil}\n")
     return path, marker
@@ -209,11 +252,24 @@ def test_validate_load_controllers_imports_it(tmp_path):
 # ---------------------------------------------------------------------- in-process cases
 
 
-@pytest.mark.parametrize("text, value", [
-    ("1e-6", 1e-6), ("2E3", 2000.0), (".5", 0.5), ("-.5", -0.5), ("1.0e+6", 1e6),
-    ("1_000.5", 1000.5), ("+3e2", 300.0), (".inf", float("inf")), ("12", 12), ("1e", "1e"),
-    ("e5", "e5"), ("1.2.3", "1.2.3"), ("2024-01-02", None),
-])
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("1e-6", 1e-6),
+        ("2E3", 2000.0),
+        (".5", 0.5),
+        ("-.5", -0.5),
+        ("1.0e+6", 1e6),
+        ("1_000.5", 1000.5),
+        ("+3e2", 300.0),
+        (".inf", float("inf")),
+        ("12", 12),
+        ("1e", "1e"),
+        ("e5", "e5"),
+        ("1.2.3", "1.2.3"),
+        ("2024-01-02", None),
+    ],
+)
 def test_numbers_parse_the_way_people_write_them(text, value):
     loaded = load_yaml(text, "value")
     if value is None:
@@ -247,17 +303,51 @@ def test_a_self_referencing_mapping_is_refused():
 
 
 _ABSURD = [
-    None, True, -1, 0, 1e308, -1e308, float("inf"), float("nan"), 10**30, "", "x" * 5000,
-    "\n\x1b[2J", [], {}, [[[[]]]], {"a": {"b": {}}}, "1e999", "auto", 2**63, -0.0, "true",
+    None,
+    True,
+    -1,
+    0,
+    1e308,
+    -1e308,
+    float("inf"),
+    float("nan"),
+    10**30,
+    "",
+    "x" * 5000,
+    "\n\x1b[2J",
+    [],
+    {},
+    [[[[]]]],
+    {"a": {"b": {}}},
+    "1e999",
+    "auto",
+    2**63,
+    -0.0,
+    "true",
 ]
 _FIELDS = [
-    ("duration_s",), ("dilation",), ("seed",), ("name",), ("topology", "n"),
-    ("topology", "hop_km"), ("topology", "memories"), ("topology", "hardware"),
-    ("topology", "generator"), ("tenants", 0, "rate_hz"), ("tenants", 0, "f_min"),
-    ("tenants", 0, "src"), ("control",), ("control", "cutoff_s"),
-    ("control", "report_interval_s"), ("control", "k_paths"), ("classical", "loss"),
-    ("classical", "jitter_s"), ("hardware",), ("runtime", "nodes_per_actor"),
-    ("tenants",), ("topology",),
+    ("duration_s",),
+    ("dilation",),
+    ("seed",),
+    ("name",),
+    ("topology", "n"),
+    ("topology", "hop_km"),
+    ("topology", "memories"),
+    ("topology", "hardware"),
+    ("topology", "generator"),
+    ("tenants", 0, "rate_hz"),
+    ("tenants", 0, "f_min"),
+    ("tenants", 0, "src"),
+    ("control",),
+    ("control", "cutoff_s"),
+    ("control", "report_interval_s"),
+    ("control", "k_paths"),
+    ("classical", "loss"),
+    ("classical", "jitter_s"),
+    ("hardware",),
+    ("runtime", "nodes_per_actor"),
+    ("tenants",),
+    ("topology",),
 ]
 
 

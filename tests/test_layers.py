@@ -24,11 +24,13 @@ def _module_name(path: Path) -> str:
 def _is_type_checking(node: ast.If) -> bool:
     test = node.test
     return (isinstance(test, ast.Name) and test.id == "TYPE_CHECKING") or (
-        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING")
+        isinstance(test, ast.Attribute) and test.attr == "TYPE_CHECKING"
+    )
 
 
-def _import_time_imports(tree: ast.Module, module: str, is_package: bool,
-                         modules: set[str]) -> set[str]:
+def _import_time_imports(
+    tree: ast.Module, module: str, is_package: bool, modules: set[str]
+) -> set[str]:
     found: set[str] = set()
     pending: list[ast.stmt] = list(tree.body)
     while pending:
@@ -62,8 +64,7 @@ def _graph() -> nx.DiGraph:
     for name, path in modules.items():
         graph.add_node(name)
         tree = ast.parse(path.read_text())
-        for target in _import_time_imports(tree, name, path.name == "__init__.py",
-                                           set(modules)):
+        for target in _import_time_imports(tree, name, path.name == "__init__.py", set(modules)):
             if target in modules and target != name:
                 graph.add_edge(name, target)
     return graph

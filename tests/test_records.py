@@ -17,8 +17,15 @@ def test_docs_table_matches_the_module():
 
 
 def test_a_record_round_trips_through_its_plain_form():
-    event = records.Violation(t_s=0.5, kind="cutoff_expired", node="r", tenant="t",
-                              site="distributed@r", controller="distributed", waited_s=0.01)
+    event = records.Violation(
+        t_s=0.5,
+        kind="cutoff_expired",
+        node="r",
+        tenant="t",
+        site="distributed@r",
+        controller="distributed",
+        waited_s=0.01,
+    )
     plain = event.to_dict()
     assert plain["event"] == "violation" and list(plain)[:2] == ["event", "t_s"]
     assert records.parse(json.loads(json.dumps(plain))) == event
@@ -45,5 +52,15 @@ def test_every_event_of_a_run_is_a_known_kind_with_t_s_and_its_kind_s_keys(tmp_p
             assert set(plain) == set(event.to_dict()), plain
             assert isinstance(plain["t_s"], float | int)
             seen.add(event.event)
-    assert {"pair_generated", "herald", "swap", "delivered", "violation", "qnum",
-            "admission", "request", "served", "use"} <= seen
+    assert {
+        "pair_generated",
+        "herald",
+        "swap",
+        "delivered",
+        "violation",
+        "qnum",
+        "admission",
+        "request",
+        "served",
+        "use",
+    } <= seen

@@ -32,8 +32,9 @@ def request_gap_s(rng: np.random.Generator, rate_hz: float, arrivals: str = "poi
     return float(rng.exponential(1.0 / rate)) if arrivals == "poisson" else 1.0 / rate
 
 
-def request_times(rng: np.random.Generator, rate_hz: float, duration_s: float,
-                  arrivals: str = "poisson") -> np.ndarray:
+def request_times(
+    rng: np.random.Generator, rate_hz: float, duration_s: float, arrivals: str = "poisson"
+) -> np.ndarray:
     """Sorted arrival times (s) in [0, duration_s), built from :func:`request_gap_s`."""
     duration = float(duration_s)
     if not (0.0 <= duration < math.inf):
@@ -53,7 +54,6 @@ def request_streams(
     root = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(seed)
     children = root.spawn(len(tenants))
     return {
-        t.name: request_times(np.random.default_rng(child), t.rate_hz, duration_s,
-                              t.arrivals)
+        t.name: request_times(np.random.default_rng(child), t.rate_hz, duration_s, t.arrivals)
         for t, child in zip(tenants, children, strict=True)
     }

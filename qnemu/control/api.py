@@ -177,11 +177,17 @@ def handles(*event_types: type[ControllerEvent]) -> Callable[[Callable], Callabl
 class ControllerContext:
     """The narrow view of the network a controller gets, and its way to act."""
 
-    def __init__(self, name: str, graph: nx.Graph, paths: dict[str, tuple[str, ...]],
-                 served: frozenset[str], location: str,
-                 clock: Callable[[], float],
-                 instruct: Callable[[Instruction], None],
-                 set_timer: Callable[[float, str], None]) -> None:
+    def __init__(
+        self,
+        name: str,
+        graph: nx.Graph,
+        paths: dict[str, tuple[str, ...]],
+        served: frozenset[str],
+        location: str,
+        clock: Callable[[], float],
+        instruct: Callable[[Instruction], None],
+        set_timer: Callable[[float, str], None],
+    ) -> None:
         self.name = name
         self.graph = graph
         self.paths = paths
@@ -198,8 +204,9 @@ class ControllerContext:
     def instruct(self, instruction: Instruction) -> None:
         """Send an instruction to ``instruction.node`` (after this handler's compute time)."""
         if instruction.node not in self.served:
-            raise ValueError(f"instruction.node: {instruction.node!r} is not served by "
-                             f"controller {self.name!r}")
+            raise ValueError(
+                f"instruction.node: {instruction.node!r} is not served by controller {self.name!r}"
+            )
         self._instruct(instruction)
 
     def set_timer(self, delay_s: float, name: str) -> None:
@@ -213,8 +220,10 @@ class ControllerContext:
         return tenant_roles(self.paths, node)
 
 
-def tenant_roles(paths: Mapping[str, Sequence[str]], node: str,
-                 ) -> dict[str, tuple[str | None, str | None]]:
+def tenant_roles(
+    paths: Mapping[str, Sequence[str]],
+    node: str,
+) -> dict[str, tuple[str | None, str | None]]:
     """For every tenant whose path crosses ``node``: (previous hop, next hop), None at an
     end. The one definition of a node's place on its tenants' paths (nodes and
     controllers both use it)."""
@@ -222,8 +231,10 @@ def tenant_roles(paths: Mapping[str, Sequence[str]], node: str,
     for tenant, path in paths.items():
         if node in path:
             i = path.index(node)
-            result[tenant] = (path[i - 1] if i > 0 else None,
-                              path[i + 1] if i + 1 < len(path) else None)
+            result[tenant] = (
+                path[i - 1] if i > 0 else None,
+                path[i + 1] if i + 1 < len(path) else None,
+            )
     return result
 
 
@@ -236,8 +247,10 @@ class Controller:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if cls.placement not in PLACEMENTS:
-            raise TypeError(f"{cls.__name__}.placement: must be one of "
-                            f"{', '.join(PLACEMENTS)}, got {cls.placement!r}")
+            raise TypeError(
+                f"{cls.__name__}.placement: must be one of "
+                f"{', '.join(PLACEMENTS)}, got {cls.placement!r}"
+            )
         handlers: dict[type, Callable] = {}
         for klass in reversed(cls.__mro__):
             for value in vars(klass).values():

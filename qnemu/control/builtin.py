@@ -56,8 +56,7 @@ class SwapAsap(Controller):
             self.context.instruct(Swap(node, tenant, left.pair, right.pair))
 
     @staticmethod
-    def _oldest(pairs: dict[str, PairHeralded], tenant: str,
-                  neighbor: str) -> PairHeralded | None:
+    def _oldest(pairs: dict[str, PairHeralded], tenant: str, neighbor: str) -> PairHeralded | None:
         ready = [p for p in pairs.values() if p.tenant == tenant and p.neighbor == neighbor]
         return min(ready, key=lambda p: p.created_at_s, default=None)
 

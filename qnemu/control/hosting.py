@@ -29,8 +29,14 @@ from qnemu.wire.messages import DiscardInstruction, SwapInstruction
 class ControllerHost:
     """One controller instance and the plumbing between it and the emulated network."""
 
-    def __init__(self, site: ControllerSite, cls: type[Controller], plan: Any, env: Any,
-                 rng: np.random.Generator) -> None:
+    def __init__(
+        self,
+        site: ControllerSite,
+        cls: type[Controller],
+        plan: Any,
+        env: Any,
+        rng: np.random.Generator,
+    ) -> None:
         self.site = site
         self.plan = plan
         self.env = env
@@ -39,10 +45,15 @@ class ControllerHost:
         self.decision_cost_s = plan.scenario.control.decision_cost_s
         self._queued: list[Instruction] = []
         context = ControllerContext(
-            name=site.name, graph=plan.graph.copy(as_view=True), paths=dict(plan.paths),
-            served=site.served, location=site.location, clock=env.now,
+            name=site.name,
+            graph=plan.graph.copy(as_view=True),
+            paths=dict(plan.paths),
+            served=site.served,
+            location=site.location,
+            clock=env.now,
             instruct=lambda instruction: self._queued.append(instruction),
-            set_timer=self._set_timer)
+            set_timer=self._set_timer,
+        )
         self.controller = cls(context)
         self.decisions = 0
 
@@ -67,26 +78,45 @@ class ControllerHost:
 
     def _send(self, instruction: Instruction, at_s: float, compute_s: float) -> None:
         if isinstance(instruction, Swap):
-            message_type, fields = SwapInstruction, {
-                "tenant": instruction.tenant, "left_pair": instruction.left_pair,
-                "right_pair": instruction.right_pair, "compute_s": compute_s}
+            message_type, fields = (
+                SwapInstruction,
+                {
+                    "tenant": instruction.tenant,
+                    "left_pair": instruction.left_pair,
+                    "right_pair": instruction.right_pair,
+                    "compute_s": compute_s,
+                },
+            )
         elif isinstance(instruction, DiscardPair):
             message_type, fields = DiscardInstruction, {"link_pair": instruction.pair}
         else:
-            raise TypeError(f"controller {self.site.name}: unsupported instruction "
-                            f"{type(instruction).__name__} (Swap or DiscardPair)")
+            raise TypeError(
+                f"controller {self.site.name}: unsupported instruction "
+                f"{type(instruction).__name__} (Swap or DiscardPair)"
+            )
         self.decisions += 1
         delay = self.plan.classical.sample_delay_s(self.rng, self.site.location, instruction.node)
         if delay is None:
-            self.env.emit(MessageLost(t_s=at_s, node=self.site.location, dst=instruction.node,
-                                      kind=message_type.__name__))
+            self.env.emit(
+                MessageLost(
+                    t_s=at_s,
+                    node=self.site.location,
+                    dst=instruction.node,
+                    kind=message_type.__name__,
+                )
+            )
             return
-        self.env.send(message_type(src=self.site.location, dst=instruction.node,
-                                   sent_at_s=at_s, deliver_at_s=at_s + delay,
-                                   site=self.site.name, **fields))
+        self.env.send(
+            message_type(
+                src=self.site.location,
+                dst=instruction.node,
+                sent_at_s=at_s,
+                deliver_at_s=at_s + delay,
+                site=self.site.name,
+                **fields,
+            )
+        )
 
     def _set_timer(self, delay_s: float, name: str) -> None:
         at = self.env.now() + delay_s
         self.env.schedule(at, lambda: self.dispatch([Timer(at, name)]))
-
-

@@ -37,7 +37,8 @@ ROUTINGS = ("qnum", "dijkstra", "additive")
 
 #: ``package.module:Class`` or ``path/to/file.py:Class``.
 _CONTROLLER_NAME = re.compile(
-    r"^(?:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*|[^\x00-\x1f]+\.py):[A-Za-z_]\w*$")
+    r"^(?:[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*|[^\x00-\x1f]+\.py):[A-Za-z_]\w*$"
+)
 _VALID = f"valid: {', '.join(ARCHITECTURES)}, package.module:Class or path/to/file.py:Class"
 
 
@@ -57,8 +58,10 @@ def check_routing(name: str) -> str | None:
     return f"unknown routing {name!r} (valid: {', '.join(ROUTINGS)})"
 
 
-def load_controller(name: str | type[Controller], where: str = "control.architecture",
-                    ) -> type[Controller]:
+def load_controller(
+    name: str | type[Controller],
+    where: str = "control.architecture",
+) -> type[Controller]:
     """The controller class for a built-in name, ``package.module:Class``,
     ``path/to/file.py:Class`` or a class given directly. ``where`` names the field in
     the error (a :class:`~qnemu.errors.ScenarioError`) when it cannot be loaded."""
@@ -91,8 +94,10 @@ def controller_name(controller: str | type[Controller]) -> str:
                 return word
         path = getattr(module, "__file__", None)
         if path is None:
-            raise ScenarioError(f"control.architecture: {controller.__qualname__} is not "
-                                "defined in a file, so other processes cannot load it")
+            raise ScenarioError(
+                f"control.architecture: {controller.__qualname__} is not "
+                "defined in a file, so other processes cannot load it"
+            )
         return f"{Path(path).resolve()}:{controller.__qualname__}"
     if controller in BUILT_IN:
         return controller
@@ -109,8 +114,9 @@ def _import(module_name: str, where: str) -> ModuleType:
             spec = importlib.util.spec_from_file_location(f"qnemu_user_{path.stem}", path)
             if spec is None or spec.loader is None or not path.exists():
                 raise ImportError(f"no such file {path}")
-            if spec.name in sys.modules and getattr(sys.modules[spec.name], "__file__",
-                                                    None) == str(path):
+            if spec.name in sys.modules and getattr(
+                sys.modules[spec.name], "__file__", None
+            ) == str(path):
                 return sys.modules[spec.name]
             module = importlib.util.module_from_spec(spec)
             sys.modules[spec.name] = module
@@ -124,5 +130,6 @@ def _import(module_name: str, where: str) -> ModuleType:
             sys.path.insert(0, os.getcwd())  # like ``python -m``: the working directory
             return importlib.import_module(module_name)
     except Exception as exc:  # any failure to import user code is the user's input error
-        raise ScenarioError(f"{where}: cannot import {module_name!r}: "
-                            f"{type(exc).__name__}: {exc}") from exc
+        raise ScenarioError(
+            f"{where}: cannot import {module_name!r}: {type(exc).__name__}: {exc}"
+        ) from exc

@@ -23,8 +23,9 @@ def graph_centre(graph: nx.Graph) -> str:
     return min(nx.center(graph, weight="length_km"))
 
 
-def domains_of(graph: nx.Graph, domains: dict[str, tuple[str, ...]] | None,
-               seed: int) -> dict[str, tuple[str, ...]]:
+def domains_of(
+    graph: nx.Graph, domains: dict[str, tuple[str, ...]] | None, seed: int
+) -> dict[str, tuple[str, ...]]:
     """The scenario's domains, or Louvain communities of the graph (seeded)."""
     if domains is not None:
         return {name: tuple(members) for name, members in domains.items()}
@@ -33,9 +34,14 @@ def domains_of(graph: nx.Graph, domains: dict[str, tuple[str, ...]] | None,
     return {f"domain-{i}": tuple(members) for i, members in enumerate(ordered)}
 
 
-def controller_sites(graph: nx.Graph, placement: str, location: str | None,
-                     domains: dict[str, tuple[str, ...]] | None, seed: int,
-                     label: str) -> list[ControllerSite]:
+def controller_sites(
+    graph: nx.Graph,
+    placement: str,
+    location: str | None,
+    domains: dict[str, tuple[str, ...]] | None,
+    seed: int,
+    label: str,
+) -> list[ControllerSite]:
     """The controller instances a placement needs for this graph."""
     if placement == "node":
         return [ControllerSite(f"{label}@{n}", n, frozenset([n])) for n in sorted(graph.nodes)]
@@ -51,9 +57,16 @@ def controller_sites(graph: nx.Graph, placement: str, location: str | None,
             if nx.is_connected(sub):
                 where = graph_centre(sub)
             else:  # a scattered domain: its controller sits at its most central member
-                where = min(members, key=lambda n: (sum(
-                    nx.single_source_dijkstra_path_length(graph, n, weight="length_km")[m]
-                    for m in members), n))
+                where = min(
+                    members,
+                    key=lambda n: (
+                        sum(
+                            nx.single_source_dijkstra_path_length(graph, n, weight="length_km")[m]
+                            for m in members
+                        ),
+                        n,
+                    ),
+                )
             sites.append(ControllerSite(f"{label}:{name}", where, frozenset(members)))
         return sites
     raise ScenarioError(f"control placement: unknown {placement!r}")

@@ -12,8 +12,15 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["ComparisonInterrupted", "Interval", "Sweep", "compare", "mean_ci",
-           "parse_controllers", "parse_sweep"]
+__all__ = [
+    "ComparisonInterrupted",
+    "Interval",
+    "Sweep",
+    "compare",
+    "mean_ci",
+    "parse_controllers",
+    "parse_sweep",
+]
 
 _HOME = {
     "ComparisonInterrupted": "qnemu.experiments.runner",

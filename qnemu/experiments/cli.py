@@ -28,41 +28,80 @@ def _fail(exc: QnemuError) -> None:
 
 def compare(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
-    controllers: Annotated[str, typer.Option(
-        help="Comma-separated: centralized, distributed, hierarchical, or "
-             "package.module:Class.")] = "centralized,distributed,hierarchical",
+    controllers: Annotated[
+        str,
+        typer.Option(
+            help="Comma-separated: centralized, distributed, hierarchical, or package.module:Class."
+        ),
+    ] = "centralized,distributed,hierarchical",
     repeats: Annotated[int, typer.Option(help="Runs per controller and sweep point.")] = 5,
-    seed: Annotated[int | None, typer.Option(
-        help="Seed of repeat 0; repeat i uses seed+i (default: the scenario's).")] = None,
-    sweep: Annotated[list[str] | None, typer.Option(
-        help="PARAM=v1,v2,... (repeatable; the grid of all values is run), e.g. "
-             "hardware.trapped_ion.t2_s=0.01,0.1,1.")] = None,
-    results: Annotated[Path, typer.Option(
-        help="Folder under which the comparison folder is made.")] = Path("runs"),
-    resume: Annotated[Path | None, typer.Option(
-        help="An interrupted comparison folder: skip the runs it recorded.")] = None,
-    address: Annotated[str | None, typer.Option(
-        help="Ray cluster to join (auto, HOST:PORT or ray://...); default: embedded Ray."
-    )] = None,
-    dilation: Annotated[float | None, typer.Option(
-        help="Wall seconds per emulated second, for every run (default: the scenario's; "
-             "auto: calibrated once, at the first run).")] = None,
-    set_: Annotated[list[str] | None, typer.Option(
-        "--set", help="Override a scenario field for every run, e.g. --set "
-                      "hardware.trapped_ion.t2_s=0.1 (repeatable).")] = None,
-    virtual: Annotated[bool, typer.Option(
-        "--virtual", help="Run in virtual time in this process (no Ray, no wall clock).")] = False,
-    quiet: Annotated[bool, typer.Option(
-        "--quiet", help="No progress bar and no per-run lines.")] = False,
-    metrics_port: Annotated[int | None, typer.Option(
-        "--metrics-port", help="Serve every run's metrics on this port as they go, labelled "
-                               "by run and controller (0: pick a free one). Default: none.")
+    seed: Annotated[
+        int | None,
+        typer.Option(help="Seed of repeat 0; repeat i uses seed+i (default: the scenario's)."),
     ] = None,
-    metrics_host: Annotated[str, typer.Option(
-        "--metrics-host", help="Address serving /metrics (loopback unless you say otherwise).")
+    sweep: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="PARAM=v1,v2,... (repeatable; the grid of all values is run), e.g. "
+            "hardware.trapped_ion.t2_s=0.01,0.1,1."
+        ),
+    ] = None,
+    results: Annotated[
+        Path, typer.Option(help="Folder under which the comparison folder is made.")
+    ] = Path("runs"),
+    resume: Annotated[
+        Path | None,
+        typer.Option(help="An interrupted comparison folder: skip the runs it recorded."),
+    ] = None,
+    address: Annotated[
+        str | None,
+        typer.Option(
+            help="Ray cluster to join (auto, HOST:PORT or ray://...); default: embedded Ray."
+        ),
+    ] = None,
+    dilation: Annotated[
+        float | None,
+        typer.Option(
+            help="Wall seconds per emulated second, for every run (default: the scenario's; "
+            "auto: calibrated once, at the first run)."
+        ),
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            help="Override a scenario field for every run, e.g. --set "
+            "hardware.trapped_ion.t2_s=0.1 (repeatable).",
+        ),
+    ] = None,
+    virtual: Annotated[
+        bool,
+        typer.Option(
+            "--virtual", help="Run in virtual time in this process (no Ray, no wall clock)."
+        ),
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", help="No progress bar and no per-run lines.")
+    ] = False,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(
+            "--metrics-port",
+            help="Serve every run's metrics on this port as they go, labelled "
+            "by run and controller (0: pick a free one). Default: none.",
+        ),
+    ] = None,
+    metrics_host: Annotated[
+        str,
+        typer.Option(
+            "--metrics-host", help="Address serving /metrics (loopback unless you say otherwise)."
+        ),
     ] = "127.0.0.1",
-    metrics_linger: Annotated[float, typer.Option(
-        "--metrics-linger", help="Wall seconds /metrics keeps serving after the last run.")
+    metrics_linger: Annotated[
+        float,
+        typer.Option(
+            "--metrics-linger", help="Wall seconds /metrics keeps serving after the last run."
+        ),
     ] = 5.0,
 ) -> None:
     """Compare control planes on one scenario: repeats, sweeps, 95% CIs, tables, plots."""
@@ -72,12 +111,27 @@ def compare(
 
     try:
         overrides = parse_overrides(set_ or [])  # as ``qnemu run --set`` reads them
-        metrics = (None if metrics_port is None
-                   else MetricsOptions(metrics_port, metrics_host, metrics_linger))
-        folder = run_comparison(scenario, controllers, repeats, seed, sweep or [], results,
-                                "virtual" if virtual else "ray", resume, address=address,
-                                dilation=dilation, overrides=overrides, console=console,
-                                quiet=quiet, metrics=metrics)
+        metrics = (
+            None
+            if metrics_port is None
+            else MetricsOptions(metrics_port, metrics_host, metrics_linger)
+        )
+        folder = run_comparison(
+            scenario,
+            controllers,
+            repeats,
+            seed,
+            sweep or [],
+            results,
+            "virtual" if virtual else "ray",
+            resume,
+            address=address,
+            dilation=dilation,
+            overrides=overrides,
+            console=console,
+            quiet=quiet,
+            metrics=metrics,
+        )
     except QnemuError as exc:
         _fail(exc)
     except ComparisonInterrupted as exc:

@@ -16,14 +16,28 @@ from typing import Any
 
 from qnemu.results import VIOLATION_KINDS
 
-__all__ = ["BOUNDS", "RUN_COLUMNS", "TENANT_METRICS", "TOTAL_METRICS", "metric_bounds",
-           "metric_columns", "run_metrics"]
+__all__ = [
+    "BOUNDS",
+    "RUN_COLUMNS",
+    "TENANT_METRICS",
+    "TOTAL_METRICS",
+    "metric_bounds",
+    "metric_columns",
+    "run_metrics",
+]
 
 #: Bookkeeping columns of every row, before the sweep parameters.
 RUN_COLUMNS = ("run", "controller", "repeat", "seed")
 #: Whole-run metrics, in table order.
-TOTAL_METRICS = ("rate_hz", "fidelity_mean", "utility", "violations",
-                 "controller_decision_latency_s", "lateness_p50_s", "lateness_p99_s")
+TOTAL_METRICS = (
+    "rate_hz",
+    "fidelity_mean",
+    "utility",
+    "violations",
+    "controller_decision_latency_s",
+    "lateness_p50_s",
+    "lateness_p99_s",
+)
 #: Per-tenant metrics; their columns are ``tenant.<name>.<metric>``.
 TENANT_METRICS = ("pairs_delivered", "rate_hz", "fidelity_mean", "utility", "latency_mean_s")
 #: Bookkeeping columns after the metrics.
@@ -34,10 +48,15 @@ TAIL_COLUMNS = ("overloaded", "dilation", "wall_s", "results")
 #: Utility is R q(F) with R >= 0 and q in [0, 1] (``qnemu.apps.quality``); lateness is
 #: how late an event fired, never early.
 BOUNDS: dict[str, tuple[float | None, float | None]] = {
-    "rate_hz": (0.0, None), "fidelity_mean": (0.0, 1.0), "utility": (0.0, None),
-    "violations": (0.0, None), "controller_decision_latency_s": (0.0, None),
-    "lateness_p50_s": (0.0, None), "lateness_p99_s": (0.0, None),
-    "pairs_delivered": (0.0, None), "latency_mean_s": (0.0, None),
+    "rate_hz": (0.0, None),
+    "fidelity_mean": (0.0, 1.0),
+    "utility": (0.0, None),
+    "violations": (0.0, None),
+    "controller_decision_latency_s": (0.0, None),
+    "lateness_p50_s": (0.0, None),
+    "lateness_p99_s": (0.0, None),
+    "pairs_delivered": (0.0, None),
+    "latency_mean_s": (0.0, None),
 }
 
 
@@ -96,8 +115,9 @@ def _tenant_utility(figures: Mapping[str, Any]) -> float | None:
 
 
 def _weighted_fidelity(tenants: Any) -> float | None:
-    pairs = [(f["pairs_delivered"], f["fidelity_mean"]) for f in tenants
-             if f.get("pairs_delivered")]
+    pairs = [
+        (f["pairs_delivered"], f["fidelity_mean"]) for f in tenants if f.get("pairs_delivered")
+    ]
     total = sum(n for n, _ in pairs)
     return sum(n * f for n, f in pairs) / total if total else None
 

@@ -41,8 +41,10 @@ MAX_RUNS = 10_000
 #: The shape every ``--sweep`` must have; errors quote it.
 SWEEP_FORM = "PARAM=v1,v2"
 #: Parameters a comparison sets itself, so a sweep over them would fight it.
-_RESERVED = {"seed": "set by --seed and the repeat number",
-             "control.architecture": "set by --controllers"}
+_RESERVED = {
+    "seed": "set by --seed and the repeat number",
+    "control.architecture": "set by --controllers",
+}
 
 
 @dataclass(frozen=True)
@@ -66,8 +68,12 @@ class RunSpec:
 
     def cells(self) -> dict[str, str]:
         """The cells that identify the run in ``runs.csv`` (what ``--resume`` skips)."""
-        return {"controller": self.controller, "repeat": str(self.repeat),
-                "seed": str(self.seed), **dict(self.point)}
+        return {
+            "controller": self.controller,
+            "repeat": str(self.repeat),
+            "seed": str(self.seed),
+            **dict(self.point),
+        }
 
     @property
     def label(self) -> str:
@@ -102,9 +108,14 @@ class Plan:
 
     def describe(self) -> dict[str, Any]:
         """Plain data for ``comparison.json`` (what ``--resume`` checks against)."""
-        return {"scenario_path": str(self.scenario_path), "scenario": self.base.to_dict(),
-                "controllers": list(self.controllers), "repeats": self.repeats,
-                "seed": self.seed, "sweep": {s.param: list(s.texts) for s in self.sweeps}}
+        return {
+            "scenario_path": str(self.scenario_path),
+            "scenario": self.base.to_dict(),
+            "controllers": list(self.controllers),
+            "repeats": self.repeats,
+            "seed": self.seed,
+            "sweep": {s.param: list(s.texts) for s in self.sweeps},
+        }
 
 
 def parse_controllers(items: str | Iterable[str]) -> list[str]:
@@ -116,9 +127,11 @@ def parse_controllers(items: str | Iterable[str]) -> list[str]:
     names = _split(items) if isinstance(items, str) else [n.strip() for n in items]
     problems = []
     if not any(names):
-        problems.append("--controllers: name at least one controller "
-                        f"(valid: {', '.join(ARCHITECTURES)}, package.module:Class "
-                        "or path/to/file.py:Class)")
+        problems.append(
+            "--controllers: name at least one controller "
+            f"(valid: {', '.join(ARCHITECTURES)}, package.module:Class "
+            "or path/to/file.py:Class)"
+        )
     seen: set[str] = set()
     for name in names:
         if name in seen:
@@ -183,9 +196,14 @@ def _one_sweep(item: str) -> tuple[Sweep | None, str | None]:
     return Sweep(param, texts, values), None
 
 
-def build_plan(scenario_path: str | Path, controllers: Sequence[str], repeats: int,
-               seed: int | None, sweeps: Sequence[Sweep],
-               overrides: Mapping[str, Any] | None = None) -> Plan:
+def build_plan(
+    scenario_path: str | Path,
+    controllers: Sequence[str],
+    repeats: int,
+    seed: int | None,
+    sweeps: Sequence[Sweep],
+    overrides: Mapping[str, Any] | None = None,
+) -> Plan:
     """Validate everything and lay out the runs: for each sweep point, for each repeat,
     every controller (so an interrupted comparison has all controllers at its first
     points). Repeat ``i`` of every controller uses seed ``seed + i``. ``overrides``
@@ -211,8 +229,16 @@ def build_plan(scenario_path: str | Path, controllers: Sequence[str], repeats: i
         for repeat in range(repeats)
         for controller in controllers
     )
-    return Plan(Path(scenario_path), base, tuple(controllers), repeats, start, tuple(sweeps),
-                runs, tuple(tenants))
+    return Plan(
+        Path(scenario_path),
+        base,
+        tuple(controllers),
+        repeats,
+        start,
+        tuple(sweeps),
+        runs,
+        tuple(tenants),
+    )
 
 
 def _override_problems(overrides: Mapping[str, Any], sweeps: Sequence[Sweep]) -> list[str]:
@@ -223,8 +249,7 @@ def _override_problems(overrides: Mapping[str, Any], sweeps: Sequence[Sweep]) ->
         if param in _RESERVED:
             problems.append(f"--set {param}: cannot be set, it is {_RESERVED[param]}")
         elif param in swept:
-            problems.append(f"--set {param}: is also swept; give it once, with --set or "
-                            f"--sweep")
+            problems.append(f"--set {param}: is also swept; give it once, with --set or --sweep")
     return problems
 
 
@@ -239,25 +264,30 @@ def _size_problems(controllers: int, repeats: Any, sweeps: Sequence[Sweep]) -> l
     for sweep in sweeps:
         points *= len(sweep.texts)
     if points > MAX_POINTS:
-        return [f"--sweep: {points} sweep points, above the bound of {MAX_POINTS} "
-                f"(MAX_POINTS)"]
+        return [f"--sweep: {points} sweep points, above the bound of {MAX_POINTS} (MAX_POINTS)"]
     runs = controllers * points * repeats
     if runs > MAX_RUNS:
-        return [f"--repeats: {controllers} controllers x {points} sweep points x {repeats} "
-                f"repeats = {runs} runs, above the bound of {MAX_RUNS} (MAX_RUNS)"]
+        return [
+            f"--repeats: {controllers} controllers x {points} sweep points x {repeats} "
+            f"repeats = {runs} runs, above the bound of {MAX_RUNS} (MAX_RUNS)"
+        ]
     return []
 
 
-def _check_points(path: str | Path, base: Scenario, sweeps: Sequence[Sweep],
-                  problems: list[str], fixed: Mapping[str, Any]) -> tuple[list, list[str]]:
+def _check_points(
+    path: str | Path,
+    base: Scenario,
+    sweeps: Sequence[Sweep],
+    problems: list[str],
+    fixed: Mapping[str, Any],
+) -> tuple[list, list[str]]:
     """Load the scenario at every grid point; report what fails or changes nothing."""
     points = []
     tenants = [t.name for t in base.tenants]
     resolved: dict[tuple, dict] = {}
     for combo in itertools.product(*(range(len(s.texts)) for s in sweeps)):
         point = tuple((s.param, s.texts[i]) for s, i in zip(sweeps, combo, strict=True))
-        overrides = {**fixed,
-                     **{s.param: s.values[i] for s, i in zip(sweeps, combo, strict=True)}}
+        overrides = {**fixed, **{s.param: s.values[i] for s, i in zip(sweeps, combo, strict=True)}}
         try:
             scenario = load_scenario(path, overrides)
         except QnemuError as exc:
@@ -271,8 +301,10 @@ def _check_points(path: str | Path, base: Scenario, sweeps: Sequence[Sweep],
         points.append((point, overrides))
     for axis, sweep in enumerate(sweeps):
         if len(sweep.texts) > 1 and _no_effect(resolved, axis, len(sweep.texts)):
-            problems.append(f"--sweep {sweep.param}: changes nothing in scenario "
-                            f"{base.name!r} (is it used by any node, link or tenant?)")
+            problems.append(
+                f"--sweep {sweep.param}: changes nothing in scenario "
+                f"{base.name!r} (is it used by any node, link or tenant?)"
+            )
     return points, tenants
 
 
@@ -288,7 +320,7 @@ def _no_effect(resolved: Mapping[tuple, dict], axis: int, count: int) -> bool:
     """True when, with the other parameters held, every value of ``axis`` resolves alike."""
     lines: dict[tuple, list[dict]] = {}
     for combo, data in resolved.items():
-        rest = combo[:axis] + combo[axis + 1:]
+        rest = combo[:axis] + combo[axis + 1 :]
         lines.setdefault(rest, []).append(data)
     full = [line for line in lines.values() if len(line) == count]
     return bool(full) and all(all(d == line[0] for d in line) for line in full)

@@ -59,8 +59,9 @@ class ComparisonInterrupted(KeyboardInterrupt):
     """Ctrl-C during a comparison; ``folder`` keeps every finished run for ``--resume``."""
 
     def __init__(self, folder: Path, finished: int, total: int) -> None:
-        super().__init__(f"interrupted after {finished} of {total} runs; "
-                         f"continue with --resume {folder}")
+        super().__init__(
+            f"interrupted after {finished} of {total} runs; continue with --resume {folder}"
+        )
         self.folder = folder
         self.finished = finished
         self.total = total
@@ -86,19 +87,32 @@ class Dilation:
     calibrated_lateness_s: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {"value": self.value, "source": self.source, "reason": self.reason,
-                "calibrated_lateness_s": self.calibrated_lateness_s}
+        return {
+            "value": self.value,
+            "source": self.source,
+            "reason": self.reason,
+            "calibrated_lateness_s": self.calibrated_lateness_s,
+        }
 
 
-def compare(scenario_path: str | Path,
-            controllers: str | Iterable[str] = DEFAULT_CONTROLLERS,
-            repeats: int = 5, seed: int | None = None, sweep: Iterable[str] = (),
-            results_dir: str | Path = "runs", mode: str = "ray",
-            resume: str | Path | None = None, *, address: str | None = None,
-            dilation: float | None = None, overrides: Mapping[str, Any] | None = None,
-            console: Console | None = None, quiet: bool = False,
-            on_run_done: Callable[[RunSpec, dict[str, str]], None] | None = None,
-            metrics: MetricsOptions | None = None) -> Path:
+def compare(
+    scenario_path: str | Path,
+    controllers: str | Iterable[str] = DEFAULT_CONTROLLERS,
+    repeats: int = 5,
+    seed: int | None = None,
+    sweep: Iterable[str] = (),
+    results_dir: str | Path = "runs",
+    mode: str = "ray",
+    resume: str | Path | None = None,
+    *,
+    address: str | None = None,
+    dilation: float | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    console: Console | None = None,
+    quiet: bool = False,
+    on_run_done: Callable[[RunSpec, dict[str, str]], None] | None = None,
+    metrics: MetricsOptions | None = None,
+) -> Path:
     """Run the comparison and return its folder (see the module docstring).
 
     ``controllers``: names or ``package.module:Class`` paths (a list or ``"a,b"``);
@@ -139,15 +153,19 @@ def compare(scenario_path: str | Path,
     todo = [spec for spec in plan.runs if store.key(spec.cells()) not in done]
     console = console or Console(soft_wrap=True)
     if not quiet and len(todo) < len(plan.runs):
-        console.print(f"resuming: {len(plan.runs) - len(todo)} of {len(plan.runs)} runs "
-                      "already recorded", markup=False)
+        console.print(
+            f"resuming: {len(plan.runs) - len(todo)} of {len(plan.runs)} runs already recorded",
+            markup=False,
+        )
     try:
-        _run_all(plan, todo, store, folder, mode, address, console, quiet, on_run_done,
-                 shared, metrics)
+        _run_all(
+            plan, todo, store, folder, mode, address, console, quiet, on_run_done, shared, metrics
+        )
     except KeyboardInterrupt:
         _report(plan, store, folder, console, show=False, dilation=shared)
-        finished = len(plan.runs) - len([s for s in plan.runs
-                                         if store.key(s.cells()) not in store.done()])
+        finished = len(plan.runs) - len(
+            [s for s in plan.runs if store.key(s.cells()) not in store.done()]
+        )
         raise ComparisonInterrupted(folder, finished, len(plan.runs)) from None
     _report(plan, store, folder, console, show=True, dilation=shared)
     return folder
@@ -160,8 +178,11 @@ def _initial_dilation(plan: Plan, mode: str, given_by: str) -> Dilation:
     if "dilation" in plan.params:
         return Dilation(None, "swept", "each sweep point sets its own dilation")
     if plan.base.dilation is not None:
-        return Dilation(plan.base.dilation, given_by, f"set by {given_by}"
-                        if given_by == "--dilation" else "set by the scenario")
+        return Dilation(
+            plan.base.dilation,
+            given_by,
+            f"set by {given_by}" if given_by == "--dilation" else "set by the scenario",
+        )
     return Dilation(None, "auto", "calibrated at the comparison's first run")
 
 
@@ -172,8 +193,12 @@ def _recorded_dilation(folder: Path, shared: Dilation) -> Dilation:
     recorded = json.loads((folder / PLAN_FILE).read_text()).get("dilation") or {}
     if recorded.get("source") != "auto" or not recorded.get("value"):
         return shared
-    return Dilation(float(recorded["value"]), "auto", recorded.get("reason"),
-                    recorded.get("calibrated_lateness_s"))
+    return Dilation(
+        float(recorded["value"]),
+        "auto",
+        recorded.get("reason"),
+        recorded.get("calibrated_lateness_s"),
+    )
 
 
 def _collect(problems: list[str], parse: Callable[[Any], Any], value: Any) -> Any:
@@ -185,8 +210,12 @@ def _collect(problems: list[str], parse: Callable[[Any], Any], value: Any) -> An
 
 
 def _columns(plan: Plan) -> list[str]:
-    return [*run_metrics.RUN_COLUMNS, *plan.params,
-            *run_metrics.metric_columns(plan.tenants), *run_metrics.TAIL_COLUMNS]
+    return [
+        *run_metrics.RUN_COLUMNS,
+        *plan.params,
+        *run_metrics.metric_columns(plan.tenants),
+        *run_metrics.TAIL_COLUMNS,
+    ]
 
 
 def _key_columns(plan: Plan) -> list[str]:
@@ -208,8 +237,7 @@ def _new_folder(root: Path, plan: Plan, dilation: Dilation) -> Path:
 def _write_plan(folder: Path, plan: Plan, dilation: Dilation) -> None:
     """``comparison.json``: the plan and the comparison's dilation (atomically)."""
     temporary = folder / f"{PLAN_FILE}.tmp"
-    temporary.write_text(json.dumps({**plan.describe(), "dilation": dilation.to_dict()},
-                                    indent=2))
+    temporary.write_text(json.dumps({**plan.describe(), "dilation": dilation.to_dict()}, indent=2))
     os.replace(temporary, folder / PLAN_FILE)
 
 
@@ -221,30 +249,51 @@ def _resume_folder(folder: Path, plan: Plan) -> Path:
     recorded = json.loads(recorded_path.read_text())
     problems = []
     if recorded.get("scenario") != plan.base.to_dict():
-        problems.append(f"--resume {folder}: recorded for a different scenario than "
-                        f"{plan.scenario_path} (the resolved scenarios differ)")
+        problems.append(
+            f"--resume {folder}: recorded for a different scenario than "
+            f"{plan.scenario_path} (the resolved scenarios differ)"
+        )
     if recorded.get("seed") != plan.seed:
-        problems.append(f"--resume {folder}: recorded with seed {recorded.get('seed')}, "
-                        f"got {plan.seed}")
+        problems.append(
+            f"--resume {folder}: recorded with seed {recorded.get('seed')}, got {plan.seed}"
+        )
     if problems:
         raise ScenarioError(problems)
     return folder
 
 
-def _run_all(plan: Plan, todo: Sequence[RunSpec], store: RunStore, folder: Path, mode: str,
-             address: str | None, console: Console, quiet: bool,
-             on_run_done: Callable[[RunSpec, dict[str, str]], None] | None,
-             shared: Dilation, metrics: MetricsOptions | None = None) -> None:
-    bar = Progress(TextColumn("comparing"), BarColumn(), MofNCompleteColumn(),
-                   TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
-                   disable=quiet or not console.is_terminal)
+def _run_all(
+    plan: Plan,
+    todo: Sequence[RunSpec],
+    store: RunStore,
+    folder: Path,
+    mode: str,
+    address: str | None,
+    console: Console,
+    quiet: bool,
+    on_run_done: Callable[[RunSpec, dict[str, str]], None] | None,
+    shared: Dilation,
+    metrics: MetricsOptions | None = None,
+) -> None:
+    bar = Progress(
+        TextColumn("comparing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        disable=quiet or not console.is_terminal,
+    )
     task = bar.add_task("", total=len(todo))
     with ExitStack() as stack:
         if mode == "ray" and todo:
             ray = stack.enter_context(_shared_ray(address))
             if ray.started and not quiet:
-                console.print(f"ray: embedded Ray started once for {len(todo)} runs",
-                              markup=False, highlight=False)
+                console.print(
+                    f"ray: embedded Ray started once for {len(todo)} runs",
+                    markup=False,
+                    highlight=False,
+                )
         sink = _metrics_sink(stack, metrics, mode, address, console, quiet) if todo else None
         stack.enter_context(bar)
         for number, spec in enumerate(todo):
@@ -255,8 +304,17 @@ def _run_all(plan: Plan, todo: Sequence[RunSpec], store: RunStore, folder: Path,
 
             if sink is not None:
                 sink.expect(f"{folder.name}/{spec.slug}")
-            row = _one_run(plan, spec, folder, mode, address, progress, shared,
-                           None if quiet else console, sink)
+            row = _one_run(
+                plan,
+                spec,
+                folder,
+                mode,
+                address,
+                progress,
+                shared,
+                None if quiet else console,
+                sink,
+            )
             text = store.append({**row, "run": len(store.rows)})
             bar.update(task, completed=number + 1)
             if not quiet:
@@ -265,21 +323,36 @@ def _run_all(plan: Plan, todo: Sequence[RunSpec], store: RunStore, folder: Path,
                 on_run_done(spec, text)
 
 
-def _metrics_sink(stack: ExitStack, metrics: MetricsOptions | None, mode: str,
-                  address: str | None, console: Console, quiet: bool) -> Any:
+def _metrics_sink(
+    stack: ExitStack,
+    metrics: MetricsOptions | None,
+    mode: str,
+    address: str | None,
+    console: Console,
+    quiet: bool,
+) -> Any:
     """One telemetry sink kept open across the runs; it lingers and stops with the stack."""
     if metrics is None:
         return None
     from qnemu.telemetry import start_telemetry
 
     say = None if quiet else (lambda text: console.print(text, markup=False, highlight=False))
-    sink = start_telemetry(metrics.host, metrics.port, metrics.linger_s,
-                           in_process=mode == "virtual", address=address, say=say)
+    sink = start_telemetry(
+        metrics.host,
+        metrics.port,
+        metrics.linger_s,
+        in_process=mode == "virtual",
+        address=address,
+        say=say,
+    )
     sink.keep_open = True  # each run's close ends that run only
     stack.callback(sink.stop)
     if not quiet:
-        console.print(f"metrics: {sink.url} (every run, labelled run=<comparison>/<run>)",
-                      markup=False, highlight=False)
+        console.print(
+            f"metrics: {sink.url} (every run, labelled run=<comparison>/<run>)",
+            markup=False,
+            highlight=False,
+        )
     return sink
 
 
@@ -305,9 +378,17 @@ class _shared_ray:
             ray_backend.stop_ray()
 
 
-def _one_run(plan: Plan, spec: RunSpec, folder: Path, mode: str, address: str | None,
-             progress: Callable[[Any], None], shared: Dilation,
-             console: Console | None, sink: Any = None) -> dict[str, Any]:
+def _one_run(
+    plan: Plan,
+    spec: RunSpec,
+    folder: Path,
+    mode: str,
+    address: str | None,
+    progress: Callable[[Any], None],
+    shared: Dilation,
+    console: Console | None,
+    sink: Any = None,
+) -> dict[str, Any]:
     from qnemu.emulation import Emulation
 
     scenario = load_scenario(plan.scenario_path, _run_overrides(spec))
@@ -322,15 +403,25 @@ def _one_run(plan: Plan, spec: RunSpec, folder: Path, mode: str, address: str | 
 
     options: dict[str, Any] = {}
     if shared.source == "auto" and shared.value is not None:
-        options = {"dilation": shared.value,
-                   "dilation_reason": "auto, calibrated once at the comparison's first run"}
+        options = {
+            "dilation": shared.value,
+            "dilation_reason": "auto, calibrated once at the comparison's first run",
+        }
     elif shared.source == "auto":
         options = {"choose": _comparison_choice(plan, spec)}
     elif shared.value is not None:
         options = {"dilation": shared.value, "dilation_reason": shared.reason}
-    emulation = Emulation(scenario, address=address, results_dir=folder / "runs" / spec.slug,
-                          mode=mode, on_progress=progress, say=say, warn=warn, telemetry=sink,
-                          **options)
+    emulation = Emulation(
+        scenario,
+        address=address,
+        results_dir=folder / "runs" / spec.slug,
+        mode=mode,
+        on_progress=progress,
+        say=say,
+        warn=warn,
+        telemetry=sink,
+        **options,
+    )
     started = time.perf_counter()
     try:
         summary = emulation.run()
@@ -390,22 +481,28 @@ def _line(spec: RunSpec, row: dict[str, str]) -> str:
     flag = "  OVERLOADED (excluded)" if row["overloaded"] == "true" else ""
     fidelity = row["fidelity_mean"]
     fidelity = f"{float(fidelity):.3f}" if fidelity else "-"
-    return (f"done {spec.label}: rate {float(row['rate_hz']):.1f} Hz, F {fidelity}, "
-            f"violations {row['violations']}{flag}")
+    return (
+        f"done {spec.label}: rate {float(row['rate_hz']):.1f} Hz, F {fidelity}, "
+        f"violations {row['violations']}{flag}"
+    )
 
 
-def _report(plan: Plan, store: RunStore, folder: Path, console: Console, show: bool,
-            dilation: Dilation) -> None:
+def _report(
+    plan: Plan, store: RunStore, folder: Path, console: Console, show: bool, dilation: Dilation
+) -> None:
     """Statistics, table.md, summary.json and plots from every recorded row."""
     if not store.rows:
         return
     extra = [f"violations.{k}" for k in VIOLATION_KINDS]
-    groups = group_rows(store.rows, plan.params, plan.controllers,
-                        all_metrics(plan.tenants, extra))
+    groups = group_rows(store.rows, plan.params, plan.controllers, all_metrics(plan.tenants, extra))
     title = f"{plan.base.name}: {', '.join(plan.controllers)}, {plan.repeats} repeats"
     (folder / "table.md").write_text(markdown_table(groups, plan.params, plan.tenants, title))
-    write_summary(folder / "summary.json", {**plan.describe(), "dilation": dilation.to_dict()},
-                  store.rows, groups)
+    write_summary(
+        folder / "summary.json",
+        {**plan.describe(), "dilation": dilation.to_dict()},
+        store.rows,
+        groups,
+    )
     write_plots(folder, groups, store.rows, plan.params, plan.controllers, plan.tenants)
     if show:
         console.print(rich_table(groups, plan.params, title))

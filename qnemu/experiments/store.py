@@ -46,8 +46,9 @@ class RunStore:
             existing = list(reader.fieldnames or [])
             missing = [c for c in self.key_columns if c not in existing]
             if missing:
-                raise ScenarioError(f"{self.path}: not a comparison's runs.csv "
-                                    f"(no column {', '.join(missing)})")
+                raise ScenarioError(
+                    f"{self.path}: not a comparison's runs.csv (no column {', '.join(missing)})"
+                )
             self.rows = [dict(row) for row in reader]
         merged = existing + [c for c in self.columns if c not in existing]
         if merged != existing:  # new columns (a newer qnemu): rewrite once, whole

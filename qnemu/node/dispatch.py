@@ -47,8 +47,10 @@ def handler_table(*parts: object) -> dict[type[Message], Handler]:
             for message_type in getattr(method, _RECEIVES):
                 where = f"{type(part).__name__}.{name}"
                 if message_type in table:
-                    raise TypeError(f"{message_type.__name__} is handled twice: by "
-                                    f"{owners[message_type]} and by {where}")
+                    raise TypeError(
+                        f"{message_type.__name__} is handled twice: by "
+                        f"{owners[message_type]} and by {where}"
+                    )
                 table[message_type] = method
                 owners[message_type] = where
     return table

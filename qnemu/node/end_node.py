@@ -52,8 +52,7 @@ class NodeServices(Protocol):
     """What the end-node side asks of the node it belongs to (implemented by
     :class:`~qnemu.node.node.Node`)."""
 
-    def send(self, cls: type[Message], dst: str, at: float | None = None,
-             **fields: Any) -> None:
+    def send(self, cls: type[Message], dst: str, at: float | None = None, **fields: Any) -> None:
         """Send a classical message (delay and loss drawn by the node)."""
         ...
 
@@ -89,8 +88,15 @@ class EndNode:
         node: the node's services this side calls back into.
     """
 
-    def __init__(self, node_id: str, plan: NetworkPlan, env: Environment,
-                 rng: np.random.Generator, memory: Memory, node: NodeServices) -> None:
+    def __init__(
+        self,
+        node_id: str,
+        plan: NetworkPlan,
+        env: Environment,
+        rng: np.random.Generator,
+        memory: Memory,
+        node: NodeServices,
+    ) -> None:
         self.node_id = node_id
         self.plan = plan
         self.env = env
@@ -106,8 +112,7 @@ class EndNode:
         self._deferred: dict[str, list[PurifyRequest]] = {t: [] for t in self.roles}
         sources = [t for t, path in plan.paths.items() if path[0] == node_id]
         self._requests: dict[str, deque[float]] = {t: deque() for t in sources}
-        self._stock: dict[str, list[tuple[HeldQubit, list[list[str]]]]] = {
-            t: [] for t in sources}
+        self._stock: dict[str, list[tuple[HeldQubit, list[list[str]]]]] = {t: [] for t in sources}
 
     def start(self) -> None:
         """The tenants this node is the source of start asking for pairs."""
@@ -142,8 +147,13 @@ class EndNode:
     def _on_outcome(self, message: SwapOutcome) -> None:
         key = (message.repeater, message.left_pair, message.right_pair)
         if self.plan.classical.loss > 0.0:  # the repeater resends until it hears this
-            self.node.send(OutcomeAck, message.src, tenant=message.tenant,
-                           left_pair=message.left_pair, right_pair=message.right_pair)
+            self.node.send(
+                OutcomeAck,
+                message.src,
+                tenant=message.tenant,
+                left_pair=message.left_pair,
+                right_pair=message.right_pair,
+            )
             if key in self._seen_outcomes:
                 self.node.ignore(message, "duplicate")  # a resent copy of one that arrived
                 return
@@ -155,10 +165,16 @@ class EndNode:
         book = self._outcomes[message.tenant]
         book.setdefault(message.left_pair, []).append(message)
         book.setdefault(message.right_pair, []).append(message)
-        self.env.emit(records.OutcomeReceived(
-            t_s=self.env.now(), node=self.node_id, tenant=message.tenant,
-            repeater=message.repeater, left_pair=message.left_pair,
-            right_pair=message.right_pair))
+        self.env.emit(
+            records.OutcomeReceived(
+                t_s=self.env.now(),
+                node=self.node_id,
+                tenant=message.tenant,
+                repeater=message.repeater,
+                left_pair=message.left_pair,
+                right_pair=message.right_pair,
+            )
+        )
         self.progress(message.tenant)
 
     def _chain(self, tenant: str, link_pair: str) -> list[SwapOutcome]:
@@ -196,8 +212,9 @@ class EndNode:
             self._to_purify(tenant, held, corrections, described)
 
     # -- demand: the source serves requests with finished pairs --------------------------------
-    def _ready(self, tenant: str, held: HeldQubit, corrections: list[int],
-               chain: list[list[str]]) -> None:
+    def _ready(
+        self, tenant: str, held: HeldQubit, corrections: list[int], chain: list[list[str]]
+    ) -> None:
         """A finished pair at this end: the destination's application takes its half at
         once; the source keeps its half until a request of the tenant is waiting."""
         if tenant not in self._stock:
@@ -235,8 +252,14 @@ class EndNode:
 
     def _serve_one(self, tenant: str, held: HeldQubit, chain: list[list[str]]) -> None:
         now = self.env.now()
-        self.env.emit(records.Served(t_s=now, tenant=tenant, pair=held.link_pair,
-                                     waited_s=now - self._requests[tenant].popleft()))
+        self.env.emit(
+            records.Served(
+                t_s=now,
+                tenant=tenant,
+                pair=held.link_pair,
+                waited_s=now - self._requests[tenant].popleft(),
+            )
+        )
         self._use(tenant, held, [], chain)
 
     def unstock(self, held: HeldQubit) -> bool:
@@ -248,8 +271,9 @@ class EndNode:
                     return True
         return False
 
-    def _use(self, tenant: str, held: HeldQubit, corrections: list[int],
-             chain: list[list[str]]) -> None:
+    def _use(
+        self, tenant: str, held: HeldQubit, corrections: list[int], chain: list[list[str]]
+    ) -> None:
         """Hand this end's half of a finished pair to the tenant (it measures it now)."""
         held.busy = True
         now = self.env.now()
@@ -269,17 +293,28 @@ class EndNode:
 
         self.env.store.operate([qubit], operation)
         self.node.release_slot(held, "used")
-        self.env.emit(records.Use(
-            t_s=now, node=self.node_id, tenant=tenant, role=role, pair=held.link_pair,
-            repeaters=[repeater for repeater, _, _ in chain], waited_s=waited, chain=chain,
-            occupied=self.memory.occupied))
+        self.env.emit(
+            records.Use(
+                t_s=now,
+                node=self.node_id,
+                tenant=tenant,
+                role=role,
+                pair=held.link_pair,
+                repeaters=[repeater for repeater, _, _ in chain],
+                waited_s=waited,
+                chain=chain,
+                occupied=self.memory.occupied,
+            )
+        )
 
     # -- end-to-end purification (the source end leads) -------------------------------------------
-    def _to_purify(self, tenant: str, held: HeldQubit, corrections: list[int],
-                   chain: list[list[str]]) -> None:
+    def _to_purify(
+        self, tenant: str, held: HeldQubit, corrections: list[int], chain: list[list[str]]
+    ) -> None:
         path = self.plan.paths[tenant]
-        key = next((left for repeater, left, _ in chain if repeater == path[1]),
-                   held.link_pair)  # the first hop's link pair: both ends know it
+        key = next(
+            (left for repeater, left, _ in chain if repeater == path[1]), held.link_pair
+        )  # the first hop's link pair: both ends know it
         if corrections:
             qubit, now = (self.node_id, held.link_pair), self.env.now()
             self.env.store.operate([qubit], lambda r: correct_qubit(r, qubit, now, corrections))
@@ -301,9 +336,15 @@ class EndNode:
                 self._end_pairs[tenant].pop(sacrifice.key)
                 sacrifice.held.busy = True
                 self.node.release_slot(sacrifice.held, "purification")  # measured now
-                self.node.send(PurifyRequest, self.plan.paths[tenant][-1], tenant=tenant,
-                               keep=keep.key, sacrifice=sacrifice.key, level=level,
-                               src_time_s=self.env.now())
+                self.node.send(
+                    PurifyRequest,
+                    self.plan.paths[tenant][-1],
+                    tenant=tenant,
+                    keep=keep.key,
+                    sacrifice=sacrifice.key,
+                    level=level,
+                    src_time_s=self.env.now(),
+                )
 
     @receives(PurifyRequest)
     def _on_purify_request(self, message: PurifyRequest) -> None:
@@ -326,8 +367,7 @@ class EndNode:
             self._purify_here(request, keep, sacrifice)
         self._deferred[tenant] = still
 
-    def _purify_here(self, request: PurifyRequest, keep: EndPair,
-                     sacrifice: EndPair) -> None:
+    def _purify_here(self, request: PurifyRequest, keep: EndPair, sacrifice: EndPair) -> None:
         tenant, now = request.tenant, self.env.now()
         src = self.plan.paths[tenant][0]
         rng, method = self.rng, self.plan.scenario.control.purification
@@ -342,10 +382,21 @@ class EndNode:
             for qubit in spent.qubits:
                 store.forget_qubit((qubit[0], qubit[1]))
             success = purify_records(kept, spent, src, request.src_time_s, now, rng, method)
-            self.node.send(PurifyResult, src, at=now, tenant=tenant, keep=request.keep,
-                           sacrifice=request.sacrifice, level=request.level, success=success)
-            self.env.emit(records.Purification(t_s=now, node=self.node_id, tenant=tenant,
-                                               level=request.level, success=success))
+            self.node.send(
+                PurifyResult,
+                src,
+                at=now,
+                tenant=tenant,
+                keep=request.keep,
+                sacrifice=request.sacrifice,
+                level=request.level,
+                success=success,
+            )
+            self.env.emit(
+                records.Purification(
+                    t_s=now, node=self.node_id, tenant=tenant, level=request.level, success=success
+                )
+            )
             self._after_round(tenant, keep, success)
 
         self.node.release_slot(sacrifice.held, "purification")
@@ -383,14 +434,31 @@ class EndNode:
         (t_src, wait_src), (t_dst, wait_dst) = record.uses["src"], record.uses["dst"]
         delivered_at = max(t_src, t_dst)
         value = true_fidelity(record)
-        self.env.emit(records.Delivered(
-            t_s=delivered_at, tenant=tenant, src=spec.src, dst=spec.dst,
-            t_delivered_s=delivered_at, fidelity=value,
-            latency_s=delivered_at - record.created_at_s, link_pairs=list(record.link_pairs),
-            src_used_s=t_src, dst_used_s=t_dst, src_waited_s=wait_src, dst_waited_s=wait_dst))
+        self.env.emit(
+            records.Delivered(
+                t_s=delivered_at,
+                tenant=tenant,
+                src=spec.src,
+                dst=spec.dst,
+                t_delivered_s=delivered_at,
+                fidelity=value,
+                latency_s=delivered_at - record.created_at_s,
+                link_pairs=list(record.link_pairs),
+                src_used_s=t_src,
+                dst_used_s=t_dst,
+                src_waited_s=wait_src,
+                dst_waited_s=wait_dst,
+            )
+        )
         if value < spec.f_min:
-            self.env.emit(records.Violation(
-                t_s=delivered_at, kind="below_threshold", node=spec.dst, tenant=tenant,
-                site=self.plan.site_of[spec.dst].name,
-                controller=self.plan.scenario.control.architecture, fidelity=value))
-
+            self.env.emit(
+                records.Violation(
+                    t_s=delivered_at,
+                    kind="below_threshold",
+                    node=spec.dst,
+                    tenant=tenant,
+                    site=self.plan.site_of[spec.dst].name,
+                    controller=self.plan.scenario.control.architecture,
+                    fidelity=value,
+                )
+            )

@@ -71,15 +71,17 @@ class LinkLayer:
         rng: the node's generator (attempt counts are drawn from it).
     """
 
-    def __init__(self, node_id: str, plan: NetworkPlan, env: Environment,
-                 rng: np.random.Generator) -> None:
+    def __init__(
+        self, node_id: str, plan: NetworkPlan, env: Environment, rng: np.random.Generator
+    ) -> None:
         self.node_id = node_id
         self.plan = plan
         self.env = env
         self.rng = rng
         self._links: dict[str, LinkPlan] = plan.nodes[node_id].links  # by neighbour
         self.generators: dict[str, LinkGenerator] = {
-            lp.name: LinkGenerator(lp) for lp in self._links.values() if lp.a == node_id}
+            lp.name: LinkGenerator(lp) for lp in self._links.values() if lp.a == node_id
+        }
         self.active: set[str] = set()  # tenants whose path setup reached this node
         self._links_started: set[str] = set()  # links whose memories this end has freed
 
@@ -106,12 +108,20 @@ class LinkLayer:
         now = self.env.now()
         end = 0 if lp.a == self.node_id else 1
         if end == 0:
-            self.env.schedule(now + lp.model.herald_delay_s, self._mode_freed, lp.name, mode,
-                              end, now)
+            self.env.schedule(
+                now + lp.model.herald_delay_s, self._mode_freed, lp.name, mode, end, now
+            )
         else:
-            self.env.send(ModeFree(src=self.node_id, dst=lp.a, sent_at_s=now,
-                                   deliver_at_s=now + lp.model.herald_delay_s,
-                                   link=lp.name, mode=mode))
+            self.env.send(
+                ModeFree(
+                    src=self.node_id,
+                    dst=lp.a,
+                    sent_at_s=now,
+                    deliver_at_s=now + lp.model.herald_delay_s,
+                    link=lp.name,
+                    mode=mode,
+                )
+            )
 
     # -- the station (hosted at end a) ------------------------------------------------------
     @receives(ModeFree)
@@ -142,11 +152,12 @@ class LinkLayer:
             emitted = (math.ceil(start / slot - 1e-9) + attempts - 1) * slot
         detected = emitted + model.herald_delay_s
         generator.pending[mode] = self.env.schedule(
-            max(detected, self.env.now()), self._link_success, generator, mode, emitted,
-            attempts)
+            max(detected, self.env.now()), self._link_success, generator, mode, emitted, attempts
+        )
 
-    def _link_success(self, generator: LinkGenerator, mode: int, emitted: float,
-                      attempts: int) -> None:
+    def _link_success(
+        self, generator: LinkGenerator, mode: int, emitted: float, attempts: int
+    ) -> None:
         """The station detected a coincidence: create the pair and herald it to both ends."""
         del generator.pending[mode]
         lp = generator.plan
@@ -159,18 +170,45 @@ class LinkLayer:
         now = self.env.now()
         a_profile, b_profile = self.plan.nodes[lp.a].profile, self.plan.nodes[lp.b].profile
         holder = self.env.host_of(self._first_user(lp, tenant))
-        self.env.store.place(PairRecord(
-            pair_id=pair, qubits=[(lp.a, pair), (lp.b, pair)], rho=lp.model.initial_state(),
-            updated_at_s=[emitted, emitted], t1_s=[a_profile.t1_s, b_profile.t1_s],
-            t2_s=[a_profile.t2_s, b_profile.t2_s], link_pairs=[pair], created_at_s=emitted,
-        ), holder)
-        self.env.emit(records.PairGenerated(t_s=now, created_s=emitted, link=lp.name, pair=pair,
-                                            tenant=tenant, attempts=attempts))
+        self.env.store.place(
+            PairRecord(
+                pair_id=pair,
+                qubits=[(lp.a, pair), (lp.b, pair)],
+                rho=lp.model.initial_state(),
+                updated_at_s=[emitted, emitted],
+                t1_s=[a_profile.t1_s, b_profile.t1_s],
+                t2_s=[a_profile.t2_s, b_profile.t2_s],
+                link_pairs=[pair],
+                created_at_s=emitted,
+            ),
+            holder,
+        )
+        self.env.emit(
+            records.PairGenerated(
+                t_s=now,
+                created_s=emitted,
+                link=lp.name,
+                pair=pair,
+                tenant=tenant,
+                attempts=attempts,
+            )
+        )
         arrive = now + lp.model.herald_delay_s + self.plan.classical.processing_s
         for end, slot in ((lp.a, lp.slots_a[mode]), (lp.b, lp.slots_b[mode])):
-            self.env.send(Herald(src=self.node_id, dst=end, sent_at_s=now, deliver_at_s=arrive,
-                                 link_pair=pair, neighbor=lp.other(end), slot=slot,
-                                 tenant=tenant, created_at_s=emitted, owner_host=holder))
+            self.env.send(
+                Herald(
+                    src=self.node_id,
+                    dst=end,
+                    sent_at_s=now,
+                    deliver_at_s=arrive,
+                    link_pair=pair,
+                    neighbor=lp.other(end),
+                    slot=slot,
+                    tenant=tenant,
+                    created_at_s=emitted,
+                    owner_host=holder,
+                )
+            )
 
     def _first_user(self, lp: LinkPlan, tenant: str) -> str:
         """The end of a new link pair likely to operate on it first: a repeater swaps

@@ -70,8 +70,9 @@ class Node:
     not stop the node.
     """
 
-    def __init__(self, node_id: str, plan: NetworkPlan, env: Environment,
-                 rng: np.random.Generator) -> None:
+    def __init__(
+        self, node_id: str, plan: NetworkPlan, env: Environment, rng: np.random.Generator
+    ) -> None:
         self.node_id = node_id
         self.plan = plan
         self.me: NodePlan = plan.nodes[node_id]
@@ -83,7 +84,8 @@ class Node:
         self.end_node = EndNode(node_id, plan, env, rng, self.memory, self)
         self.ignored: Counter[tuple[str, str]] = Counter()
         self._handlers: dict[type[Message], Handler] = handler_table(
-            self, self.link_layer, self.end_node)
+            self, self.link_layer, self.end_node
+        )
         self._news: tuple[list[list[Any]], list[list[Any]]] = ([], [])  # for the next report
         self._report_due: Scheduled | None = None
         self._unready: dict[str, dict[str, None]] = {}  # tenant -> nodes yet to acknowledge
@@ -111,13 +113,16 @@ class Node:
             return
         path = self.plan.paths[tenant]
         for target in waiting:
-            self.send(PathSetup, target, tenant=tenant, path=list(path),
-                      rounds=self.plan.rounds[tenant])
+            self.send(
+                PathSetup, target, tenant=tenant, path=list(path), rounds=self.plan.rounds[tenant]
+            )
         if self.plan.classical.loss > 0.0:
-            round_trip = max(2.0 * self.plan.classical.delay_s(self.node_id, t)
-                             for t in waiting)
-            self.env.schedule(self.env.now() + RESEND_FACTOR * round_trip
-                              + self.plan.classical.processing_s, self._announce_path, tenant)
+            round_trip = max(2.0 * self.plan.classical.delay_s(self.node_id, t) for t in waiting)
+            self.env.schedule(
+                self.env.now() + RESEND_FACTOR * round_trip + self.plan.classical.processing_s,
+                self._announce_path,
+                tenant,
+            )
 
     @receives(PathSetup)
     def _on_path_setup(self, message: PathSetup) -> None:
@@ -128,8 +133,11 @@ class Node:
             self.ignore(message, "duplicate")  # a resent setup whose first copy arrived
             return
         self._set_up.add(message.tenant)
-        self.env.emit(records.PathSetup(t_s=now, node=self.node_id, tenant=message.tenant,
-                                        path=list(message.path)))
+        self.env.emit(
+            records.PathSetup(
+                t_s=now, node=self.node_id, tenant=message.tenant, path=list(message.path)
+            )
+        )
         for host in self.env.local_controllers():
             if host.site.location == self.node_id and host.site.served & set(message.path):
                 host.dispatch([RequestArrived(now, message.tenant, tuple(message.path))])
@@ -188,29 +196,43 @@ class Node:
         """Count a message that changes nothing here (see ``ignored``)."""
         self.ignored[reason, type(message).__name__] += 1
 
-    def send(self, cls: type[Message], dst: str, at: float | None = None,
-             **fields: Any) -> None:
+    def send(self, cls: type[Message], dst: str, at: float | None = None, **fields: Any) -> None:
         """Send at emulated time ``at`` (default: now); operations that completed after a
         ground-truth hand-over still send at the time the node decided."""
         now = self.env.now() if at is None else at
         delay = self.plan.classical.sample_delay_s(self.rng, self.node_id, dst)
         if delay is None:
-            self.env.emit(records.MessageLost(t_s=now, node=self.node_id, dst=dst,
-                                              kind=cls.__name__))
+            self.env.emit(
+                records.MessageLost(t_s=now, node=self.node_id, dst=dst, kind=cls.__name__)
+            )
             return
-        self.env.send(cls(src=self.node_id, dst=dst, sent_at_s=now, deliver_at_s=now + delay,
-                          **fields))
+        self.env.send(
+            cls(src=self.node_id, dst=dst, sent_at_s=now, deliver_at_s=now + delay, **fields)
+        )
 
     @receives(Herald)
     def _on_herald(self, message: Herald) -> None:
         now = self.env.now()
-        held = HeldQubit(message.slot, message.link_pair, message.neighbor, message.tenant,
-                         message.created_at_s, now)
+        held = HeldQubit(
+            message.slot,
+            message.link_pair,
+            message.neighbor,
+            message.tenant,
+            message.created_at_s,
+            now,
+        )
         self.memory.hold(held)
         self.env.store.expect((self.node_id, held.link_pair), message.owner_host)
-        self.env.emit(records.Herald(t_s=now, node=self.node_id, pair=held.link_pair,
-                                     created_s=held.created_at_s, tenant=held.tenant,
-                                     occupied=self.memory.occupied))
+        self.env.emit(
+            records.Herald(
+                t_s=now,
+                node=self.node_id,
+                pair=held.link_pair,
+                created_s=held.created_at_s,
+                tenant=held.tenant,
+                occupied=self.memory.occupied,
+            )
+        )
         expiry = held.created_at_s + self.me.links[held.neighbor].cutoff_s
         if now >= expiry:
             self.violation("herald_late", held.tenant, waited_s=now - held.created_at_s)
@@ -267,19 +289,34 @@ class Node:
 
         self.env.store.operate([qubit], reset)
         self.release_slot(held, reason)
-        self.env.emit(records.Discard(t_s=now, node=self.node_id, pair=held.link_pair,
-                                      tenant=held.tenant, reason=reason,
-                                      waited_s=now - held.created_at_s,
-                                      occupied=self.memory.occupied))
+        self.env.emit(
+            records.Discard(
+                t_s=now,
+                node=self.node_id,
+                pair=held.link_pair,
+                tenant=held.tenant,
+                reason=reason,
+                waited_s=now - held.created_at_s,
+                occupied=self.memory.occupied,
+            )
+        )
         if tell_partner:
             self.send(Discard, held.neighbor, link_pair=held.link_pair, reason=reason)
 
     def violation(self, kind: str, tenant: str | None, **detail: Any) -> None:
         """Record a violation observed here, with this node's controller site; ``detail``:
         the :class:`~qnemu.records.Violation` fields the kind has."""
-        self.env.emit(records.Violation(
-            t_s=self.env.now(), kind=kind, node=self.node_id, tenant=tenant,
-            site=self.site.name, controller=self.plan.scenario.control.architecture, **detail))
+        self.env.emit(
+            records.Violation(
+                t_s=self.env.now(),
+                kind=kind,
+                node=self.node_id,
+                tenant=tenant,
+                site=self.site.name,
+                controller=self.plan.scenario.control.architecture,
+                **detail,
+            )
+        )
 
     # -- the controller's side -----------------------------------------------------------------
     def _announce_heralded(self, held: HeldQubit) -> None:
@@ -287,12 +324,23 @@ class Node:
         else in the next report."""
         now = self.env.now()
         if self.site.location == self.node_id:
-            self.env.controller(self.site.name).dispatch([PairHeralded(
-                now, self.node_id, held.link_pair, held.neighbor, held.tenant,
-                held.created_at_s, held.known_at_s)])
+            self.env.controller(self.site.name).dispatch(
+                [
+                    PairHeralded(
+                        now,
+                        self.node_id,
+                        held.link_pair,
+                        held.neighbor,
+                        held.tenant,
+                        held.created_at_s,
+                        held.known_at_s,
+                    )
+                ]
+            )
             return
-        self._news[0].append([held.link_pair, held.neighbor, held.tenant, held.created_at_s,
-                              held.known_at_s])
+        self._news[0].append(
+            [held.link_pair, held.neighbor, held.tenant, held.created_at_s, held.known_at_s]
+        )
         self._report_by(now)
 
     def _announce_released(self, link_pair: str, reason: str) -> None:
@@ -301,7 +349,8 @@ class Node:
         now = self.env.now()
         if self.site.location == self.node_id:
             self.env.controller(self.site.name).dispatch(
-                [PairReleased(now, self.node_id, link_pair, reason)])
+                [PairReleased(now, self.node_id, link_pair, reason)]
+            )
             return
         self._news[1].append([link_pair, reason])
         self._report_by(now)
@@ -316,8 +365,14 @@ class Node:
         self._report_due = None
         heralded, released = self._news
         self._news = ([], [])
-        self.send(Report, self.site.location, site=self.site.name, heralded=heralded,
-                  released=released, occupied=self.memory.occupied)
+        self.send(
+            Report,
+            self.site.location,
+            site=self.site.name,
+            heralded=heralded,
+            released=released,
+            occupied=self.memory.occupied,
+        )
 
     @receives(SwapInstruction)
     def _on_instruction(self, message: SwapInstruction) -> None:
@@ -325,18 +380,27 @@ class Node:
         left = self.memory.holding(message.left_pair)
         right = self.memory.holding(message.right_pair)
         if left is None or right is None or left.busy or right.busy:
-            missing = [p for p, h in ((message.left_pair, left), (message.right_pair, right))
-                       if h is None or h.busy]
+            missing = [
+                p
+                for p, h in ((message.left_pair, left), (message.right_pair, right))
+                if h is None or h.busy
+            ]
             self.violation("controller_late", message.tenant, missing=missing)
             for survivor in (left, right):
                 if survivor is not None and not survivor.busy:
                     self._announce_heralded(survivor)  # back into the controller's view
             return
-        self.env.emit(records.Decision(
-            t_s=now, node=self.node_id, site=message.site,
-            controller=self.plan.scenario.control.architecture, tenant=message.tenant,
-            latency_s=now - max(left.known_at_s, right.known_at_s),
-            compute_s=message.compute_s))
+        self.env.emit(
+            records.Decision(
+                t_s=now,
+                node=self.node_id,
+                site=message.site,
+                controller=self.plan.scenario.control.architecture,
+                tenant=message.tenant,
+                latency_s=now - max(left.known_at_s, right.known_at_s),
+                compute_s=message.compute_s,
+            )
+        )
         self._swap(message.tenant, left, right)
 
     def _swap(self, tenant: str, left: HeldQubit, right: HeldQubit) -> None:
@@ -356,18 +420,30 @@ class Node:
                 success_here = False
             else:
                 success_here = success
-                outcome, merged = swap_records(rec_left, q_left, rec_right, q_right, now,
-                                               self.rng, profile.gate_error,
-                                               profile.measurement_error)
+                outcome, merged = swap_records(
+                    rec_left,
+                    q_left,
+                    rec_right,
+                    q_right,
+                    now,
+                    self.rng,
+                    profile.gate_error,
+                    profile.measurement_error,
+                )
                 merged.broken = merged.broken or not success
                 if not all(merged.frozen):
                     store.add(merged)
             store.forget_qubit(q_left)
             store.forget_qubit(q_right)
             for end in (src, dst):
-                fields = {"tenant": tenant, "repeater": self.node_id,
-                          "left_pair": left.link_pair, "right_pair": right.link_pair,
-                          "outcome": outcome, "success": success_here}
+                fields = {
+                    "tenant": tenant,
+                    "repeater": self.node_id,
+                    "left_pair": left.link_pair,
+                    "right_pair": right.link_pair,
+                    "outcome": outcome,
+                    "success": success_here,
+                }
                 self.send(SwapOutcome, end, at=now, **fields)
                 if self.plan.classical.loss > 0.0:  # resent until the end confirms it
                     key = (end, left.link_pair, right.link_pair)
@@ -379,9 +455,17 @@ class Node:
         self.env.store.operate([q_left, q_right], operation)
         self.release_slot(left, "swapped")
         self.release_slot(right, "swapped")
-        self.env.emit(records.Swap(
-            t_s=now, node=self.node_id, tenant=tenant, left_pair=left.link_pair,
-            right_pair=right.link_pair, left_known_s=left.known_at_s,
-            right_known_s=right.known_at_s,
-            ages_s=[now - left.created_at_s, now - right.created_at_s], success=success,
-            occupied=self.memory.occupied))
+        self.env.emit(
+            records.Swap(
+                t_s=now,
+                node=self.node_id,
+                tenant=tenant,
+                left_pair=left.link_pair,
+                right_pair=right.link_pair,
+                left_known_s=left.known_at_s,
+                right_known_s=right.known_at_s,
+                ages_s=[now - left.created_at_s, now - right.created_at_s],
+                success=success,
+                occupied=self.memory.occupied,
+            )
+        )

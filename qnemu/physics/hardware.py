@@ -232,16 +232,27 @@ def get_profile(name: str) -> HardwareProfile:
         ) from None
 
 
-def _stored_fidelity(rho0: np.ndarray, t: float, t1_s: float, t2_s: float,
-                     t1_other_s: float = math.inf, t2_other_s: float = math.inf) -> float:
+def _stored_fidelity(
+    rho0: np.ndarray,
+    t: float,
+    t1_s: float,
+    t2_s: float,
+    t1_other_s: float = math.inf,
+    t2_other_s: float = math.inf,
+) -> float:
     rho = decohere(rho0, 1, t, t1_s, t2_s)
     if min(t1_other_s, t2_other_s) < math.inf:
         rho = decohere(rho, 0, t, t1_other_s, t2_other_s)
     return fidelity(rho)
 
 
-def t_long_eb(rho0: np.ndarray, t1_s: float, t2_s: float,
-              t1_other_s: float = math.inf, t2_other_s: float = math.inf) -> float:
+def t_long_eb(
+    rho0: np.ndarray,
+    t1_s: float,
+    t2_s: float,
+    t1_other_s: float = math.inf,
+    t2_other_s: float = math.inf,
+) -> float:
     """T_longEB (seconds): time until the pair's fidelity falls to 2/3 while it is stored.
 
     Model: qubit 1 of ``rho0`` decoheres under ``decohere`` (T1 amplitude damping + pure
@@ -264,14 +275,22 @@ def t_long_eb(rho0: np.ndarray, t1_s: float, t2_s: float,
     prev = 0.0
     for t in scale * np.logspace(-6.0, 3.0, 181):
         if stored(float(t)) <= T_LONG_EB_THRESHOLD:
-            return float(brentq(lambda x: stored(x) - T_LONG_EB_THRESHOLD, prev, float(t),
-                                xtol=1e-15 * scale, rtol=1e-13))
+            return float(
+                brentq(
+                    lambda x: stored(x) - T_LONG_EB_THRESHOLD,
+                    prev,
+                    float(t),
+                    xtol=1e-15 * scale,
+                    rtol=1e-13,
+                )
+            )
         prev = float(t)
     return math.inf
 
 
-def pair_t_long_eb(rho0: np.ndarray, profile_a: HardwareProfile,
-                   profile_b: HardwareProfile) -> float:
+def pair_t_long_eb(
+    rho0: np.ndarray, profile_a: HardwareProfile, profile_b: HardwareProfile
+) -> float:
     """T_longEB (seconds) of a link pair with both halves stored: qubit 0 in ``profile_a``'s
     memory, qubit 1 in ``profile_b``'s. Both halves decohere, so this is shorter than the
     one-half figure of :func:`profile_t_long_eb` (about half for equal memories)."""

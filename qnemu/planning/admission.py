@@ -39,8 +39,10 @@ class AdmissionDecision:
 
     def __str__(self) -> str:
         verdict = "admitted" if self.admitted else "rejected"
-        return (f"{self.tenant} {verdict}: {self.reason} "
-                f"(U {self.utility_before:.4g} -> {self.utility_after:.4g})")
+        return (
+            f"{self.tenant} {verdict}: {self.reason} "
+            f"(U {self.utility_before:.4g} -> {self.utility_after:.4g})"
+        )
 
 
 def _reasons(
@@ -85,11 +87,21 @@ def decide(
     after = alloc([*admitted, candidate])
     reasons = _reasons(candidate, before, after, protect_floors)
     ok = not reasons
-    reason = ("; ".join(reasons) if reasons else
-              f"total utility {before.total_utility:.4g} -> {after.total_utility:.4g}")
-    return AdmissionDecision(candidate.name, ok, reason, before.total_utility,
-                             after.total_utility, before.utilities(), after.utilities(),
-                             after if ok else before)
+    reason = (
+        "; ".join(reasons)
+        if reasons
+        else f"total utility {before.total_utility:.4g} -> {after.total_utility:.4g}"
+    )
+    return AdmissionDecision(
+        candidate.name,
+        ok,
+        reason,
+        before.total_utility,
+        after.total_utility,
+        before.utilities(),
+        after.utilities(),
+        after if ok else before,
+    )
 
 
 @dataclass
@@ -113,8 +125,16 @@ class AdmissionControl:
 
     def request(self, tenant: TenantSpec) -> AdmissionDecision:
         """Decide on ``tenant``; an admitted one joins :attr:`admitted`."""
-        d = decide(self.model, self.admitted, tenant, self.sharing, self.routing, self.k,
-                   self.protect_floors, max_rounds=self.max_rounds)
+        d = decide(
+            self.model,
+            self.admitted,
+            tenant,
+            self.sharing,
+            self.routing,
+            self.k,
+            self.protect_floors,
+            max_rounds=self.max_rounds,
+        )
         self.decisions.append(d)
         if d.admitted:
             self.admitted.append(tenant)
@@ -129,10 +149,18 @@ class AdmissionControl:
             if t.name == name:
                 del self.admitted[i]
                 return
-        raise ValueError(f"tenant: {name!r} is not admitted "
-                         f"(admitted: {', '.join(t.name for t in self.admitted)})")
+        raise ValueError(
+            f"tenant: {name!r} is not admitted "
+            f"(admitted: {', '.join(t.name for t in self.admitted)})"
+        )
 
     def allocation(self) -> Allocation:
         """The current allocation of the admitted tenants."""
-        return allocate(self.model, self.admitted, self.sharing, self.routing, self.k,
-                        max_rounds=self.max_rounds)
+        return allocate(
+            self.model,
+            self.admitted,
+            self.sharing,
+            self.routing,
+            self.k,
+            max_rounds=self.max_rounds,
+        )

@@ -64,8 +64,10 @@ class TenantAllocation:
     note: str = ""
 
     def __str__(self) -> str:
-        return (f"{self.tenant.name}: {'-'.join(self.path)} {self.prediction} "
-                f"U={self.utility:.4g}" + (f" ({self.note})" if self.note else ""))
+        return (
+            f"{self.tenant.name}: {'-'.join(self.path)} {self.prediction} "
+            f"U={self.utility:.4g}" + (f" ({self.note})" if self.note else "")
+        )
 
 
 @dataclass(frozen=True)
@@ -127,8 +129,9 @@ def _fits(demand: Mapping[str, int], used: Mapping[str, int], model: NetworkMode
     for node, modes in demand.items():
         cap = model.nodes[node].memories
         if cap is not None and used.get(node, 0) + modes > cap:
-            return (f"memory: node {node} has {cap} modes, {used.get(node, 0)} reserved, "
-                    f"needs {modes}")
+            return (
+                f"memory: node {node} has {cap} modes, {used.get(node, 0)} reserved, needs {modes}"
+            )
     return ""
 
 
@@ -159,8 +162,9 @@ def _settle(
         u = tenant_utility(tenant, pred, registry)
         if best is None or u > best[0] * (1.0 + 1e-12) + 1e-300:
             best = (u, pred)
-    quota = {key: s * model.links[key].modes / model.links[key].period_s
-             for key, s in shares.items()}
+    quota = {
+        key: s * model.links[key].modes / model.links[key].period_s for key, s in shares.items()
+    }
     if best is None:
         return TenantAllocation(tenant, path, 0, shares, {}, quota, NO_DELIVERY, 0.0, why)
     u, pred = best
@@ -195,8 +199,9 @@ def allocate(
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
         raise ValueError(f"tenants: duplicate tenant name {dup!r}")
-    choices = {t.name: route(model, t, routing, k, max_rounds, method, registry=registry)
-               for t in tenants}
+    choices = {
+        t.name: route(model, t, routing, k, max_rounds, method, registry=registry) for t in tenants
+    }
     users: dict[LinkKey, list[str]] = {}
     for t in tenants:
         for key in _paths_links(choices[t.name].path):
@@ -211,8 +216,7 @@ def allocate(
     out = {}
     for t in tenants:
         mine = {key: shares[t.name, key] for key in _paths_links(choices[t.name].path)}
-        out[t.name] = _settle(model, choices[t.name], t, mine, used, max_rounds, method,
-                              registry)
+        out[t.name] = _settle(model, choices[t.name], t, mine, used, max_rounds, method, registry)
     return Allocation(sharing, out)
 
 

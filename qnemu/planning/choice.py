@@ -29,8 +29,10 @@ class Choice:
     routing: str = "qnum"
 
     def __str__(self) -> str:
-        return (f"{self.tenant}: {'-'.join(self.path)} {self.prediction} "
-                f"U={self.utility:.4g} ({self.routing})")
+        return (
+            f"{self.tenant}: {'-'.join(self.path)} {self.prediction} "
+            f"U={self.utility:.4g} ({self.routing})"
+        )
 
 
 def tenant_utility(
@@ -38,8 +40,9 @@ def tenant_utility(
 ) -> float:
     """U = min(R, requested rate) q(F): a tenant gains nothing from pairs it did not ask for."""
     rate = min(prediction.rate_hz, tenant.rate_hz)
-    return utility(tenant.app, rate, min(1.0, max(0.0, prediction.fidelity)), tenant.f_min,
-                   registry)
+    return utility(
+        tenant.app, rate, min(1.0, max(0.0, prediction.fidelity)), tenant.f_min, registry
+    )
 
 
 def choose(

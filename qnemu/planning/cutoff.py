@@ -8,8 +8,14 @@ from qnemu.physics.link import LinkModel
 from qnemu.scenario import Scenario
 
 
-def cutoff_s(scenario: Scenario, a: str, b: str, model: LinkModel,
-             slot_s: float | None = None, cache: dict[tuple, float] | None = None) -> float:
+def cutoff_s(
+    scenario: Scenario,
+    a: str,
+    b: str,
+    model: LinkModel,
+    slot_s: float | None = None,
+    cache: dict[tuple, float] | None = None,
+) -> float:
     """How long a qubit of the link ``a``-``b`` may be stored, from its photon's emission (s).
 
     Synchronous scheduling: one time slot (nothing outlives it). A configured

@@ -52,9 +52,13 @@ class NetworkModel:
             for end in (u, v):
                 if end not in nodes:
                     raise ValueError(f"links: {u}-{v} names unknown node {end!r}")
-            g.add_edge(u, v, length_km=lp.length_km, hops=1.0,
-                       neg_log_eta=-math.log(lp.transmissivity) if lp.transmissivity > 0
-                       else math.inf)
+            g.add_edge(
+                u,
+                v,
+                length_km=lp.length_km,
+                hops=1.0,
+                neg_log_eta=-math.log(lp.transmissivity) if lp.transmissivity > 0 else math.inf,
+            )
             keyed[link_key(u, v)] = lp
         return cls(nx.freeze(g), keyed, dict(nodes))
 
@@ -63,25 +67,38 @@ class NetworkModel:
         """Link models for every fibre of the scenario (one slot pair each), node memories."""
         links = {}
         for spec in scenario.links:
-            m = link_model(scenario.profile_of(spec.a), scenario.profile_of(spec.b),
-                           spec.length_km, spec.attenuation_db_per_km)
+            m = link_model(
+                scenario.profile_of(spec.a),
+                scenario.profile_of(spec.b),
+                spec.length_km,
+                spec.attenuation_db_per_km,
+            )
             links[(spec.a, spec.b)] = LinkParams(
-                p_attempt=m.p_attempt, period_s=m.period_s, fidelity=m.initial_fidelity,
-                delay_s=propagation_delay_s(spec.length_km), length_km=spec.length_km,
-                transmissivity=m.fiber_transmissivity)
+                p_attempt=m.p_attempt,
+                period_s=m.period_s,
+                fidelity=m.initial_fidelity,
+                delay_s=propagation_delay_s(spec.length_km),
+                length_km=spec.length_km,
+                transmissivity=m.fiber_transmissivity,
+            )
         cache: dict[tuple, float] = {}
         node_cutoff = dict.fromkeys((spec.id for spec in scenario.nodes), math.inf)
         for spec in scenario.links:
-            m = link_model(scenario.profile_of(spec.a), scenario.profile_of(spec.b),
-                           spec.length_km, spec.attenuation_db_per_km)
+            m = link_model(
+                scenario.profile_of(spec.a),
+                scenario.profile_of(spec.b),
+                spec.length_km,
+                spec.attenuation_db_per_km,
+            )
             cutoff = cutoff_s(scenario, spec.a, spec.b, m, cache=cache)
             for end in (spec.a, spec.b):
                 node_cutoff[end] = min(node_cutoff[end], cutoff)
         nodes = {}
         for spec in scenario.nodes:
             prof = scenario.profile_of(spec.id)
-            swap_p = swap_success_probability(prof.swap_success, prof.timing_jitter_s,
-                                              prof.wavepacket_s)
+            swap_p = swap_success_probability(
+                prof.swap_success, prof.timing_jitter_s, prof.wavepacket_s
+            )
             nodes[spec.id] = NodeParams(prof.t2_s, swap_p, spec.memories, node_cutoff[spec.id])
         return cls.from_params(links, nodes)
 
@@ -125,8 +142,9 @@ def as_model(network: NetworkModel | HasModel | Scenario) -> NetworkModel:
         return NetworkModel.from_scenario(network)
     if callable(getattr(network, "network_model", None)):
         return network.network_model()
-    raise TypeError(f"network: expected NetworkModel, NetworkPlan or Scenario, got "
-                    f"{type(network).__name__}")
+    raise TypeError(
+        f"network: expected NetworkModel, NetworkPlan or Scenario, got {type(network).__name__}"
+    )
 
 
 def predict_path(

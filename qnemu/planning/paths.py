@@ -70,8 +70,9 @@ def _check_ends(graph: nx.Graph, src: str, dst: str) -> None:
     for name, node in (("src", src), ("dst", dst)):
         if node not in graph:
             nodes = sorted(map(str, graph.nodes))
-            shown = ", ".join(nodes[:12]) + (f", ... ({len(nodes)} in all)" if len(nodes) > 12
-                                             else "")
+            shown = ", ".join(nodes[:12]) + (
+                f", ... ({len(nodes)} in all)" if len(nodes) > 12 else ""
+            )
             raise ValueError(f"{name}: unknown node {node!r} (nodes: {shown})")
     if src == dst:
         raise ValueError(f"dst: same as src, got {dst!r}")

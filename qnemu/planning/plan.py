@@ -121,8 +121,9 @@ class NetworkPlan:
         return None if self.calibration is None else self.calibration.twin
 
     @classmethod
-    def build(cls, scenario: Scenario, calibrate: bool = True,
-              calibration: Calibration | None = None) -> NetworkPlan:
+    def build(
+        cls, scenario: Scenario, calibrate: bool = True, calibration: Calibration | None = None
+    ) -> NetworkPlan:
         """Derive the plan; a network that cannot serve its tenants is a ScenarioError.
 
         ``calibrate``: run the controller's digital twin (``controller.twin``) on the
@@ -156,40 +157,68 @@ class NetworkPlan:
                 used.setdefault(_ordered(u, v, order), []).append(tenant)
         slots = _allocate_slots(scenario, used, order)
         links: dict[str, LinkPlan] = {}
-        for (a, b), tenants in sorted(used.items(), key=lambda item: (order[item[0][0]],
-                                                                      order[item[0][1]])):
+        for (a, b), tenants in sorted(
+            used.items(), key=lambda item: (order[item[0][0]], order[item[0][1]])
+        ):
             data = graph.edges[a, b]
-            model = link_model(scenario.profile_of(a), scenario.profile_of(b),
-                               data["length_km"], data["attenuation_db_per_km"])
+            model = link_model(
+                scenario.profile_of(a),
+                scenario.profile_of(b),
+                data["length_km"],
+                data["attenuation_db_per_km"],
+            )
             modes = min(len(slots[a][b]), len(slots[b][a]))
             name = link_name(a, b)
-            links[name] = LinkPlan(name, a, b, model, slots[a][b][:modes], slots[b][a][:modes],
-                                   tuple(dict.fromkeys(tenants)))
-        classical = ClassicalNetwork(graph, scenario.classical.processing_s,
-                                     scenario.classical.jitter_s, scenario.classical.loss)
+            links[name] = LinkPlan(
+                name,
+                a,
+                b,
+                model,
+                slots[a][b][:modes],
+                slots[b][a][:modes],
+                tuple(dict.fromkeys(tenants)),
+            )
+        classical = ClassicalNetwork(
+            graph,
+            scenario.classical.processing_s,
+            scenario.classical.jitter_s,
+            scenario.classical.loss,
+        )
         slot = None
         if scenario.control.scheduling == "synchronous":
             slot = _slot_s(paths, links, classical)
         cutoffs: dict[tuple, float] = {}  # T_longEB per (profiles, fidelity): brentq is slow
-        links = {name: replace(lp, cutoff_s=link_cutoff_s(scenario, lp, slot, cutoffs))
-                 for name, lp in links.items()}
+        links = {
+            name: replace(lp, cutoff_s=link_cutoff_s(scenario, lp, slot, cutoffs))
+            for name, lp in links.items()
+        }
         if scenario.classical.loss > 0.0:  # lost messages must never hold a memory forever
             timeout = loss_timeout_s(paths, links, classical)
-            links = {name: replace(lp, cutoff_s=timeout, expires_by="timeout")
-                     if lp.cutoff_s > timeout else lp for name, lp in links.items()}
+            links = {
+                name: replace(lp, cutoff_s=timeout, expires_by="timeout")
+                if lp.cutoff_s > timeout
+                else lp
+                for name, lp in links.items()
+            }
         nodes = {}
         for spec in scenario.nodes:
             profile = scenario.profile_of(spec.id)
-            swap_p = swap_success_probability(profile.swap_success, profile.timing_jitter_s,
-                                              profile.wavepacket_s)
-            node_links = {lp.other(spec.id): lp for lp in links.values()
-                          if spec.id in (lp.a, lp.b)}
+            swap_p = swap_success_probability(
+                profile.swap_success, profile.timing_jitter_s, profile.wavepacket_s
+            )
+            node_links = {lp.other(spec.id): lp for lp in links.values() if spec.id in (lp.a, lp.b)}
             cutoff = min((lp.cutoff_s for lp in node_links.values()), default=math.inf)
             nodes[spec.id] = NodePlan(spec.id, profile, spec.memories, cutoff, swap_p, node_links)
         control = scenario.control
         controller = load_controller(control.architecture)
-        sites = controller_sites(graph, controller.placement, control.location, control.domains,
-                                 scenario.seed, control.architecture)
+        sites = controller_sites(
+            graph,
+            controller.placement,
+            control.location,
+            control.domains,
+            scenario.seed,
+            control.architecture,
+        )
         site_of = {node: site for site in sites for node in site.served}
         if controller.placement == "node":
             setup = {t.name: t.src for t in scenario.tenants}
@@ -198,8 +227,21 @@ class NetworkPlan:
         else:
             root = control.location or graph_centre(graph)
             setup = {t.name: root for t in scenario.tenants}
-        return cls(scenario, paths, links, nodes, classical, graph, controller, sites, site_of,
-                   setup, slot, rounds, decisions)
+        return cls(
+            scenario,
+            paths,
+            links,
+            nodes,
+            classical,
+            graph,
+            controller,
+            sites,
+            site_of,
+            setup,
+            slot,
+            rounds,
+            decisions,
+        )
 
     def network_model(self) -> NetworkModel:
         """The Q-NUM model of this plan: the scenario's, with the plan's link models,
@@ -209,10 +251,18 @@ class NetworkPlan:
         for lp in self.links.values():
             key = link_key(lp.a, lp.b)
             links[key] = replace(
-                links[key], p_attempt=lp.model.p_attempt, period_s=lp.model.period_s,
-                fidelity=lp.model.initial_fidelity, modes=max(1, lp.modes))
-        nodes = {n: replace(base.nodes[n], swap_success=min(1.0, max(0.0, p.swap_success)),
-                            cutoff_s=p.cutoff_s) for n, p in self.nodes.items()}
+                links[key],
+                p_attempt=lp.model.p_attempt,
+                period_s=lp.model.period_s,
+                fidelity=lp.model.initial_fidelity,
+                modes=max(1, lp.modes),
+            )
+        nodes = {
+            n: replace(
+                base.nodes[n], swap_success=min(1.0, max(0.0, p.swap_success)), cutoff_s=p.cutoff_s
+            )
+            for n, p in self.nodes.items()
+        }
         return NetworkModel.from_params(links, nodes)
 
     def shortest_cutoff_s(self) -> float:
@@ -230,8 +280,7 @@ class Calibration:
     failure: str | None = None
 
 
-def _calibrate(cls: type[NetworkPlan],
-               scenario: Scenario) -> tuple[NetworkPlan, Calibration]:
+def _calibrate(cls: type[NetworkPlan], scenario: Scenario) -> tuple[NetworkPlan, Calibration]:
     """Twin the plan; refuse tenants it cannot serve and twin again, until none is left.
     Returns the last plan assembled and what the twin decided."""
     refused: dict[str, str] = {}
@@ -265,11 +314,14 @@ def _unserved(scenario: Scenario, plan: NetworkPlan, twin: Twin) -> dict[str, st
         if got is None:
             continue
         if got.pairs == 0:
-            out[tenant.name] = (f"twin: no pair delivered in {twin.horizon_s:.3g} s on "
-                                f"{'-'.join(plan.paths[tenant.name])}")
+            out[tenant.name] = (
+                f"twin: no pair delivered in {twin.horizon_s:.3g} s on "
+                f"{'-'.join(plan.paths[tenant.name])}"
+            )
         elif tenant_utility(tenant, Prediction(got.rate_hz, got.fidelity)) <= 0.0:
-            out[tenant.name] = (f"twin: delivered F {got.fidelity:.4f} gives no utility "
-                                f"(f_min {tenant.f_min:g})")
+            out[tenant.name] = (
+                f"twin: delivered F {got.fidelity:.4f} gives no utility (f_min {tenant.f_min:g})"
+            )
     return out
 
 
@@ -280,22 +332,31 @@ def _publish_twin(scenario: Scenario, decisions: list[RunEvent], twin: Twin) -> 
         if isinstance(record, Admission) and record.admitted:
             got = twin.tenants.get(record.tenant)
             if got is not None:
-                decisions[i] = replace(record, reason=(
-                    f"twin: {got.rate_hz:.4g} Hz at F {got.fidelity:.4f} "
-                    f"(closed form: {record.reason})"))
+                decisions[i] = replace(
+                    record,
+                    reason=(
+                        f"twin: {got.rate_hz:.4g} Hz at F {got.fidelity:.4f} "
+                        f"(closed form: {record.reason})"
+                    ),
+                )
         elif isinstance(record, Qnum) and record.tenant in twin.tenants:
             got = twin.tenants[record.tenant]
             decisions[i] = replace(
-                record, analytic_rate_hz=record.predicted_rate_hz,
-                analytic_fidelity=record.predicted_fidelity, predicted_rate_hz=got.rate_hz,
-                predicted_fidelity=got.fidelity, model="twin",
-                utility=tenant_utility(specs[record.tenant],
-                                       Prediction(got.rate_hz, got.fidelity)),
-                twin_pairs=got.pairs, twin_horizon_s=twin.horizon_s)
+                record,
+                analytic_rate_hz=record.predicted_rate_hz,
+                analytic_fidelity=record.predicted_fidelity,
+                predicted_rate_hz=got.rate_hz,
+                predicted_fidelity=got.fidelity,
+                model="twin",
+                utility=tenant_utility(specs[record.tenant], Prediction(got.rate_hz, got.fidelity)),
+                twin_pairs=got.pairs,
+                twin_horizon_s=twin.horizon_s,
+            )
 
 
-def _route_and_admit(scenario: Scenario,
-                     refused: dict[str, str]) -> tuple[dict, dict, list[RunEvent]]:
+def _route_and_admit(
+    scenario: Scenario, refused: dict[str, str]
+) -> tuple[dict, dict, list[RunEvent]]:
     """Admission control, then Q-NUM (or additive) routing and purification depth.
 
     ``refused``: tenants already rejected (by the twin), with the reason. Returns the
@@ -306,42 +367,66 @@ def _route_and_admit(scenario: Scenario,
     model = NetworkModel.from_scenario(scenario)
     # synchronous scheduling is memoryless: nothing waits for a second pair to purify with
     max_rounds = 0 if control.scheduling == "synchronous" else control.max_purification_rounds
-    admission = AdmissionControl(model, control.sharing, control.routing, control.k_paths,
-                                 max_rounds=max_rounds)
+    admission = AdmissionControl(
+        model, control.sharing, control.routing, control.k_paths, max_rounds=max_rounds
+    )
     decisions: list[RunEvent] = []
     admitted = []
     for tenant in scenario.tenants:
         if tenant.name in refused:
-            decisions.append(Admission(t_s=0.0, tenant=tenant.name, admitted=False,
-                                       reason=refused[tenant.name]))
+            decisions.append(
+                Admission(t_s=0.0, tenant=tenant.name, admitted=False, reason=refused[tenant.name])
+            )
             continue
         if control.admission == "none":
             admitted.append(tenant)
             continue
         decision = admission.request(tenant)
-        decisions.append(Admission(t_s=0.0, tenant=tenant.name, admitted=decision.admitted,
-                                   reason=decision.reason,
-                                   utility_before=decision.utility_before,
-                                   utility_after=decision.utility_after))
+        decisions.append(
+            Admission(
+                t_s=0.0,
+                tenant=tenant.name,
+                admitted=decision.admitted,
+                reason=decision.reason,
+                utility_before=decision.utility_before,
+                utility_after=decision.utility_after,
+            )
+        )
         if decision.admitted:
             admitted.append(tenant)
-    allocation = allocate(model, admitted, control.sharing, control.routing, control.k_paths,
-                          max_rounds=max_rounds, method=control.purification)
+    allocation = allocate(
+        model,
+        admitted,
+        control.sharing,
+        control.routing,
+        control.k_paths,
+        max_rounds=max_rounds,
+        method=control.purification,
+    )
     paths, rounds = {}, {}
     for name, share in allocation.tenants.items():
-        decisions.append(Qnum(
-            t_s=0.0, tenant=name, routing=control.routing, path=list(share.path),
-            rounds=share.rounds, predicted_rate_hz=share.prediction.rate_hz,
-            predicted_fidelity=share.prediction.fidelity, utility=share.utility,
-            note=share.note))
+        decisions.append(
+            Qnum(
+                t_s=0.0,
+                tenant=name,
+                routing=control.routing,
+                path=list(share.path),
+                rounds=share.rounds,
+                predicted_rate_hz=share.prediction.rate_hz,
+                predicted_fidelity=share.prediction.fidelity,
+                utility=share.utility,
+                note=share.note,
+            )
+        )
         if len(share.path) >= 2:
             paths[name] = list(share.path)
             rounds[name] = share.rounds
     return paths, rounds, decisions
 
 
-def _slot_s(paths: dict[str, list[str]], links: dict[str, LinkPlan],
-            classical: ClassicalNetwork) -> float:
+def _slot_s(
+    paths: dict[str, list[str]], links: dict[str, LinkPlan], classical: ClassicalNetwork
+) -> float:
     """A synchronous time slot: the slowest attempt, its herald, then the outcomes' trip.
 
     Long enough for every link of a path to attempt once and herald, for the repeaters
@@ -355,8 +440,12 @@ def _slot_s(paths: dict[str, list[str]], links: dict[str, LinkPlan],
     return attempt + herald + spread
 
 
-def link_cutoff_s(scenario: Scenario, lp: LinkPlan, slot_s: float | None = None,
-                  cache: dict[tuple, float] | None = None) -> float:
+def link_cutoff_s(
+    scenario: Scenario,
+    lp: LinkPlan,
+    slot_s: float | None = None,
+    cache: dict[tuple, float] | None = None,
+) -> float:
     """How long a qubit of link ``lp`` may be stored (s); see
     :func:`~qnemu.planning.cutoff.cutoff_s`."""
     return cutoff_s(scenario, lp.a, lp.b, lp.model, slot_s, cache)
@@ -367,15 +456,21 @@ def link_cutoff_s(scenario: Scenario, lp: LinkPlan, slot_s: float | None = None,
 TIMEOUT_FACTOR = 10.0
 
 
-def loss_timeout_s(paths: dict[str, list[str]], links: dict[str, LinkPlan],
-                   classical: ClassicalNetwork) -> float:
+def loss_timeout_s(
+    paths: dict[str, list[str]], links: dict[str, LinkPlan], classical: ClassicalNetwork
+) -> float:
     """How long any qubit may wait when classical messages can be lost (s): generous
     against legitimate waits (the slowest path's round trip and the slowest link's mean
     time to a pair), finite so that a lost outcome, discard or instruction frees memory."""
-    round_trip = max((2.0 * classical.delay_s(p[0], p[-1]) for p in paths.values()),
-                     default=0.0)
-    generation = max((lp.model.period_s / lp.model.p_attempt for lp in links.values()
-                      if lp.model.p_attempt > 0.0), default=0.0)
+    round_trip = max((2.0 * classical.delay_s(p[0], p[-1]) for p in paths.values()), default=0.0)
+    generation = max(
+        (
+            lp.model.period_s / lp.model.p_attempt
+            for lp in links.values()
+            if lp.model.p_attempt > 0.0
+        ),
+        default=0.0,
+    )
     return TIMEOUT_FACTOR * (round_trip + generation)
 
 

@@ -122,7 +122,8 @@ class NodeParams:
             raise ValueError(f"t2_s: must be > 0, got {self.t2_s!r}")
         _unit("swap_success", self.swap_success)
         if self.memories is not None and (
-            not isinstance(self.memories, int) or isinstance(self.memories, bool)
+            not isinstance(self.memories, int)
+            or isinstance(self.memories, bool)
             or self.memories < 1
         ):
             raise ValueError(f"memories: must be an integer >= 1 or None, got {self.memories!r}")
@@ -242,9 +243,7 @@ def dephase_bell(bell: Bell, tau: float) -> Bell:
     return (a2, b2, max(0.0, bc - b2), max(0.0, ad - a2))
 
 
-def _purify(
-    bell: Bell, method: str, tau_wait: float, tau_delay: float
-) -> tuple[float, Bell]:
+def _purify(bell: Bell, method: str, tau_wait: float, tau_delay: float) -> tuple[float, Bell]:
     """One end-to-end purification round: (success probability, kept pair)."""
     if method == "dejmps":
         waited = dephase_bell(bell, tau_wait / 2.0)

@@ -57,8 +57,9 @@ def qnum_route(
     registry: AppRegistry = APPS,
 ) -> Choice:
     """Best (path, rounds) over the ``k`` shortest simple paths by fibre length."""
-    paths = candidate_paths(model.graph, tenant.src, tenant.dst, _check_k(k), "length_km",
-                            model.paths)
+    paths = candidate_paths(
+        model.graph, tenant.src, tenant.dst, _check_k(k), "length_km", model.paths
+    )
     return choose(tenant, _candidates(model, paths, max_rounds, method, None), registry, "qnum")
 
 
@@ -81,8 +82,9 @@ def additive_route(
 ) -> Choice:
     """The Dijkstra path by ``cost``, with the purification depth that suits the tenant."""
     path = additive_path(model, tenant.src, tenant.dst, cost)
-    return choose(tenant, _candidates(model, [path], max_rounds, method, None), registry,
-                  "dijkstra")
+    return choose(
+        tenant, _candidates(model, [path], max_rounds, method, None), registry, "dijkstra"
+    )
 
 
 def route(

@@ -58,8 +58,7 @@ def run_twin(plan: NetworkPlan) -> Twin:
     from qnemu.runtime.host import Host  # the twin runs the node logic itself
     from qnemu.runtime.scheduler import VirtualScheduler
 
-    scenario = dataclasses.replace(plan.scenario,
-                                   seed=plan.scenario.seed + TWIN_SEED_OFFSET)
+    scenario = dataclasses.replace(plan.scenario, seed=plan.scenario.seed + TWIN_SEED_OFFSET)
     twin_plan = dataclasses.replace(plan, scenario=scenario)
     ids = [n.id for n in scenario.nodes]
     host = Host(0, twin_plan, ids, dict.fromkeys(ids, 0))
@@ -76,11 +75,15 @@ def run_twin(plan: NetworkPlan) -> Twin:
         for delivered in of_kind(host.drain_events(), Delivered):
             if delivered.tenant in pairs:
                 pairs[delivered.tenant].append(delivered.fidelity)
-        if (all(len(f) >= TWIN_MIN_PAIRS for f in pairs.values())
-                or host.messages_released >= TWIN_MAX_MESSAGES):
+        if (
+            all(len(f) >= TWIN_MIN_PAIRS for f in pairs.values())
+            or host.messages_released >= TWIN_MAX_MESSAGES
+        ):
             break
-    tenants = {name: TwinTenant(len(f), len(f) / reached, math.fsum(f) / len(f) if f else 0.0)
-               for name, f in pairs.items()}
+    tenants = {
+        name: TwinTenant(len(f), len(f) / reached, math.fsum(f) / len(f) if f else 0.0)
+        for name, f in pairs.items()
+    }
     return Twin(reached, host.messages_released, tenants)
 
 

@@ -31,15 +31,15 @@ def generators(plan: NetworkPlan) -> dict[str, np.random.Generator]:
     """One independent generator per node and per controller site, from the scenario seed."""
     names = [n.id for n in plan.scenario.nodes] + [site.name for site in plan.sites]
     children = np.random.SeedSequence(plan.scenario.seed).spawn(len(names))
-    return {name: np.random.default_rng(child)
-            for name, child in zip(names, children, strict=True)}
+    return {name: np.random.default_rng(child) for name, child in zip(names, children, strict=True)}
 
 
 class Host:
     """Runs the nodes placed on it; the environment every one of its nodes sees."""
 
-    def __init__(self, host_id: int, plan: NetworkPlan, node_ids: list[str],
-                 placement: dict[str, int]) -> None:
+    def __init__(
+        self, host_id: int, plan: NetworkPlan, node_ids: list[str], placement: dict[str, int]
+    ) -> None:
         self.host_id = host_id
         self.plan = plan
         self.placement = placement
@@ -48,9 +48,11 @@ class Host:
         self._send_frame: Callable[[int, list[Any]], None] | None = None
         self._events: list[dict[str, Any]] = []
         rngs = generators(plan)
-        self.controllers = {site.name: ControllerHost(site, plan.controller, plan, self,
-                                                      rngs[site.name])
-                            for site in plan.sites if site.location in node_ids}
+        self.controllers = {
+            site.name: ControllerHost(site, plan.controller, plan, self, rngs[site.name])
+            for site in plan.sites
+            if site.location in node_ids
+        }
         self.nodes = {node_id: Node(node_id, plan, self, rngs[node_id]) for node_id in node_ids}
         self.messages_sent = 0
         self.messages_released = 0
@@ -138,8 +140,11 @@ class Host:
         """Refuse hand-over frames of the wrong shape or naming a host that is not in the run."""
         hosts = set(self.placement.values()) - {self.host_id}
         if payload[0] == GroundTruthStore.ACQUIRE:
-            if len(payload) != 4 or payload[3] not in hosts or not all(
-                    isinstance(x, str) for x in payload[1:3]):
+            if (
+                len(payload) != 4
+                or payload[3] not in hosts
+                or not all(isinstance(x, str) for x in payload[1:3])
+            ):
                 raise BadFrame(f"malformed acquire {payload[:4]!r}")
         elif payload[0] == GroundTruthStore.TRANSFER:
             if len(payload) != 2 or not isinstance(payload[1], (list, dict)):
@@ -202,9 +207,13 @@ class Host:
         fresh = lateness[:]
         lateness.clear()  # handed over: the driver keeps the run's samples, not every actor
         latency, self._message_latency_s = self._message_latency_s, []
-        return {"events": self.drain_events(), "lateness_s": fresh,
-                "message_latency_s": latency, "host": self.host_id,
-                "nodes": list(self.nodes)}
+        return {
+            "events": self.drain_events(),
+            "lateness_s": fresh,
+            "message_latency_s": latency,
+            "host": self.host_id,
+            "nodes": list(self.nodes),
+        }
 
 
 def _closure_objects(callback: Any) -> list[Any]:
@@ -223,7 +232,10 @@ def _report_events(report: Report) -> list[PairHeralded | PairReleased]:
     """The controller events a node's report carries, as of its arrival."""
     t = report.deliver_at_s
     events: list[PairHeralded | PairReleased] = [
-        PairReleased(t, report.src, pair, reason) for pair, reason in report.released]
-    events += [PairHeralded(t, report.src, pair, neighbor, tenant, created, known)
-               for pair, neighbor, tenant, created, known in report.heralded]
+        PairReleased(t, report.src, pair, reason) for pair, reason in report.released
+    ]
+    events += [
+        PairHeralded(t, report.src, pair, neighbor, tenant, created, known)
+        for pair, neighbor, tenant, created, known in report.heralded
+    ]
     return events

@@ -28,28 +28,33 @@ NICE_DILATIONS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
 LIVE_OVERLOAD_MIN_SAMPLES = 100
 
 
-
-def choose_dilation(lateness_s: float, shortest_hop_s: float,
-                    shortest_t_long_eb_s: float) -> tuple[float, str]:
+def choose_dilation(
+    lateness_s: float, shortest_hop_s: float, shortest_t_long_eb_s: float
+) -> tuple[float, str]:
     """Smallest nice dilation keeping expected lateness within both budgets, and why."""
     needed = max(1.0, lateness_s / (LATENESS_BUDGET * shortest_hop_s))
-    reason = (f"expected lateness {lateness_s * 1e3:.3f} ms wall must stay below "
-              f"{LATENESS_BUDGET:.0%} of the shortest hop delay {shortest_hop_s * 1e6:.1f} µs")
+    reason = (
+        f"expected lateness {lateness_s * 1e3:.3f} ms wall must stay below "
+        f"{LATENESS_BUDGET:.0%} of the shortest hop delay {shortest_hop_s * 1e6:.1f} µs"
+    )
     if math.isfinite(shortest_t_long_eb_s):
         by_coherence = lateness_s / (COHERENCE_BUDGET * shortest_t_long_eb_s)
         if by_coherence > needed:
             needed = by_coherence
-            reason = (f"expected lateness {lateness_s * 1e3:.3f} ms wall must stay below "
-                      f"{COHERENCE_BUDGET:.0%} of the shortest T_longEB "
-                      f"{shortest_t_long_eb_s * 1e3:.3f} ms")
+            reason = (
+                f"expected lateness {lateness_s * 1e3:.3f} ms wall must stay below "
+                f"{COHERENCE_BUDGET:.0%} of the shortest T_longEB "
+                f"{shortest_t_long_eb_s * 1e3:.3f} ms"
+            )
     chosen = next((d for d in NICE_DILATIONS if d >= needed), math.ceil(needed))
     return float(chosen), reason
 
 
 def dilation_for(plan: NetworkPlan, lateness_s: float) -> tuple[float, str]:
     """The dilation a run of ``plan`` needs for a measured lateness (wall s), and why."""
-    return choose_dilation(lateness_s, plan.classical.shortest_hop_delay_s(),
-                           plan.shortest_cutoff_s())
+    return choose_dilation(
+        lateness_s, plan.classical.shortest_hop_delay_s(), plan.shortest_cutoff_s()
+    )
 
 
 def overload_tolerance_s(plan: NetworkPlan) -> float:

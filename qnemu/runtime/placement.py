@@ -14,8 +14,9 @@ def auto_nodes_per_actor(n_nodes: int, cpus: int | None = None) -> int:
     return max(1, math.ceil(n_nodes / max_actors))
 
 
-def group_nodes(node_ids: list[str], per_actor: int,
-                hosts: dict[str, str | None] | None = None) -> list[list[str]]:
+def group_nodes(
+    node_ids: list[str], per_actor: int, hosts: dict[str, str | None] | None = None
+) -> list[list[str]]:
     """Consecutive nodes share an actor, so neighbours on a chain are co-located.
 
     With ``hosts`` (node -> its ``host`` label or None), a pack also ends where the label
@@ -26,8 +27,7 @@ def group_nodes(node_ids: list[str], per_actor: int,
     hosts = hosts or {}
     groups: list[list[str]] = []
     for node in node_ids:
-        if (groups and len(groups[-1]) < per_actor
-                and hosts.get(groups[-1][0]) == hosts.get(node)):
+        if groups and len(groups[-1]) < per_actor and hosts.get(groups[-1][0]) == hosts.get(node):
             groups[-1].append(node)
         else:
             groups.append([node])

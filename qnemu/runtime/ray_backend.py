@@ -63,14 +63,22 @@ _reaper: Any = None  # the reaper of the embedded Ray this process started
 class QuantumNode:
     """The Ray actor hosting one or more quantum nodes (see module docstring)."""
 
-    def __init__(self, host_id: int, scenario: Scenario, node_ids: list[str],
-                 placement: dict[str, int], bind_host: str = "127.0.0.1",
-                 secret: bytes = b"", calibration: Calibration | None = None) -> None:
+    def __init__(
+        self,
+        host_id: int,
+        scenario: Scenario,
+        node_ids: list[str],
+        placement: dict[str, int],
+        bind_host: str = "127.0.0.1",
+        secret: bytes = b"",
+        calibration: Calibration | None = None,
+    ) -> None:
         # the driver's twin calibration: every actor takes the same decisions, none reruns it
         self.plan = NetworkPlan.build(scenario, calibration=calibration)
         self.host = Host(host_id, self.plan, node_ids, placement)
-        self.transport = SocketTransport(host_id, self._on_frame, bind_host, secret,
-                                         on_reject=self.host.reject)
+        self.transport = SocketTransport(
+            host_id, self._on_frame, bind_host, secret, on_reject=self.host.reject
+        )
         self.scheduler: RealTimeScheduler | None = None
         self._pings: list[float] = []
         self._duration_s = 0.0
@@ -91,9 +99,13 @@ class QuantumNode:
         if self.transport.bind_host == NODE_IP:
             self.transport.bind_host = ray.util.get_node_ip_address()
         address, port = await self.transport.listen()
-        return {"address": address, "port": port, "pid": os.getpid(),
-                "ray_node": ray.get_runtime_context().get_node_id(),
-                "rss_bytes": _rss_bytes()}
+        return {
+            "address": address,
+            "port": port,
+            "pid": os.getpid(),
+            "ray_node": ray.get_runtime_context().get_node_id(),
+            "rss_bytes": _rss_bytes(),
+        }
 
     async def clock(self) -> float:
         """This process's wall clock (``time.time()``), for offset measurement."""
@@ -113,8 +125,9 @@ class QuantumNode:
             scheduler.schedule(i * spacing_s, lambda: None, measured=True)
         scheduler.schedule(samples * spacing_s, lambda: done.set_result(None))
         scheduler.start()
-        await self.transport.connect({-1: (self.transport.bind_host,
-                                           self.transport._server.sockets[0].getsockname()[1])})
+        await self.transport.connect(
+            {-1: (self.transport.bind_host, self.transport._server.sockets[0].getsockname()[1])}
+        )
         for _ in range(samples // 2):
             self.transport.send(-1, [PING, time.time()])
             await asyncio.sleep(spacing_s)
@@ -146,19 +159,24 @@ class QuantumNode:
         scheduler, transport = self.scheduler, self.transport
         if scheduler is not None and scheduler.failure is not None:
             where = self.host.blame(scheduler.failure.event)
-            return RunFailed(f"{where} failed: {scheduler.failure.line()}",
-                             scheduler.failure.traceback)
+            return RunFailed(
+                f"{where} failed: {scheduler.failure.line()}", scheduler.failure.traceback
+            )
         if transport.error is not None:
             error = transport.error
-            return RunFailed(f"{self.host.blame(None)} failed handling a frame: "
-                             f"{type(error).__name__}: {error}", _traceback(error))
+            return RunFailed(
+                f"{self.host.blame(None)} failed handling a frame: {type(error).__name__}: {error}",
+                _traceback(error),
+            )
         # a peer that finished first and closed after the run's end is no failure
         if transport.lost is not None and transport.lost_at_wall < self._end_wall:
             return RunFailed(f"{self.host.blame(None)}: {transport.lost}")
         overdue = scheduler.overdue_s() if scheduler is not None else 0.0
         if overdue > STALL_S:
-            return RunFailed(f"{self.host.blame(None)}: its scheduler stalled (the next event "
-                             f"is {overdue:.1f} s overdue)")
+            return RunFailed(
+                f"{self.host.blame(None)}: its scheduler stalled (the next event "
+                f"is {overdue:.1f} s overdue)"
+            )
         return None
 
     async def stop(self) -> float:
@@ -215,16 +233,26 @@ def start_ray(address: str | None) -> bool:
         _reaper = _reaper or reaper.start()
     handler = _sigterm_handler()
     try:
-        ray.init(address=address or "local", include_dashboard=False,
-                 logging_level=logging.WARNING, configure_logging=True,
-                 log_to_driver=True, namespace="qnemu")
+        ray.init(
+            address=address or "local",
+            include_dashboard=False,
+            logging_level=logging.WARNING,
+            configure_logging=True,
+            log_to_driver=True,
+            namespace="qnemu",
+        )
         if callable(handler):  # ray.init replaces it with sys.exit: the caller's comes first
             signal.signal(signal.SIGTERM, handler)
     except (ConnectionError, RuntimeError, ValueError, ray.exceptions.RayError) as exc:
-        hint = ("; check that RAY_AUTH_MODE and the auth token match the cluster's"
-                if "auth" in str(exc).lower() else "")
-        raise EmulationError(f"ray: cannot connect to {address or 'local'}: "
-                             f"{str(exc).splitlines()[0] if str(exc) else exc!r}{hint}") from exc
+        hint = (
+            "; check that RAY_AUTH_MODE and the auth token match the cluster's"
+            if "auth" in str(exc).lower()
+            else ""
+        )
+        raise EmulationError(
+            f"ray: cannot connect to {address or 'local'}: "
+            f"{str(exc).splitlines()[0] if str(exc) else exc!r}{hint}"
+        ) from exc
     return address is None
 
 
@@ -262,12 +290,14 @@ def resolve_address(address: str) -> tuple[str, int]:
     if address == "auto":
         target = os.environ.get("RAY_ADDRESS", "") or _current_cluster()
         if not target:
-            raise EmulationError("address: 'auto' found no running Ray cluster on this machine "
-                                 "(start one with `ray start --head` or give HOST:PORT)")
+            raise EmulationError(
+                "address: 'auto' found no running Ray cluster on this machine "
+                "(start one with `ray start --head` or give HOST:PORT)"
+            )
         if target == "auto":
             raise EmulationError("address: RAY_ADDRESS=auto is circular; give HOST:PORT")
     if target.startswith("ray://"):
-        target = target[len("ray://"):]
+        target = target[len("ray://") :]
     elif "://" in target:
         raise EmulationError(f"address: {address!r} must be auto, HOST:PORT or ray://HOST:PORT")
     host, sep, port = target.rpartition(":")
@@ -286,10 +316,14 @@ def check_address(address: str, timeout_s: float = PROBE_TIMEOUT_S) -> tuple[str
                 _check_grpc(sock, host, port)
     except OSError as exc:
         reason = "timed out" if isinstance(exc, TimeoutError) else (exc.strerror or str(exc))
-        stale = (" (the cluster recorded by `ray start` on this machine looks stopped)"
-                 if address == "auto" and not os.environ.get("RAY_ADDRESS") else "")
-        raise EmulationError(f"address: no Ray cluster answers at {host}:{port}{stale}: "
-                             f"{reason}") from None
+        stale = (
+            " (the cluster recorded by `ray start` on this machine looks stopped)"
+            if address == "auto" and not os.environ.get("RAY_ADDRESS")
+            else ""
+        )
+        raise EmulationError(
+            f"address: no Ray cluster answers at {host}:{port}{stale}: {reason}"
+        ) from None
     return host, port
 
 
@@ -308,8 +342,10 @@ def _check_grpc(sock: socket.socket, host: str, port: int) -> None:
     except TimeoutError:
         head = b""
     if len(head) < 9 or head[3] != 0x04:
-        raise EmulationError(f"address: {host}:{port} accepts TCP but is not a Ray cluster "
-                             f"(no gRPC answer within {PROTOCOL_TIMEOUT_S:g} s)")
+        raise EmulationError(
+            f"address: {host}:{port} accepts TCP but is not a Ray cluster "
+            f"(no gRPC answer within {PROTOCOL_TIMEOUT_S:g} s)"
+        )
 
 
 def _current_cluster() -> str:
@@ -360,12 +396,17 @@ def cluster_nodes() -> list[RayNode]:
     for info in ray.nodes():
         if not info.get("Alive"):
             continue
-        custom = frozenset(r for r in info.get("Resources", {})
-                           if not r.startswith(_STANDARD_RESOURCES))
-        labels = frozenset(str(v) for k, v in (info.get("Labels") or {}).items()
-                           if not k.startswith("ray.io/"))
-        nodes.append(RayNode(info["NodeID"], info["NodeManagerAddress"], custom, labels,
-                             info["NodeID"] == here))
+        custom = frozenset(
+            r for r in info.get("Resources", {}) if not r.startswith(_STANDARD_RESOURCES)
+        )
+        labels = frozenset(
+            str(v) for k, v in (info.get("Labels") or {}).items() if not k.startswith("ray.io/")
+        )
+        nodes.append(
+            RayNode(
+                info["NodeID"], info["NodeManagerAddress"], custom, labels, info["NodeID"] == here
+            )
+        )
     return sorted(nodes, key=lambda n: (not n.is_driver, n.node_id))
 
 
@@ -383,8 +424,9 @@ def resolve_placement(placement: str, nodes: list[RayNode]) -> str:
     return placement
 
 
-def plan_placement(groups: list[list[str]], hosts: dict[str, str | None], placement: str,
-                   nodes: list[RayNode]) -> list[str]:
+def plan_placement(
+    groups: list[list[str]], hosts: dict[str, str | None], placement: str, nodes: list[RayNode]
+) -> list[str]:
     """The Ray node id hosting each group (pure: no Ray calls).
 
     A group is one actor, so it is never split. A group whose nodes carry a ``host``
@@ -403,18 +445,23 @@ def plan_placement(groups: list[list[str]], hosts: dict[str, str | None], placem
     for group in groups:
         labels = {hosts.get(node) for node in group} - {None}
         if len(labels) > 1:
-            raise EmulationError(f"topology.nodes: {', '.join(group)} share one actor but name "
-                                 f"different hosts {sorted(labels)}")
+            raise EmulationError(
+                f"topology.nodes: {', '.join(group)} share one actor but name "
+                f"different hosts {sorted(labels)}"
+            )
         if not labels:
             targets.append(None)
             continue
         label = labels.pop()
         match = [n for n in nodes if n.answers_to(label)]
         if not match:
-            known = ", ".join(sorted({n.ip for n in nodes} | {r for n in nodes
-                                                               for r in n.resources}))
-            raise EmulationError(f"topology.nodes[{group[0]}].host: no Ray node answers to "
-                                 f"{label!r} (known IPs and custom resources: {known})")
+            known = ", ".join(
+                sorted({n.ip for n in nodes} | {r for n in nodes for r in n.resources})
+            )
+            raise EmulationError(
+                f"topology.nodes[{group[0]}].host: no Ray node answers to "
+                f"{label!r} (known IPs and custom resources: {known})"
+            )
         targets.append(match[0].node_id)
     free = [i for i, target in enumerate(targets) if target is None]
     for rank, i in enumerate(free):
@@ -425,9 +472,14 @@ def plan_placement(groups: list[list[str]], hosts: dict[str, str | None], placem
     return [t for t in targets if t is not None]
 
 
-def spawn(scenario: Scenario, groups: list[list[str]], bind_host: str = "127.0.0.1",
-          targets: list[str] | None = None, secret: bytes = b"",
-          calibration: Calibration | None = None) -> list:
+def spawn(
+    scenario: Scenario,
+    groups: list[list[str]],
+    bind_host: str = "127.0.0.1",
+    targets: list[str] | None = None,
+    secret: bytes = b"",
+    calibration: Calibration | None = None,
+) -> list:
     """One QuantumNode actor per group of nodes, each pinned to its target Ray node.
 
     ``bind_host`` :data:`NODE_IP` makes each actor listen on its own Ray node's IP;
@@ -443,15 +495,18 @@ def spawn(scenario: Scenario, groups: list[list[str]], bind_host: str = "127.0.0
     for i, group in enumerate(groups):
         options: dict[str, Any] = {"num_cpus": 0, "max_concurrency": 64}
         if targets is not None:
-            options["scheduling_strategy"] = NodeAffinitySchedulingStrategy(targets[i],
-                                                                            soft=False)
-        actors.append(actor_class.options(**options).remote(i, scenario, group, placement,
-                                                            bind_host, secret, calibration))
+            options["scheduling_strategy"] = NodeAffinitySchedulingStrategy(targets[i], soft=False)
+        actors.append(
+            actor_class.options(**options).remote(
+                i, scenario, group, placement, bind_host, secret, calibration
+            )
+        )
     return actors
 
 
-def clock_offsets(actors: list, ray_nodes: list[str], samples: int = CLOCK_SAMPLES,
-                  timeout_s: float = 30.0) -> dict[str, dict[str, float]]:
+def clock_offsets(
+    actors: list, ray_nodes: list[str], samples: int = CLOCK_SAMPLES, timeout_s: float = 30.0
+) -> dict[str, dict[str, float]]:
     """Each Ray node's clock minus the driver's, measured through one actor on it.
 
     Per sample the driver reads ``time.time()`` before and after an RPC returning the
@@ -489,7 +544,8 @@ def check_clock_offsets(offsets: dict[str, dict[str, float]], tolerance_s: float
             f"clock: Ray node {worst_node[:12]} is {worst * 1e3:.3f} ms off the driver's clock, "
             f"more than the {tolerance_s * 1e3:.3f} ms tolerated (a fraction of the shortest "
             f"emulated delay x dilation); synchronise the machines' clocks (chrony/NTP/PTP) "
-            f"or raise the dilation")
+            f"or raise the dilation"
+        )
     return worst
 
 
@@ -502,8 +558,13 @@ def _rss_bytes() -> int:
         return 0
 
 
-def call_all(actors: list, method: str, *args: Any, timeout_s: float = CONTROL_TIMEOUT_S,
-             names: list[list[str]] | None = None) -> list:
+def call_all(
+    actors: list,
+    method: str,
+    *args: Any,
+    timeout_s: float = CONTROL_TIMEOUT_S,
+    names: list[list[str]] | None = None,
+) -> list:
     """Call one method on every actor and wait for all results.
 
     A failure names the actor's nodes (``names``): a dead actor, the :class:`RunFailed` an
@@ -519,8 +580,9 @@ def call_all(actors: list, method: str, *args: Any, timeout_s: float = CONTROL_T
         raise _blame(refs, method, timeout_s, names or [[] for _ in actors], exc) from None
 
 
-def _blame(refs: list, method: str, timeout_s: float, names: list[list[str]],
-           first: BaseException) -> EmulationError:
+def _blame(
+    refs: list, method: str, timeout_s: float, names: list[list[str]], first: BaseException
+) -> EmulationError:
     """The error that explains a failed :func:`call_all` best."""
     import ray
 
@@ -530,18 +592,24 @@ def _blame(refs: list, method: str, timeout_s: float, names: list[list[str]],
     for ref, nodes in zip(refs, names, strict=True):
         who = f"node {nodes[0]}" if len(nodes) == 1 else f"nodes {', '.join(nodes)}"
         if ref.hex() not in ready_ids:
-            silent.append(RunFailed(f"{who}: its actor did not answer {method} within "
-                                    f"{timeout_s:g} s (frozen, or the machine is overloaded)"))
+            silent.append(
+                RunFailed(
+                    f"{who}: its actor did not answer {method} within "
+                    f"{timeout_s:g} s (frozen, or the machine is overloaded)"
+                )
+            )
             continue
         try:
             ray.get(ref, timeout=0)
         except ray.exceptions.RayTaskError as exc:
             cause = getattr(exc, "cause", None)
-            raised.append(cause if isinstance(cause, RunFailed)
-                          else RunFailed(f"{who}: {method} failed: {_first_line(exc)}", str(exc)))
+            raised.append(
+                cause
+                if isinstance(cause, RunFailed)
+                else RunFailed(f"{who}: {method} failed: {_first_line(exc)}", str(exc))
+            )
         except ray.exceptions.RayError as exc:
-            died.append(RunFailed(f"{who}: its actor process died ({_first_line(exc)})",
-                                  str(exc)))
+            died.append(RunFailed(f"{who}: its actor process died ({_first_line(exc)})", str(exc)))
     # an actor's own error explains more than a peer that was merely slow to answer
     found = died + raised + silent
     if found:

@@ -63,9 +63,13 @@ def start() -> subprocess.Popen | None:
     mark = secrets.token_hex(8)
     clean = {k: v for k, v in os.environ.items() if k != MARK_VARIABLE}
     reaper = subprocess.Popen(
-        [sys.executable, "-m", "qnemu.runtime.reaper", mark], stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-        env=clean)
+        [sys.executable, "-m", "qnemu.runtime.reaper", mark],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+        env=clean,
+    )
     os.environ[MARK_VARIABLE] = mark
     return reaper
 

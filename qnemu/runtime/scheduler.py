@@ -32,7 +32,11 @@ class Event:
     __slots__ = ("args", "callback", "cancelled", "intended_s", "measured", "time_s")
 
     def __init__(
-        self, time_s: float, intended_s: float, callback: Callable[..., Any], args: tuple,
+        self,
+        time_s: float,
+        intended_s: float,
+        callback: Callable[..., Any],
+        args: tuple,
         measured: bool,
     ) -> None:
         self.time_s = time_s

@@ -61,9 +61,14 @@ class FrameSplitter(FrameReader):
 class SocketTransport:
     """One listening socket per host and one outgoing connection to every other host."""
 
-    def __init__(self, host_id: int, on_frame: Callable[[list[Any]], None],
-                 bind_host: str = "127.0.0.1", secret: bytes = b"",
-                 on_reject: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        host_id: int,
+        on_frame: Callable[[list[Any]], None],
+        bind_host: str = "127.0.0.1",
+        secret: bytes = b"",
+        on_reject: Callable[[str], None] | None = None,
+    ) -> None:
         self.host_id = host_id
         self.bind_host = bind_host
         self._secret = secret
@@ -110,19 +115,22 @@ class SocketTransport:
             if peer in self._peers and self.watching and self.lost is None:
                 self._lose(f"the connection from host {peer} closed during the run")
 
-    async def _authenticate(self, reader: asyncio.StreamReader,
-                            writer: asyncio.StreamWriter) -> int | None:
+    async def _authenticate(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    ) -> int | None:
         """The peer's host id once it proved it knows the secret; None (counted) if not."""
         nonce = os.urandom(NONCE_BYTES)
         writer.write(MAGIC + nonce)
         try:
-            hello = await asyncio.wait_for(reader.readexactly(_HELLO.size + MAC_BYTES),
-                                           HANDSHAKE_TIMEOUT_S)
+            hello = await asyncio.wait_for(
+                reader.readexactly(_HELLO.size + MAC_BYTES), HANDSHAKE_TIMEOUT_S
+            )
         except (TimeoutError, asyncio.IncompleteReadError, ConnectionError, OSError):
             return self._refuse("no handshake")
         (peer,) = _HELLO.unpack_from(hello)
-        if not self._secret or not hmac.compare_digest(hello[_HELLO.size:],
-                                                       mac(self._secret, nonce, peer)):
+        if not self._secret or not hmac.compare_digest(
+            hello[_HELLO.size :], mac(self._secret, nonce, peer)
+        ):
             return self._refuse("bad handshake")
         return peer
 
@@ -166,11 +174,12 @@ class SocketTransport:
             reader, writer = await asyncio.open_connection(address, port)
             _nodelay(writer)
             greeting = await asyncio.wait_for(
-                reader.readexactly(len(MAGIC) + NONCE_BYTES), HANDSHAKE_TIMEOUT_S)
+                reader.readexactly(len(MAGIC) + NONCE_BYTES), HANDSHAKE_TIMEOUT_S
+            )
             if not greeting.startswith(MAGIC):
                 writer.close()
                 raise ConnectionError(f"host {peer} at {address}:{port} is not a qnemu host")
-            nonce = greeting[len(MAGIC):]
+            nonce = greeting[len(MAGIC) :]
             writer.write(_HELLO.pack(self.host_id) + mac(self._secret, nonce, self.host_id))
             self._writers[peer] = writer
             if peer >= 0:

@@ -57,4 +57,4 @@ def _short_path(path: Path, limit: int = 80) -> str:
     """``path`` for an error line: its tail when longer than ``limit`` characters, so that
     the problem after it still fits the line."""
     text = str(path)
-    return text if len(text) <= limit else "..." + text[-(limit - 3):]
+    return text if len(text) <= limit else "..." + text[-(limit - 3) :]

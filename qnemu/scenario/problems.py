@@ -93,10 +93,17 @@ _TYPE_WORDS = {
 }
 #: The named bound behind a field's upper limit, quoted in its error.
 _BOUND_NAMES = {
-    "length_km": "MAX_LENGTH_KM", "hop_km": "MAX_LENGTH_KM", "radius": "MAX_LENGTH_KM",
-    "area_km": "MAX_LENGTH_KM", "memories": "MAX_MEMORIES", "n": "MAX_NODES",
-    "rows": "MAX_NODES", "cols": "MAX_NODES", "duration_s": "MAX_DURATION_S",
-    "nodes": "MAX_NODES", "links": "MAX_LINKS",
+    "length_km": "MAX_LENGTH_KM",
+    "hop_km": "MAX_LENGTH_KM",
+    "radius": "MAX_LENGTH_KM",
+    "area_km": "MAX_LENGTH_KM",
+    "memories": "MAX_MEMORIES",
+    "n": "MAX_NODES",
+    "rows": "MAX_NODES",
+    "cols": "MAX_NODES",
+    "duration_s": "MAX_DURATION_S",
+    "nodes": "MAX_NODES",
+    "links": "MAX_LINKS",
 }
 _BOUNDS = {
     "greater_than": ("gt", ">"),
@@ -127,8 +134,10 @@ def _problem(error: Mapping[str, Any], root: type[BaseModel], prefix: tuple = ()
         return f"{path}: must be {sign} {bound}{name}, got {got}"
     if kind == "too_long":
         name = f" ({named})" if named else ""
-        return (f"{path}: at most {error['ctx']['max_length']} items{name}, "
-                f"got {error['ctx'].get('actual_length', 'more')}")
+        return (
+            f"{path}: at most {error['ctx']['max_length']} items{name}, "
+            f"got {error['ctx'].get('actual_length', 'more')}"
+        )
     if kind in _TYPE_WORDS:
         return f"{path}: must be {_TYPE_WORDS[kind]}, got {got}"
     if kind == "literal_error":

@@ -75,13 +75,15 @@ class _Resolver:
         if wall_s > MAX_WALL_S:
             self.problems.append(
                 f"dilation: duration_s x dilation = {wall_s:.3g} wall seconds, above the bound "
-                f"of {MAX_WALL_S:g} s (MAX_WALL_S), got {_fmt(model.dilation)}")
+                f"of {MAX_WALL_S:g} s (MAX_WALL_S), got {_fmt(model.dilation)}"
+            )
         reports = model.duration_s / model.control.report_interval_s
         if reports > MAX_REPORTS:
             self.problems.append(
                 f"control.report_interval_s: duration_s / report_interval_s = {reports:.3g} "
                 f"reports per node, above the bound of {MAX_REPORTS:,} (MAX_REPORTS), "
-                f"got {_fmt(model.control.report_interval_s)}")
+                f"got {_fmt(model.control.report_interval_s)}"
+            )
 
     def _sections(self, model: ScenarioModel | None) -> dict[str, Any]:
         if model is not None:
@@ -333,24 +335,28 @@ class _Resolver:
         for name, members in domains.items():
             for node in members:
                 if node not in g:
-                    self.problems.append(f"control.domains.{name}: unknown node {node!r} "
-                                         f"(nodes: {_names(g.nodes)})")
+                    self.problems.append(
+                        f"control.domains.{name}: unknown node {node!r} (nodes: {_names(g.nodes)})"
+                    )
                 elif node in seen:
-                    self.problems.append(f"control.domains.{name}: node {node!r} is already "
-                                         f"in domain {seen[node]!r}")
+                    self.problems.append(
+                        f"control.domains.{name}: node {node!r} is already in domain {seen[node]!r}"
+                    )
                 else:
                     seen[node] = name
         missing = [n for n in g.nodes if n not in seen]
         if missing:
-            self.problems.append(f"control.domains: do not cover the nodes "
-                                 f"{', '.join(map(str, missing))}")
+            self.problems.append(
+                f"control.domains: do not cover the nodes {', '.join(map(str, missing))}"
+            )
 
 
 def _control_spec(model: ControlModel) -> ControlSpec:
     values = model.model_dump()
     if values["domains"] is not None:
         values["domains"] = _FrozenMap(
-            {name: tuple(members) for name, members in values["domains"].items()})
+            {name: tuple(members) for name, members in values["domains"].items()}
+        )
     return ControlSpec(**values)
 
 

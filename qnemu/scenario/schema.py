@@ -163,9 +163,9 @@ def _hardware_entry_model() -> type[BaseModel]:
     """Schema of one ``hardware:`` entry: ``base`` plus any HardwareProfile field."""
     hints = typing.get_type_hints(HardwareProfile)
     fields: dict[str, Any] = {name: (hints[name] | None, None) for name in _PROFILE_FIELDS}
-    return create_model("HardwareEntry", __base__=_HardwareModel, base=(Name | None, None),
-                        **fields)
-
+    return create_model(
+        "HardwareEntry", __base__=_HardwareModel, base=(Name | None, None), **fields
+    )
 
 
 HardwareEntry = _hardware_entry_model()

@@ -215,8 +215,7 @@ class Scenario:
         """The node named ``node_id``; KeyError naming the valid ones otherwise."""
         found = self._node_index.get(node_id)
         if found is None:
-            raise KeyError(
-                f"unknown node {node_id!r} (nodes: {_names(n.id for n in self.nodes)})")
+            raise KeyError(f"unknown node {node_id!r} (nodes: {_names(n.id for n in self.nodes)})")
         return found
 
     def profile_of(self, node_id: str) -> HardwareProfile:
@@ -257,8 +256,9 @@ class Scenario:
             "control": {
                 **dataclasses.asdict(self.control),
                 "cutoff_s": _auto_out(self.control.cutoff_s),
-                "domains": None if self.control.domains is None else {
-                    name: list(members) for name, members in self.control.domains.items()},
+                "domains": None
+                if self.control.domains is None
+                else {name: list(members) for name, members in self.control.domains.items()},
             },
             "runtime": {
                 **dataclasses.asdict(self.runtime),

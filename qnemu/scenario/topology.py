@@ -54,8 +54,9 @@ def _require(condition: bool, message: str) -> None:
 
 def _require_size(nodes: int, what: str) -> None:
     """ValueError when ``what`` would have more than :data:`MAX_NODES` nodes."""
-    _require(nodes <= MAX_NODES, f"{what} has {nodes} nodes, above the bound of "
-                                 f"{MAX_NODES} (MAX_NODES)")
+    _require(
+        nodes <= MAX_NODES, f"{what} has {nodes} nodes, above the bound of {MAX_NODES} (MAX_NODES)"
+    )
 
 
 def chain(n: int, hop_km: float) -> nx.Graph:
@@ -157,8 +158,11 @@ def random_geometric(n: int, radius: float, area_km: float, seed: int) -> nx.Gra
     )
     _require_size(n, "random_geometric")
     expected = n * (n - 1) / 2 * min(1.0, math.pi * (radius / area_km) ** 2)
-    _require(expected <= MAX_LINKS, f"random_geometric would have about {expected:.3g} links, "
-                                    f"above the bound of {MAX_LINKS} (MAX_LINKS)")
+    _require(
+        expected <= MAX_LINKS,
+        f"random_geometric would have about {expected:.3g} links, "
+        f"above the bound of {MAX_LINKS} (MAX_LINKS)",
+    )
 
     def build(s: int) -> nx.Graph:
         g = nx.random_geometric_graph(n, radius / area_km, seed=s)
@@ -237,8 +241,10 @@ def _normalise_file_graph(raw: nx.Graph, path: Path) -> nx.Graph:
     )
     _require(g.number_of_nodes() >= 1, f"{path.name}: the graph has no nodes")
     _require_size(g.number_of_nodes(), path.name)
-    _require(g.number_of_edges() <= MAX_LINKS, f"{path.name} has {g.number_of_edges()} links, "
-                                               f"above the bound of {MAX_LINKS} (MAX_LINKS)")
+    _require(
+        g.number_of_edges() <= MAX_LINKS,
+        f"{path.name} has {g.number_of_edges()} links, above the bound of {MAX_LINKS} (MAX_LINKS)",
+    )
     return g
 
 

@@ -68,7 +68,8 @@ class ScenarioLoader(yaml.SafeLoader):
         try:
             if len(self._path) > MAX_YAML_DEPTH:
                 raise yaml.composer.ComposerError(
-                    None, None,
+                    None,
+                    None,
                     f"{_loc_path(self._path)}: nested deeper than {MAX_YAML_DEPTH} levels "
                     f"(MAX_YAML_DEPTH)",
                     self.peek_event().start_mark,

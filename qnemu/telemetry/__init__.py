@@ -42,10 +42,15 @@ __all__ = [
 ]
 
 
-def start_telemetry(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, linger_s: float = 0.0,
-                    in_process: bool = False, address: str | None = None,
-                    say: Callable[[str], None] | None = None, run: str | None = None,
-                    ) -> InProcessTelemetry | RayTelemetry:
+def start_telemetry(
+    host: str = DEFAULT_HOST,
+    port: int = DEFAULT_PORT,
+    linger_s: float = 0.0,
+    in_process: bool = False,
+    address: str | None = None,
+    say: Callable[[str], None] | None = None,
+    run: str | None = None,
+) -> InProcessTelemetry | RayTelemetry:
     """Start a collector serving ``/metrics`` on ``host:port`` and return its sink.
 
     ``port=0`` picks a free port (read it from ``sink.port``; ``sink.url`` is the whole
@@ -58,4 +63,3 @@ def start_telemetry(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT, linger_s
     if in_process:
         return InProcessTelemetry(host, port, linger_s, say, run)
     return RayTelemetry(host, port, linger_s, address, say, run)
-

@@ -39,9 +39,15 @@ class RayTelemetry:
     it: it shuts Ray down when telemetry shuts down, after the emulation has finished.
     """
 
-    def __init__(self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
-                 linger_s: float = 0.0, address: str | None = None,
-                 say: Callable[[str], None] | None = None, run: str | None = None) -> None:
+    def __init__(
+        self,
+        host: str = DEFAULT_HOST,
+        port: int = DEFAULT_PORT,
+        linger_s: float = 0.0,
+        address: str | None = None,
+        say: Callable[[str], None] | None = None,
+        run: str | None = None,
+    ) -> None:
         _check_linger(linger_s)
         check_endpoint(host, port)  # before Ray starts: a taken port fails in milliseconds
         from qnemu.runtime import ray_backend
@@ -133,8 +139,7 @@ class RayTelemetry:
 
         self._in_flight.append(ref)
         if len(self._in_flight) >= PRUNE_AT:
-            done, waiting = ray.wait(self._in_flight, num_returns=len(self._in_flight),
-                                     timeout=0)
+            done, waiting = ray.wait(self._in_flight, num_returns=len(self._in_flight), timeout=0)
             for ref_done in done:
                 self._call(ref_done)  # surfaces a collector error instead of hiding it
             self._in_flight = waiting
@@ -168,7 +173,8 @@ def _spawn(host: str, port: int) -> Any:
 
     here = ray.get_runtime_context().get_node_id()
     actor_class = ray.remote(Collector).options(
-        num_cpus=0, scheduling_strategy=NodeAffinitySchedulingStrategy(here, soft=False))
+        num_cpus=0, scheduling_strategy=NodeAffinitySchedulingStrategy(here, soft=False)
+    )
     try:
         return actor_class.remote(host, port)
     except ray.exceptions.RayError as exc:

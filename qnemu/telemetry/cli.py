@@ -20,24 +20,43 @@ from qnemu.telemetry.dashboards import DEFAULT_PROMETHEUS_URL
 if TYPE_CHECKING:
     from qnemu.telemetry import InProcessTelemetry, RayTelemetry
 
-dashboards_app = typer.Typer(add_completion=False, no_args_is_help=True,
-                             help="Grafana dashboards for watching runs live.")
+dashboards_app = typer.Typer(
+    add_completion=False, no_args_is_help=True, help="Grafana dashboards for watching runs live."
+)
 
 # The options `qnemu run` takes for telemetry, as typer annotations (same names everywhere).
-MetricsPort = Annotated[int, typer.Option(
-    "--metrics-port", help="Port serving /metrics during the run (0: pick a free one).")]
-MetricsHost = Annotated[str, typer.Option(
-    "--metrics-host", help="Address serving /metrics (loopback unless you say otherwise).")]
-MetricsLinger = Annotated[float, typer.Option(
-    "--metrics-linger",
-    help="Wall seconds /metrics keeps serving after the run, for a final scrape.")]
+MetricsPort = Annotated[
+    int,
+    typer.Option(
+        "--metrics-port", help="Port serving /metrics during the run (0: pick a free one)."
+    ),
+]
+MetricsHost = Annotated[
+    str,
+    typer.Option(
+        "--metrics-host", help="Address serving /metrics (loopback unless you say otherwise)."
+    ),
+]
+MetricsLinger = Annotated[
+    float,
+    typer.Option(
+        "--metrics-linger",
+        help="Wall seconds /metrics keeps serving after the run, for a final scrape.",
+    ),
+]
 NoMetrics = Annotated[bool, typer.Option("--no-metrics", help="Do not serve /metrics.")]
 DEFAULT_LINGER_S = 5.0
 
 
-def metrics_sink(no_metrics: bool, host: str, port: int, linger_s: float, virtual: bool,
-                 address: str | None = None, say: Callable[[str], None] | None = None
-                 ) -> InProcessTelemetry | RayTelemetry | None:
+def metrics_sink(
+    no_metrics: bool,
+    host: str,
+    port: int,
+    linger_s: float,
+    virtual: bool,
+    address: str | None = None,
+    say: Callable[[str], None] | None = None,
+) -> InProcessTelemetry | RayTelemetry | None:
     """The sink ``qnemu run`` passes to ``Emulation(telemetry=...)``; None with --no-metrics.
 
     Raises :class:`~qnemu.telemetry.TelemetryError` (a QnemuError) before anything runs
@@ -58,11 +77,17 @@ def _fail(exc: QnemuError) -> None:
 @dashboards_app.command("push")
 def dashboards_push(
     url: Annotated[str, typer.Option("--url", help="Grafana base URL, e.g. http://127.0.0.1:3000")],
-    token: Annotated[str | None, typer.Option(
-        "--token", envvar="GRAFANA_TOKEN",
-        help="Grafana service-account token (or user:password in the URL).")] = None,
-    prometheus_url: Annotated[str, typer.Option(
-        "--prometheus-url", help="Where Grafana reaches Prometheus.")] = DEFAULT_PROMETHEUS_URL,
+    token: Annotated[
+        str | None,
+        typer.Option(
+            "--token",
+            envvar="GRAFANA_TOKEN",
+            help="Grafana service-account token (or user:password in the URL).",
+        ),
+    ] = None,
+    prometheus_url: Annotated[
+        str, typer.Option("--prometheus-url", help="Where Grafana reaches Prometheus.")
+    ] = DEFAULT_PROMETHEUS_URL,
 ) -> None:
     """Create or update the qnemu data source and dashboards in a running Grafana."""
     from qnemu.telemetry.push import push_dashboards
@@ -77,46 +102,72 @@ def dashboards_push(
 @dashboards_app.command("export")
 def dashboards_export(
     directory: Annotated[Path, typer.Argument(help="Folder to write the provisioning tree to.")],
-    prometheus_url: Annotated[str, typer.Option(
-        "--prometheus-url", help="Where Grafana reaches Prometheus.")] = DEFAULT_PROMETHEUS_URL,
-    metrics_port: Annotated[int, typer.Option(
-        "--metrics-port", help="The port prometheus.yml scrapes: the --metrics-port of "
-                               "`qnemu run` or `qnemu compare`.")] = DEFAULT_PORT,
-    metrics_host: Annotated[str, typer.Option(
-        "--metrics-host", help="The address prometheus.yml scrapes.")] = DEFAULT_HOST,
+    prometheus_url: Annotated[
+        str, typer.Option("--prometheus-url", help="Where Grafana reaches Prometheus.")
+    ] = DEFAULT_PROMETHEUS_URL,
+    metrics_port: Annotated[
+        int,
+        typer.Option(
+            "--metrics-port",
+            help="The port prometheus.yml scrapes: the --metrics-port of "
+            "`qnemu run` or `qnemu compare`.",
+        ),
+    ] = DEFAULT_PORT,
+    metrics_host: Annotated[
+        str, typer.Option("--metrics-host", help="The address prometheus.yml scrapes.")
+    ] = DEFAULT_HOST,
 ) -> None:
     """Write dashboards, Grafana provisioning files and prometheus.yml to DIRECTORY."""
     from qnemu.telemetry.dashboards import export
 
     try:
-        written = export(directory, prometheus_url=prometheus_url, metrics_host=metrics_host,
-                         metrics_port=metrics_port)
+        written = export(
+            directory,
+            prometheus_url=prometheus_url,
+            metrics_host=metrics_host,
+            metrics_port=metrics_port,
+        )
     except QnemuError as exc:
         _fail(exc)
     except OSError as exc:
         _fail(QnemuError(f"dashboards export: cannot write {directory}: {exc.strerror}"))
     for path in written:
         typer.echo(str(path))
-    typer.echo(f"Grafana: GF_PATHS_PROVISIONING={directory.resolve() / 'provisioning'}; "
-               f"Prometheus: prometheus --config.file={directory.resolve() / 'prometheus.yml'}")
+    typer.echo(
+        f"Grafana: GF_PATHS_PROVISIONING={directory.resolve() / 'provisioning'}; "
+        f"Prometheus: prometheus --config.file={directory.resolve() / 'prometheus.yml'}"
+    )
 
 
 @dashboards_app.command("snapshot")
 def dashboards_snapshot(
     directory: Annotated[Path, typer.Argument(help="Folder to write one PNG per dashboard to.")],
-    prometheus_url: Annotated[str, typer.Option(
-        "--prometheus-url", help="The Prometheus that scraped the runs.")
+    prometheus_url: Annotated[
+        str, typer.Option("--prometheus-url", help="The Prometheus that scraped the runs.")
     ] = DEFAULT_PROMETHEUS_URL,
-    last: Annotated[float, typer.Option(
-        "--last", help="Seconds of history to draw, ending now (the dashboards' default "
-                       "range is 300).")] = 300.0,
-    run: Annotated[list[str] | None, typer.Option(
-        "--run", help="Only this run (the run label, a results folder's name; repeatable). "
-                      "Default: all.")] = None,
-    tenant: Annotated[list[str] | None, typer.Option(
-        "--tenant", help="Only this tenant (repeatable). Default: all.")] = None,
-    controller: Annotated[list[str] | None, typer.Option(
-        "--controller", help="Only this controller (repeatable). Default: all.")] = None,
+    last: Annotated[
+        float,
+        typer.Option(
+            "--last",
+            help="Seconds of history to draw, ending now (the dashboards' default range is 300).",
+        ),
+    ] = 300.0,
+    run: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--run",
+            help="Only this run (the run label, a results folder's name; repeatable). "
+            "Default: all.",
+        ),
+    ] = None,
+    tenant: Annotated[
+        list[str] | None,
+        typer.Option("--tenant", help="Only this tenant (repeatable). Default: all."),
+    ] = None,
+    controller: Annotated[
+        list[str] | None,
+        typer.Option("--controller", help="Only this controller (repeatable). Default: all."),
+    ] = None,
 ) -> None:
     """Draw each dashboard's panels from Prometheus to a PNG (what Grafana would show)."""
     from qnemu.telemetry.snapshot import snapshot
@@ -132,6 +183,17 @@ def dashboards_snapshot(
         typer.echo(str(path))
 
 
-__all__ = ["DEFAULT_HOST", "DEFAULT_LINGER_S", "DEFAULT_PORT", "MetricsHost", "MetricsLinger",
-           "MetricsPort", "NoMetrics", "dashboards_app", "dashboards_export", "dashboards_push",
-           "dashboards_snapshot", "metrics_sink"]
+__all__ = [
+    "DEFAULT_HOST",
+    "DEFAULT_LINGER_S",
+    "DEFAULT_PORT",
+    "MetricsHost",
+    "MetricsLinger",
+    "MetricsPort",
+    "NoMetrics",
+    "dashboards_app",
+    "dashboards_export",
+    "dashboards_push",
+    "dashboards_snapshot",
+    "metrics_sink",
+]

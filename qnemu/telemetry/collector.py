@@ -51,8 +51,10 @@ def check_endpoint(host: str, port: int) -> None:
 
 def _bind_error(host: str, port: int, exc: OSError) -> TelemetryError:
     reason = exc.strerror or str(exc)
-    return TelemetryError(f"metrics: cannot serve on {host}:{port}: {reason.lower()} "
-                          f"(choose another --metrics-port, or 0 for a free one)")
+    return TelemetryError(
+        f"metrics: cannot serve on {host}:{port}: {reason.lower()} "
+        f"(choose another --metrics-port, or 0 for a free one)"
+    )
 
 
 def endpoint_url(host: str, port: int) -> str:
@@ -96,7 +98,8 @@ class Collector:
         if self._server is None:
             try:
                 self._server, self._thread = start_http_server(
-                    self.port, self.host, _WithoutCreated(self.registry))
+                    self.port, self.host, _WithoutCreated(self.registry)
+                )
             except OSError as exc:
                 raise _bind_error(self.host, self.port, exc) from exc
             self.port = self._server.server_port
@@ -143,9 +146,14 @@ class InProcessTelemetry:
     ``run``: the ``run`` label of the first run (default: its results folder's name).
     """
 
-    def __init__(self, host: str = DEFAULT_HOST, port: int = DEFAULT_PORT,
-                 linger_s: float = 0.0, say: Callable[[str], None] | None = None,
-                 run: str | None = None) -> None:
+    def __init__(
+        self,
+        host: str = DEFAULT_HOST,
+        port: int = DEFAULT_PORT,
+        linger_s: float = 0.0,
+        say: Callable[[str], None] | None = None,
+        run: str | None = None,
+    ) -> None:
         _check_linger(linger_s)
         check_endpoint(host, port)
         self.collector = Collector(host, port)

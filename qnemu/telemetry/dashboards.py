@@ -96,8 +96,10 @@ def metrics_used(expr: str) -> set[str]:
 VARIABLES: dict[str, tuple[str, str]] = {
     "run": ("Run", "label_values(qnemu_emulator_phase, run)"),
     "tenant": ("Tenant", 'label_values(qnemu_tenant_min_fidelity{run=~"$run"}, tenant)'),
-    "controller": ("Controller",
-                   'label_values(qnemu_pairs_delivered_total{run=~"$run"}, controller)'),
+    "controller": (
+        "Controller",
+        'label_values(qnemu_pairs_delivered_total{run=~"$run"}, controller)',
+    ),
     "node": ("Node", 'label_values(qnemu_memory_slots{run=~"$run"}, node)'),
 }
 ALL = ".*"  # a variable's "All": every value (and a series without the label, as "")
@@ -110,8 +112,7 @@ def sel(metric: str, **fixed: str) -> str:
     ``metric`` may end in ``_bucket``, ``_sum`` or ``_count`` (a histogram's parts).
     """
     base = next(iter(metrics_used(metric)))
-    labels = [f'{label}=~"${label}"' for label in BY_NAME[base].series_labels
-              if label in VARIABLES]
+    labels = [f'{label}=~"${label}"' for label in BY_NAME[base].series_labels if label in VARIABLES]
     labels += [f'{label}="{value}"' for label, value in fixed.items()]
     return metric + "{" + ",".join(labels) + "}"
 
@@ -126,8 +127,10 @@ def _quantile(q: float, metric: str, by: str) -> str:
 
 
 def _mean(metric: str, by: str) -> str:
-    return (f"sum by ({by}) (rate({sel(metric + '_sum')}[{RATE}])) / "
-            f"sum by ({by}) (rate({sel(metric + '_count')}[{RATE}]))")
+    return (
+        f"sum by ({by}) (rate({sel(metric + '_sum')}[{RATE}])) / "
+        f"sum by ({by}) (rate({sel(metric + '_count')}[{RATE}]))"
+    )
 
 
 def _per_emulated(metric: str, by: str) -> str:
@@ -136,162 +139,376 @@ def _per_emulated(metric: str, by: str) -> str:
     Several runs may be in one Prometheus (a comparison), each with its own dilation, so
     the product is taken per ``run`` before summing ``by``.
     """
-    return (f"sum by ({by}) (sum by (run, {by}) (rate({sel(metric)}[{RATE}])) "
-            f"* on (run) group_left () max by (run) ({sel('qnemu_emulator_dilation')}))")
+    return (
+        f"sum by ({by}) (sum by (run, {by}) (rate({sel(metric)}[{RATE}])) "
+        f"* on (run) group_left () max by (run) ({sel('qnemu_emulator_dilation')}))"
+    )
 
 
 def _floor() -> Query:
     """Each tenant's f_min, drawn as a dashed line on the fidelity panels."""
-    return Query(f"max by (tenant) ({sel('qnemu_tenant_min_fidelity')})", "f_min {{tenant}}",
-                 floor=True)
+    return Query(
+        f"max by (tenant) ({sel('qnemu_tenant_min_fidelity')})", "f_min {{tenant}}", floor=True
+    )
 
 
 FIDELITY = {"unit": "none", "high": 1.0, "decimals": 3}  # a 0-1 number, never a percentage
 # The phase as one number per run (0, 1, 2), so that the last value of the series is the
 # phase now, even after the run's endpoint stopped; value mappings name it.
 PHASE = PanelSpec(
-    "Run phase", (Query(
-        f"max by (run) ({sel('qnemu_emulator_phase', phase='running')}) + 2 * "
-        f"max by (run) ({sel('qnemu_emulator_phase', phase='finished')})",
-        "{{run}}"),),
-    "none", "stat", names=dict(enumerate(PHASES)),
+    "Run phase",
+    (
+        Query(
+            f"max by (run) ({sel('qnemu_emulator_phase', phase='running')}) + 2 * "
+            f"max by (run) ({sel('qnemu_emulator_phase', phase='finished')})",
+            "{{run}}",
+        ),
+    ),
+    "none",
+    "stat",
+    names=dict(enumerate(PHASES)),
     description="starting: Ray and the node actors are coming up and every figure is "
-                "still 0; running; finished: the values are final.")
+    "still 0; running; finished: the values are final.",
+)
 OVERLOADED = PanelSpec(
-    "Overloaded (numbers not trusted when 1)", (
-        Query(f"max by (run) ({sel('qnemu_emulator_overloaded')})", "{{run}}"),),
-    "none", "stat", alarm=True)
+    "Overloaded (numbers not trusted when 1)",
+    (Query(f"max by (run) ({sel('qnemu_emulator_overloaded')})", "{{run}}"),),
+    "none",
+    "stat",
+    alarm=True,
+)
 
 OVERVIEW: tuple[tuple[str, tuple[PanelSpec, ...]], ...] = (
-    ("Throughput", (
-        PanelSpec("Pairs delivered per emulated second", (
-            Query(_per_emulated("qnemu_pairs_delivered_total", "tenant"), "{{tenant}}"),),
-            "hertz", description="End-to-end pairs per emulated second, per tenant."),
-        PanelSpec("Pairs delivered per wall second", (
-            Query(_rate("qnemu_pairs_delivered_total", "tenant"), "{{tenant}}"),), "hertz"),
-        PanelSpec("Link pairs heralded per emulated second", (
-            Query(_per_emulated("qnemu_pairs_generated_total", "link"), "{{link}}"),),
-            "hertz"),
-        PanelSpec("Swaps per wall second by result", (
-            Query(_rate("qnemu_swaps_total", "result"), "{{result}}"),), "ops"),
-        PanelSpec("Purifications per wall second by result", (
-            Query(_rate("qnemu_purifications_total", "result"), "{{result}}"),), "ops"),
-        PHASE,
-    )),
-    ("Quality (ground truth, oracle)", (
-        PanelSpec("Delivered fidelity, mean (true value)", (
-            Query(_mean("qnemu_delivered_fidelity", "tenant"), "{{tenant}}"), _floor()),
-            **FIDELITY,
-            description="Ground truth read by the oracle; nodes and controllers never see "
-                        "it. Dashed: the tenant's f_min."),
-        PanelSpec("Delivered fidelity, 10th percentile (true value)", (
-            Query(_quantile(0.1, "qnemu_delivered_fidelity", "tenant"), "{{tenant}}"),
-            _floor()), **FIDELITY),
-        PanelSpec("End-to-end latency p50 / p99 (emulated)", (
-            Query(_quantile(0.5, "qnemu_delivered_latency_seconds", "tenant"), "p50 {{tenant}}"),
-            Query(_quantile(0.99, "qnemu_delivered_latency_seconds", "tenant"),
-                  "p99 {{tenant}}")), "s"),
-        PanelSpec("Tenant utility U = R·q(F)", (
-            Query(f"max by (tenant) ({sel('qnemu_tenant_utility')})", "{{tenant}}"),), "short"),
-    )),
-    ("Latency-coherence violations", (
-        PanelSpec("Violations per wall second by kind", (
-            Query(_rate("qnemu_violations_total", "kind"), "{{kind}}"),), "ops", alarm=True),
-        PanelSpec("Violations by node", (
-            Query(f"sum by (node) ({sel('qnemu_violations_total')})", "{{node}}"),), "short",
-            alarm=True),
-        PanelSpec("Violations so far by kind", (
-            Query(f"sum by (kind) ({sel('qnemu_violations_total')})", "{{kind}}"),), "none",
-            "stat", alarm=True),
-        PanelSpec("Discards per wall second by reason", (
-            Query(_rate("qnemu_discards_total", "kind"), "{{kind}}"),), "ops"),
-    )),
-    ("Memory", (
-        PanelSpec("Memory occupancy by node", (
-            Query(f"sum by (node) ({sel('qnemu_memory_slots_occupied')}) / "
-                  f"sum by (node) ({sel('qnemu_memory_slots')})", "{{node}}"),),
-            "percentunit", low=0.0, high=1.0),
-        PanelSpec("Memory age at use p99 by node (emulated)", (
-            Query(_quantile(0.99, "qnemu_memory_age_at_use_seconds", "node"), "{{node}}"),),
-            "s"),
-        PanelSpec("Classical message latency p50 / p99 (emulated)", (
-            Query(_quantile(0.5, "qnemu_classical_message_latency_seconds", ""), "p50"),
-            Query(_quantile(0.99, "qnemu_classical_message_latency_seconds", ""), "p99")), "s"),
-    )),
-    ("Emulator health", (
-        OVERLOADED,
-        PanelSpec("Lateness p99 vs tolerance (wall)", (
-            Query(f"max by (run) ({sel('qnemu_emulator_lateness_p99_seconds')})",
-                  "p99 (window) {{run}}"),
-            Query(f"max by (run) ({sel('qnemu_emulator_lateness_tolerance_seconds')})",
-                  "tolerance {{run}}", floor=True)), "s"),
-        PanelSpec("Lateness p99 from the histogram (wall)", (
-            Query(_quantile(0.99, "qnemu_emulator_lateness_seconds", "run"), "p99 {{run}}"),),
-            "s"),
-        PanelSpec("Emulated time", (
-            Query(f"max by (run) ({sel('qnemu_emulated_time_seconds')})", "{{run}}"),), "s",
-            "stat"),
-        PanelSpec("Actors / nodes / dilation", (
-            Query(f"max by (run) ({sel('qnemu_emulator_actors')})", "actors {{run}}"),
-            Query(f"max by (run) ({sel('qnemu_emulator_nodes')})", "nodes {{run}}"),
-            Query(f"max by (run) ({sel('qnemu_emulator_dilation')})", "dilation {{run}}")),
-            "none", "stat"),
-    )),
+    (
+        "Throughput",
+        (
+            PanelSpec(
+                "Pairs delivered per emulated second",
+                (Query(_per_emulated("qnemu_pairs_delivered_total", "tenant"), "{{tenant}}"),),
+                "hertz",
+                description="End-to-end pairs per emulated second, per tenant.",
+            ),
+            PanelSpec(
+                "Pairs delivered per wall second",
+                (Query(_rate("qnemu_pairs_delivered_total", "tenant"), "{{tenant}}"),),
+                "hertz",
+            ),
+            PanelSpec(
+                "Link pairs heralded per emulated second",
+                (Query(_per_emulated("qnemu_pairs_generated_total", "link"), "{{link}}"),),
+                "hertz",
+            ),
+            PanelSpec(
+                "Swaps per wall second by result",
+                (Query(_rate("qnemu_swaps_total", "result"), "{{result}}"),),
+                "ops",
+            ),
+            PanelSpec(
+                "Purifications per wall second by result",
+                (Query(_rate("qnemu_purifications_total", "result"), "{{result}}"),),
+                "ops",
+            ),
+            PHASE,
+        ),
+    ),
+    (
+        "Quality (ground truth, oracle)",
+        (
+            PanelSpec(
+                "Delivered fidelity, mean (true value)",
+                (Query(_mean("qnemu_delivered_fidelity", "tenant"), "{{tenant}}"), _floor()),
+                **FIDELITY,
+                description="Ground truth read by the oracle; nodes and controllers never see "
+                "it. Dashed: the tenant's f_min.",
+            ),
+            PanelSpec(
+                "Delivered fidelity, 10th percentile (true value)",
+                (
+                    Query(_quantile(0.1, "qnemu_delivered_fidelity", "tenant"), "{{tenant}}"),
+                    _floor(),
+                ),
+                **FIDELITY,
+            ),
+            PanelSpec(
+                "End-to-end latency p50 / p99 (emulated)",
+                (
+                    Query(
+                        _quantile(0.5, "qnemu_delivered_latency_seconds", "tenant"),
+                        "p50 {{tenant}}",
+                    ),
+                    Query(
+                        _quantile(0.99, "qnemu_delivered_latency_seconds", "tenant"),
+                        "p99 {{tenant}}",
+                    ),
+                ),
+                "s",
+            ),
+            PanelSpec(
+                "Tenant utility U = R·q(F)",
+                (Query(f"max by (tenant) ({sel('qnemu_tenant_utility')})", "{{tenant}}"),),
+                "short",
+            ),
+        ),
+    ),
+    (
+        "Latency-coherence violations",
+        (
+            PanelSpec(
+                "Violations per wall second by kind",
+                (Query(_rate("qnemu_violations_total", "kind"), "{{kind}}"),),
+                "ops",
+                alarm=True,
+            ),
+            PanelSpec(
+                "Violations by node",
+                (Query(f"sum by (node) ({sel('qnemu_violations_total')})", "{{node}}"),),
+                "short",
+                alarm=True,
+            ),
+            PanelSpec(
+                "Violations so far by kind",
+                (Query(f"sum by (kind) ({sel('qnemu_violations_total')})", "{{kind}}"),),
+                "none",
+                "stat",
+                alarm=True,
+            ),
+            PanelSpec(
+                "Discards per wall second by reason",
+                (Query(_rate("qnemu_discards_total", "kind"), "{{kind}}"),),
+                "ops",
+            ),
+        ),
+    ),
+    (
+        "Memory",
+        (
+            PanelSpec(
+                "Memory occupancy by node",
+                (
+                    Query(
+                        f"sum by (node) ({sel('qnemu_memory_slots_occupied')}) / "
+                        f"sum by (node) ({sel('qnemu_memory_slots')})",
+                        "{{node}}",
+                    ),
+                ),
+                "percentunit",
+                low=0.0,
+                high=1.0,
+            ),
+            PanelSpec(
+                "Memory age at use p99 by node (emulated)",
+                (Query(_quantile(0.99, "qnemu_memory_age_at_use_seconds", "node"), "{{node}}"),),
+                "s",
+            ),
+            PanelSpec(
+                "Classical message latency p50 / p99 (emulated)",
+                (
+                    Query(_quantile(0.5, "qnemu_classical_message_latency_seconds", ""), "p50"),
+                    Query(_quantile(0.99, "qnemu_classical_message_latency_seconds", ""), "p99"),
+                ),
+                "s",
+            ),
+        ),
+    ),
+    (
+        "Emulator health",
+        (
+            OVERLOADED,
+            PanelSpec(
+                "Lateness p99 vs tolerance (wall)",
+                (
+                    Query(
+                        f"max by (run) ({sel('qnemu_emulator_lateness_p99_seconds')})",
+                        "p99 (window) {{run}}",
+                    ),
+                    Query(
+                        f"max by (run) ({sel('qnemu_emulator_lateness_tolerance_seconds')})",
+                        "tolerance {{run}}",
+                        floor=True,
+                    ),
+                ),
+                "s",
+            ),
+            PanelSpec(
+                "Lateness p99 from the histogram (wall)",
+                (Query(_quantile(0.99, "qnemu_emulator_lateness_seconds", "run"), "p99 {{run}}"),),
+                "s",
+            ),
+            PanelSpec(
+                "Emulated time",
+                (Query(f"max by (run) ({sel('qnemu_emulated_time_seconds')})", "{{run}}"),),
+                "s",
+                "stat",
+            ),
+            PanelSpec(
+                "Actors / nodes / dilation",
+                (
+                    Query(f"max by (run) ({sel('qnemu_emulator_actors')})", "actors {{run}}"),
+                    Query(f"max by (run) ({sel('qnemu_emulator_nodes')})", "nodes {{run}}"),
+                    Query(f"max by (run) ({sel('qnemu_emulator_dilation')})", "dilation {{run}}"),
+                ),
+                "none",
+                "stat",
+            ),
+        ),
+    ),
 )
 
 CONTROLLERS: tuple[tuple[str, tuple[PanelSpec, ...]], ...] = (
-    ("Outcome by controller", (
-        PanelSpec("Pairs delivered per emulated second by controller", (
-            Query(_per_emulated("qnemu_pairs_delivered_total", "controller, tenant"),
-                  "{{controller}} {{tenant}}"),), "hertz"),
-        PanelSpec("Pairs delivered by controller", (
-            Query(f"sum by (controller) ({sel('qnemu_pairs_delivered_total')})",
-                  "{{controller}}"),), "none", "stat"),
-        PanelSpec("Mean delivered fidelity by controller (true value)", (
-            Query(_mean("qnemu_delivered_fidelity", "controller, tenant"),
-                  "{{controller}} {{tenant}}"), _floor()), **FIDELITY,
-            description="Dashed: the tenant's f_min."),
-        PanelSpec("Tenant utility by controller", (
-            Query(f"sum by (controller) ({sel('qnemu_tenant_utility')})", "{{controller}}"),),
-            "short"),
-        PHASE,
-    )),
-    ("Violations by controller", (
-        PanelSpec("Violations per wall second by controller and kind", (
-            Query(_rate("qnemu_violations_total", "controller, kind"),
-                  "{{controller}} {{kind}}"),), "ops", alarm=True),
-        PanelSpec("Violations so far by controller", (
-            Query(f"sum by (controller) ({sel('qnemu_violations_total')})", "{{controller}}"),),
-            "none", "stat", alarm=True),
-        PanelSpec("Violations so far by controller site", (
-            Query(f"sum by (controller, site) ({sel('qnemu_violations_total')})", "{{site}}"),),
-            "short", alarm=True,
-            description="site: the controller instance serving the node that violated."),
-    )),
-    ("Control plane", (
-        PanelSpec("Decision latency p50 / p99 by controller (emulated)", (
-            Query(_quantile(0.5, "qnemu_controller_decision_latency_seconds", "controller"),
-                  "p50 {{controller}}"),
-            Query(_quantile(0.99, "qnemu_controller_decision_latency_seconds", "controller"),
-                  "p99 {{controller}}")), "s"),
-        PanelSpec("Decision compute time p99 by controller (wall)", (
-            Query(_quantile(0.99, "qnemu_controller_compute_seconds", "controller"),
-                  "{{controller}}"),), "s"),
-        PanelSpec("Admission decisions by result", (
-            Query(f"sum by (result) ({sel('qnemu_admission_decisions_total')})",
-                  "{{result}}"),), "none", "stat"),
-        PanelSpec("Q-NUM predicted utility by tenant", (
-            Query(f"max by (controller, tenant) ({sel('qnemu_qnum_utility')})",
-                  "{{controller}} {{tenant}}"),), "short"),
-        PanelSpec("Q-NUM predicted rate by tenant (per emulated second)", (
-            Query(f"max by (controller, tenant) ({sel('qnemu_qnum_predicted_rate_hertz')})",
-                  "{{controller}} {{tenant}}"),), "hertz"),
-        PanelSpec("Q-NUM predicted fidelity by tenant", (
-            Query(f"max by (controller, tenant) ({sel('qnemu_qnum_predicted_fidelity')})",
-                  "{{controller}} {{tenant}}"), _floor()), **FIDELITY,
-            description="Dashed: the tenant's f_min."),
-        OVERLOADED,
-    )),
+    (
+        "Outcome by controller",
+        (
+            PanelSpec(
+                "Pairs delivered per emulated second by controller",
+                (
+                    Query(
+                        _per_emulated("qnemu_pairs_delivered_total", "controller, tenant"),
+                        "{{controller}} {{tenant}}",
+                    ),
+                ),
+                "hertz",
+            ),
+            PanelSpec(
+                "Pairs delivered by controller",
+                (
+                    Query(
+                        f"sum by (controller) ({sel('qnemu_pairs_delivered_total')})",
+                        "{{controller}}",
+                    ),
+                ),
+                "none",
+                "stat",
+            ),
+            PanelSpec(
+                "Mean delivered fidelity by controller (true value)",
+                (
+                    Query(
+                        _mean("qnemu_delivered_fidelity", "controller, tenant"),
+                        "{{controller}} {{tenant}}",
+                    ),
+                    _floor(),
+                ),
+                **FIDELITY,
+                description="Dashed: the tenant's f_min.",
+            ),
+            PanelSpec(
+                "Tenant utility by controller",
+                (Query(f"sum by (controller) ({sel('qnemu_tenant_utility')})", "{{controller}}"),),
+                "short",
+            ),
+            PHASE,
+        ),
+    ),
+    (
+        "Violations by controller",
+        (
+            PanelSpec(
+                "Violations per wall second by controller and kind",
+                (
+                    Query(
+                        _rate("qnemu_violations_total", "controller, kind"),
+                        "{{controller}} {{kind}}",
+                    ),
+                ),
+                "ops",
+                alarm=True,
+            ),
+            PanelSpec(
+                "Violations so far by controller",
+                (
+                    Query(
+                        f"sum by (controller) ({sel('qnemu_violations_total')})", "{{controller}}"
+                    ),
+                ),
+                "none",
+                "stat",
+                alarm=True,
+            ),
+            PanelSpec(
+                "Violations so far by controller site",
+                (
+                    Query(
+                        f"sum by (controller, site) ({sel('qnemu_violations_total')})", "{{site}}"
+                    ),
+                ),
+                "short",
+                alarm=True,
+                description="site: the controller instance serving the node that violated.",
+            ),
+        ),
+    ),
+    (
+        "Control plane",
+        (
+            PanelSpec(
+                "Decision latency p50 / p99 by controller (emulated)",
+                (
+                    Query(
+                        _quantile(0.5, "qnemu_controller_decision_latency_seconds", "controller"),
+                        "p50 {{controller}}",
+                    ),
+                    Query(
+                        _quantile(0.99, "qnemu_controller_decision_latency_seconds", "controller"),
+                        "p99 {{controller}}",
+                    ),
+                ),
+                "s",
+            ),
+            PanelSpec(
+                "Decision compute time p99 by controller (wall)",
+                (
+                    Query(
+                        _quantile(0.99, "qnemu_controller_compute_seconds", "controller"),
+                        "{{controller}}",
+                    ),
+                ),
+                "s",
+            ),
+            PanelSpec(
+                "Admission decisions by result",
+                (
+                    Query(
+                        f"sum by (result) ({sel('qnemu_admission_decisions_total')})", "{{result}}"
+                    ),
+                ),
+                "none",
+                "stat",
+            ),
+            PanelSpec(
+                "Q-NUM predicted utility by tenant",
+                (
+                    Query(
+                        f"max by (controller, tenant) ({sel('qnemu_qnum_utility')})",
+                        "{{controller}} {{tenant}}",
+                    ),
+                ),
+                "short",
+            ),
+            PanelSpec(
+                "Q-NUM predicted rate by tenant (per emulated second)",
+                (
+                    Query(
+                        f"max by (controller, tenant) ({sel('qnemu_qnum_predicted_rate_hertz')})",
+                        "{{controller}} {{tenant}}",
+                    ),
+                ),
+                "hertz",
+            ),
+            PanelSpec(
+                "Q-NUM predicted fidelity by tenant",
+                (
+                    Query(
+                        f"max by (controller, tenant) ({sel('qnemu_qnum_predicted_fidelity')})",
+                        "{{controller}} {{tenant}}",
+                    ),
+                    _floor(),
+                ),
+                **FIDELITY,
+                description="Dashed: the tenant's f_min.",
+            ),
+            OVERLOADED,
+        ),
+    ),
 )
 
 DASHBOARDS = {
@@ -311,10 +528,19 @@ def variables_used(rows: tuple[tuple[str, tuple[PanelSpec, ...]], ...]) -> list[
 def _variable(name: str, datasource: DataSourceRef) -> Any:
     label, query = VARIABLES[name]
     everything = gmodel.VariableOption(selected=True, text="All", value="$__all")
-    return (gdash.QueryVariable(name).id(name).label(label).query(query)
-            .datasource(datasource).multi(True).include_all(True).all_value(ALL)
-            .current(everything).refresh(gmodel.VariableRefresh.ON_TIME_RANGE_CHANGED)
-            .sort(gmodel.VariableSort.ALPHABETICAL_ASC))
+    return (
+        gdash.QueryVariable(name)
+        .id(name)
+        .label(label)
+        .query(query)
+        .datasource(datasource)
+        .multi(True)
+        .include_all(True)
+        .all_value(ALL)
+        .current(everything)
+        .refresh(gmodel.VariableRefresh.ON_TIME_RANGE_CHANGED)
+        .sort(gmodel.VariableSort.ALPHABETICAL_ASC)
+    )
 
 
 def _ref(i: int) -> str:
@@ -333,15 +559,26 @@ def _panel(spec: PanelSpec, datasource: DataSourceRef, panel_id: int) -> Any:
     if spec.kind == "stat":
         builder = gstat.Panel().reduce_options(gcommon.ReduceDataOptions().calcs(["lastNotNull"]))
         if spec.names:
-            builder.mappings([gmodel.ValueMap({str(value): gmodel.ValueMappingResult(
-                text=name, index=value) for value, name in spec.names.items()})])
+            builder.mappings(
+                [
+                    gmodel.ValueMap(
+                        {
+                            str(value): gmodel.ValueMappingResult(text=name, index=value)
+                            for value, name in spec.names.items()
+                        }
+                    )
+                ]
+            )
             builder.color_mode(BigValueColorMode.NONE)
         elif spec.alarm:
             builder.color_mode(BigValueColorMode.BACKGROUND)
     else:
         builder = gtime.Panel().legend(
-            gcommon.VizLegendOptions().display_mode(LegendDisplayMode.LIST)
-            .placement(LegendPlacement.BOTTOM).show_legend(True))
+            gcommon.VizLegendOptions()
+            .display_mode(LegendDisplayMode.LIST)
+            .placement(LegendPlacement.BOTTOM)
+            .show_legend(True)
+        )
         for i, query in enumerate(spec.queries):
             if query.floor:
                 builder.override_by_query(_ref(i), FLOOR_STYLE)
@@ -354,13 +591,21 @@ def _panel(spec: PanelSpec, datasource: DataSourceRef, panel_id: int) -> Any:
     if spec.decimals is not None:
         builder.decimals(spec.decimals)
     if spec.alarm:
-        builder.thresholds(gdash.ThresholdsConfig().mode(gmodel.ThresholdsMode.ABSOLUTE).steps(
-            [gmodel.Threshold(None, "green"), gmodel.Threshold(1, "red")]))
+        builder.thresholds(
+            gdash.ThresholdsConfig()
+            .mode(gmodel.ThresholdsMode.ABSOLUTE)
+            .steps([gmodel.Threshold(None, "green"), gmodel.Threshold(1, "red")])
+        )
     if spec.description:
         builder.description(spec.description)
     for i, query in enumerate(spec.queries):
-        target = (gprom.Dataquery().expr(query.expr).legend_format(query.legend)
-                  .ref_id(_ref(i)).datasource(datasource))
+        target = (
+            gprom.Dataquery()
+            .expr(query.expr)
+            .legend_format(query.legend)
+            .ref_id(_ref(i))
+            .datasource(datasource)
+        )
         builder.with_target(target)
     return builder
 
@@ -369,8 +614,14 @@ def build_dashboard(uid: str) -> dict[str, Any]:
     """One dashboard as Grafana's JSON model (a plain dict)."""
     title, rows = DASHBOARDS[uid]
     datasource = DataSourceRef(type_val="prometheus", uid=DATASOURCE_UID)
-    builder = (gdash.Dashboard(title).uid(uid).tags(["qnemu"]).refresh(REFRESH)
-               .time(*TIME_RANGE).editable())
+    builder = (
+        gdash.Dashboard(title)
+        .uid(uid)
+        .tags(["qnemu"])
+        .refresh(REFRESH)
+        .time(*TIME_RANGE)
+        .editable()
+    )
     for name in variables_used(rows):
         builder.with_variable(_variable(name, datasource))
     panel_id = 0
@@ -396,28 +647,43 @@ def panel_queries(dashboard: dict[str, Any]) -> list[tuple[str, str]]:
 
 def datasource_config(prometheus_url: str = DEFAULT_PROMETHEUS_URL) -> dict[str, Any]:
     """The Grafana data source qnemu's dashboards query."""
-    return {"name": DATASOURCE_NAME, "uid": DATASOURCE_UID, "type": "prometheus",
-            "access": "proxy", "url": prometheus_url, "isDefault": False,
-            "jsonData": {"timeInterval": SCRAPE_INTERVAL}}
+    return {
+        "name": DATASOURCE_NAME,
+        "uid": DATASOURCE_UID,
+        "type": "prometheus",
+        "access": "proxy",
+        "url": prometheus_url,
+        "isDefault": False,
+        "jsonData": {"timeInterval": SCRAPE_INTERVAL},
+    }
 
 
 def prometheus_config(host: str = DEFAULT_HOST, port: int = DEFAULT_PORT) -> dict[str, Any]:
     """A Prometheus configuration that scrapes qnemu every second."""
-    return {"global": {"scrape_interval": SCRAPE_INTERVAL, "evaluation_interval": "5s"},
-            "scrape_configs": [{"job_name": "qnemu",
-                                "static_configs": [{"targets": [f"{host}:{port}"]}]}]}
+    return {
+        "global": {"scrape_interval": SCRAPE_INTERVAL, "evaluation_interval": "5s"},
+        "scrape_configs": [
+            {"job_name": "qnemu", "static_configs": [{"targets": [f"{host}:{port}"]}]}
+        ],
+    }
 
 
 def check_scrape_port(port: int) -> None:
     """A port Prometheus can be told to scrape: 1..65535 (0 means "any" only to a server)."""
     if not isinstance(port, int) or not 1 <= port <= 65535:
-        raise TelemetryError(f"--metrics-port: Prometheus needs a fixed port in 1..65535 to "
-                             f"scrape, got {port!r} (run with the same --metrics-port)")
+        raise TelemetryError(
+            f"--metrics-port: Prometheus needs a fixed port in 1..65535 to "
+            f"scrape, got {port!r} (run with the same --metrics-port)"
+        )
 
 
-def export(directory: str | Path, dashboards_path: str | None = None,
-           prometheus_url: str = DEFAULT_PROMETHEUS_URL, metrics_host: str = DEFAULT_HOST,
-           metrics_port: int = DEFAULT_PORT) -> list[Path]:
+def export(
+    directory: str | Path,
+    dashboards_path: str | None = None,
+    prometheus_url: str = DEFAULT_PROMETHEUS_URL,
+    metrics_host: str = DEFAULT_HOST,
+    metrics_port: int = DEFAULT_PORT,
+) -> list[Path]:
     """Write the provisioning tree under ``directory``; returns the files written.
 
     ``directory/`` gets the dashboards (``*.json``), ``prometheus.yml`` (scraping
@@ -431,11 +697,24 @@ def export(directory: str | Path, dashboards_path: str | None = None,
     path = dashboards_path or str(root.resolve())
     files = {
         "provisioning/datasources/qnemu.yaml": _yaml(
-            {"apiVersion": 1, "datasources": [datasource_config(prometheus_url)]}),
-        "provisioning/dashboards/qnemu.yaml": _yaml({"apiVersion": 1, "providers": [{
-            "name": "qnemu", "folder": FOLDER, "type": "file", "disableDeletion": False,
-            "allowUiUpdates": True, "updateIntervalSeconds": 10,
-            "options": {"path": path, "foldersFromFilesStructure": False}}]}),
+            {"apiVersion": 1, "datasources": [datasource_config(prometheus_url)]}
+        ),
+        "provisioning/dashboards/qnemu.yaml": _yaml(
+            {
+                "apiVersion": 1,
+                "providers": [
+                    {
+                        "name": "qnemu",
+                        "folder": FOLDER,
+                        "type": "file",
+                        "disableDeletion": False,
+                        "allowUiUpdates": True,
+                        "updateIntervalSeconds": 10,
+                        "options": {"path": path, "foldersFromFilesStructure": False},
+                    }
+                ],
+            }
+        ),
         "prometheus.yml": _yaml(prometheus_config(metrics_host, metrics_port)),
     }
     for uid in DASHBOARDS:

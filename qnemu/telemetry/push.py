@@ -26,9 +26,12 @@ from qnemu.telemetry.dashboards import (
 )
 
 
-def push_dashboards(url: str, token: str | None = None,
-                    prometheus_url: str = DEFAULT_PROMETHEUS_URL,
-                    say: Callable[[str], None] | None = None) -> list[str]:
+def push_dashboards(
+    url: str,
+    token: str | None = None,
+    prometheus_url: str = DEFAULT_PROMETHEUS_URL,
+    say: Callable[[str], None] | None = None,
+) -> list[str]:
     """Create or update the data source, the folder and every dashboard; returns their uids.
 
     ``token``: a Grafana service-account token (Bearer); without one, credentials in the
@@ -47,9 +50,14 @@ def push_dashboards(url: str, token: str | None = None,
         _ensure_folder(api, GrafanaClientError)
         pushed = []
         for uid in DASHBOARDS:
-            api.dashboard.update_dashboard({"dashboard": build_dashboard(uid),
-                                            "folderUid": FOLDER, "overwrite": True,
-                                            "message": "qnemu dashboards push"})
+            api.dashboard.update_dashboard(
+                {
+                    "dashboard": build_dashboard(uid),
+                    "folderUid": FOLDER,
+                    "overwrite": True,
+                    "message": "qnemu dashboards push",
+                }
+            )
             say(f"grafana: dashboard {uid}")
             pushed.append(uid)
     except GrafanaException as exc:

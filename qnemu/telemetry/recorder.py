@@ -92,8 +92,9 @@ class RunInfo:
             links=tuple(plan.links),
             tenants=tuple(TenantInfo(t.name, t.app, t.f_min) for t in scenario.tenants),
             controller=architecture,
-            node_sites=tuple(site_of[n.id].name if n.id in site_of else architecture
-                             for n in scenario.nodes),
+            node_sites=tuple(
+                site_of[n.id].name if n.id in site_of else architecture for n in scenario.nodes
+            ),
             mode=emulator.get("mode", "ray"),
             actors=int(emulator.get("actors") or 0),
             dilation=dilation,
@@ -113,8 +114,9 @@ def run_name(scenario_name: str, at: float | None = None) -> str:
     return f"{stamp}-{re.sub(r'[^A-Za-z0-9_.-]+', '-', scenario_name) or 'scenario'}"
 
 
-def build_metrics(registry: CollectorRegistry,
-                  catalog: tuple[MetricSpec, ...] = CATALOG) -> dict[str, Any]:
+def build_metrics(
+    registry: CollectorRegistry, catalog: tuple[MetricSpec, ...] = CATALOG
+) -> dict[str, Any]:
     """Register every metric of the catalogue on ``registry``; returns them by full name.
 
     Each has its spec's labels plus ``run`` first (:attr:`MetricSpec.series_labels`).
@@ -127,8 +129,9 @@ def build_metrics(registry: CollectorRegistry,
         elif spec.type == "gauge":
             metric = Gauge(spec.name, spec.help_text, labels, registry=registry)
         else:
-            metric = Histogram(spec.name, spec.help_text, labels, registry=registry,
-                               buckets=spec.buckets)
+            metric = Histogram(
+                spec.name, spec.help_text, labels, registry=registry, buckets=spec.buckets
+            )
         made[spec.name] = metric
     return made
 
@@ -241,8 +244,12 @@ class MetricsRecorder:
         self._series("delivered_latency_seconds", tenant.name, controller)
         for result in ("admitted", "rejected"):
             self._series("admission_decisions_total", tenant.name, result)
-        for name in ("qnum_utility", "qnum_predicted_rate_hertz", "qnum_predicted_fidelity",
-                     "tenant_utility"):
+        for name in (
+            "qnum_utility",
+            "qnum_predicted_rate_hertz",
+            "qnum_predicted_fidelity",
+            "tenant_utility",
+        ):
             self._series(name, tenant.name, controller).set(math.nan)
 
     def record(self, batch: dict[str, Any]) -> None:
@@ -309,7 +316,8 @@ class MetricsRecorder:
         for tenant in self.run.tenants:
             _, quality_sum = self._delivered.get(tenant.name, (0, 0.0))
             self._series("tenant_utility", tenant.name, self._controller()).set(
-                realised_utility(quality_sum, self._emulated_s))
+                realised_utility(quality_sum, self._emulated_s)
+            )
 
     def _controller(self) -> str:
         """The run's control plane: the one ``controller`` label value of a run.
@@ -367,8 +375,13 @@ class MetricsRecorder:
             figures[1] += quality(spec.app, event.fidelity, spec.f_min)
 
     def _on_violation(self, event: records.Violation) -> None:
-        self._series("violations_total", event.kind, event.node, self._controller(),
-                     self._where(event.node, event.site)).inc()
+        self._series(
+            "violations_total",
+            event.kind,
+            event.node,
+            self._controller(),
+            self._where(event.node, event.site),
+        ).inc()
 
     def _on_message_lost(self, event: records.MessageLost) -> None:
         self._series("messages_lost_total", event.node, event.kind).inc()

@@ -57,15 +57,17 @@ class Prometheus:
 
     def __init__(self, url: str = DEFAULT_PROMETHEUS_URL) -> None:
         if not url.startswith(("http://", "https://")):
-            raise TelemetryError(f"prometheus url: must start with http:// or https://, "
-                                 f"got {url!r}")
+            raise TelemetryError(
+                f"prometheus url: must start with http:// or https://, got {url!r}"
+            )
         self.url = url.rstrip("/")
 
-    def query_range(self, expr: str, start: float, end: float, step: float
-                    ) -> list[dict[str, Any]]:
+    def query_range(self, expr: str, start: float, end: float, step: float) -> list[dict[str, Any]]:
         """The ``result`` of a range query (a list of ``{metric, values}``)."""
-        return self._get("query_range", {"query": expr, "start": f"{start:.3f}",
-                                         "end": f"{end:.3f}", "step": f"{step:g}"})
+        return self._get(
+            "query_range",
+            {"query": expr, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"},
+        )
 
     def query(self, expr: str, at: float) -> list[dict[str, Any]]:
         """The ``result`` of an instant query at ``at`` (a list of ``{metric, value}``)."""
@@ -75,8 +77,9 @@ class Prometheus:
         params = urllib.parse.urlencode(fields)
         expr = fields["query"]
         try:
-            with urllib.request.urlopen(f"{self.url}/api/v1/{endpoint}?{params}",
-                                        timeout=QUERY_TIMEOUT_S) as response:
+            with urllib.request.urlopen(
+                f"{self.url}/api/v1/{endpoint}?{params}", timeout=QUERY_TIMEOUT_S
+            ) as response:
                 answer = json.load(response)
         except urllib.error.HTTPError as exc:  # a bad query: Prometheus says why
             detail = json.loads(exc.read() or b"{}").get("error", exc.reason)
@@ -88,8 +91,9 @@ class Prometheus:
         return answer["data"]["result"]
 
 
-def fill_variables(expr: str, variables: Mapping[str, Sequence[str]] | None = None,
-                   rate_window: str = RATE_WINDOW) -> str:
+def fill_variables(
+    expr: str, variables: Mapping[str, Sequence[str]] | None = None, rate_window: str = RATE_WINDOW
+) -> str:
     """``expr`` as Grafana sends it: each ``$name`` becomes its chosen values as a regex
     (``a|b``; "All", ``.*``, when none are chosen) and ``$__rate_interval`` a window."""
     expr = expr.replace(RATE, rate_window)
@@ -114,26 +118,45 @@ def legend(template: str, labels: Mapping[str, str]) -> str:
     return text or "{" + ", ".join(f'{k}="{v}"' for k, v in sorted(labels.items())) + "}"
 
 
-def panel_series(panel: Mapping[str, Any], prometheus: Prometheus, start: float, end: float,
-                 step: float, variables: Mapping[str, Sequence[str]] | None = None
-                 ) -> list[Series]:
+def panel_series(
+    panel: Mapping[str, Any],
+    prometheus: Prometheus,
+    start: float,
+    end: float,
+    step: float,
+    variables: Mapping[str, Sequence[str]] | None = None,
+) -> list[Series]:
     """Every series a panel's queries return over ``[start, end]``."""
-    floors = {o["matcher"].get("options") for o in panel.get("fieldConfig", {}).get(
-        "overrides", []) if o.get("matcher", {}).get("id") == "byFrameRefID"}
+    floors = {
+        o["matcher"].get("options")
+        for o in panel.get("fieldConfig", {}).get("overrides", [])
+        if o.get("matcher", {}).get("id") == "byFrameRefID"
+    }
     found = []
     for target in panel.get("targets") or []:
         expr = fill_variables(target["expr"], variables)
         for result in prometheus.query_range(expr, start, end, step):
             points = [(float(t), float(v)) for t, v in result["values"]]
-            found.append(Series(legend(target.get("legendFormat", ""), result["metric"]),
-                                tuple(t for t, _ in points), tuple(v for _, v in points),
-                                target.get("refId") in floors))
+            found.append(
+                Series(
+                    legend(target.get("legendFormat", ""), result["metric"]),
+                    tuple(t for t, _ in points),
+                    tuple(v for _, v in points),
+                    target.get("refId") in floors,
+                )
+            )
     return found
 
 
-def render_dashboard(dashboard: Mapping[str, Any], prometheus: Prometheus, path: Path,
-                     start: float, end: float, step: float = 1.0,
-                     variables: Mapping[str, Sequence[str]] | None = None) -> Path:
+def render_dashboard(
+    dashboard: Mapping[str, Any],
+    prometheus: Prometheus,
+    path: Path,
+    start: float,
+    end: float,
+    step: float = 1.0,
+    variables: Mapping[str, Sequence[str]] | None = None,
+) -> Path:
     """Draw one dashboard JSON model to ``path`` (PNG); returns ``path``."""
     import matplotlib
 
@@ -143,13 +166,19 @@ def render_dashboard(dashboard: Mapping[str, Any], prometheus: Prometheus, path:
     panels = dashboard.get("panels", [])
     bottom = max((p["gridPos"]["y"] + p["gridPos"]["h"] for p in panels), default=1)
     figure = plt.figure(figsize=(GRID_WIDTH * INCH_PER_COLUMN, bottom * INCH_PER_GRID_ROW + 1))
-    figure.suptitle(_heading(dashboard, start, end, variables), fontsize=14, x=0.01,
-                    ha="left")
-    drawn = [(panel, panel_series(panel, prometheus, start, end, step, variables))
-             for panel in panels if panel.get("type") != "row"]
-    times = [t for _, found in drawn for s in found for t, v in zip(s.times, s.values,
-                                                                      strict=True)
-             if math.isfinite(v) and not s.floor]
+    figure.suptitle(_heading(dashboard, start, end, variables), fontsize=14, x=0.01, ha="left")
+    drawn = [
+        (panel, panel_series(panel, prometheus, start, end, step, variables))
+        for panel in panels
+        if panel.get("type") != "row"
+    ]
+    times = [
+        t
+        for _, found in drawn
+        for s in found
+        for t, v in zip(s.times, s.values, strict=True)
+        if math.isfinite(v) and not s.floor
+    ]
     span = (min(times), max(times)) if times else (start, end)
     for panel in panels:
         if panel.get("type") == "row":
@@ -166,10 +195,14 @@ def render_dashboard(dashboard: Mapping[str, Any], prometheus: Prometheus, path:
     return path
 
 
-def snapshot(directory: str | Path, prometheus_url: str = DEFAULT_PROMETHEUS_URL,
-             range_s: float = DEFAULT_RANGE_S, end: float | None = None,
-             variables: Mapping[str, Sequence[str]] | None = None,
-             uids: Sequence[str] | None = None) -> list[Path]:
+def snapshot(
+    directory: str | Path,
+    prometheus_url: str = DEFAULT_PROMETHEUS_URL,
+    range_s: float = DEFAULT_RANGE_S,
+    end: float | None = None,
+    variables: Mapping[str, Sequence[str]] | None = None,
+    uids: Sequence[str] | None = None,
+) -> list[Path]:
     """Render every qnemu dashboard (or ``uids``) to ``directory/<uid>.png``.
 
     The window is the ``range_s`` seconds before ``end`` (default: now), the dashboards'
@@ -182,17 +215,32 @@ def snapshot(directory: str | Path, prometheus_url: str = DEFAULT_PROMETHEUS_URL
     end = time.time() if end is None else end
     step = max(1.0, range_s / 600)  # at most about 600 points per series, as Grafana asks
     root = Path(directory)
-    return [render_dashboard(build_dashboard(uid), prometheus, root / f"{uid}.png",
-                             end - range_s, end, step, variables)
-            for uid in (uids or list(DASHBOARDS))]
+    return [
+        render_dashboard(
+            build_dashboard(uid),
+            prometheus,
+            root / f"{uid}.png",
+            end - range_s,
+            end,
+            step,
+            variables,
+        )
+        for uid in (uids or list(DASHBOARDS))
+    ]
 
 
 # -- drawing -------------------------------------------------------------------------------
-def _heading(dashboard: Mapping[str, Any], start: float, end: float,
-             variables: Mapping[str, Sequence[str]] | None) -> str:
+def _heading(
+    dashboard: Mapping[str, Any],
+    start: float,
+    end: float,
+    variables: Mapping[str, Sequence[str]] | None,
+) -> str:
     chosen = ", ".join(f"{k}={'|'.join(v)}" for k, v in (variables or {}).items() if v)
-    window = (f"{time.strftime('%H:%M:%S', time.localtime(start))}–"
-              f"{time.strftime('%H:%M:%S', time.localtime(end))}")
+    window = (
+        f"{time.strftime('%H:%M:%S', time.localtime(start))}–"
+        f"{time.strftime('%H:%M:%S', time.localtime(end))}"
+    )
     return f"{dashboard.get('title', '')}   ({window}{'; ' + chosen if chosen else ''})"
 
 
@@ -238,8 +286,7 @@ def _axis_formatter(unit: str, decimals: int | None) -> Any:
         return PercentFormatter(1.0)
     if unit in _ENGINEERING:
         return EngFormatter(unit=_ENGINEERING[unit])
-    return FuncFormatter(lambda v, _: f"{v:.{decimals}f}" if decimals is not None
-                         else f"{v:g}")
+    return FuncFormatter(lambda v, _: f"{v:.{decimals}f}" if decimals is not None else f"{v:g}")
 
 
 def _alarm(defaults: Mapping[str, Any]) -> float | None:
@@ -250,14 +297,23 @@ def _alarm(defaults: Mapping[str, Any]) -> float | None:
 
 
 def _no_data(axes: Any) -> None:
-    axes.text(0.5, 0.5, "No data", ha="center", va="center", fontsize=12, color="grey",
-              transform=axes.transAxes)
+    axes.text(
+        0.5,
+        0.5,
+        "No data",
+        ha="center",
+        va="center",
+        fontsize=12,
+        color="grey",
+        transform=axes.transAxes,
+    )
     axes.set_xticks([])
     axes.set_yticks([])
 
 
-def _timeseries(axes: Any, panel: Mapping[str, Any], found: list[Series],
-                span: tuple[float, float]) -> None:
+def _timeseries(
+    axes: Any, panel: Mapping[str, Any], found: list[Series], span: tuple[float, float]
+) -> None:
     import matplotlib.dates as mdates
 
     defaults = _defaults(panel)
@@ -268,8 +324,11 @@ def _timeseries(axes: Any, panel: Mapping[str, Any], found: list[Series],
         return
     for series in found:
         when = [datetime.fromtimestamp(t) for t in series.times]
-        style = {"color": "red", "linestyle": "--", "linewidth": 1.2} if series.floor else {
-            "linewidth": 1.4}
+        style = (
+            {"color": "red", "linestyle": "--", "linewidth": 1.2}
+            if series.floor
+            else {"linewidth": 1.4}
+        )
         axes.plot(when, series.values, label=series.legend, **style)
     alarm = _alarm(defaults)
     if alarm is not None:  # Grafana colours the region beyond the red threshold
@@ -278,8 +337,9 @@ def _timeseries(axes: Any, panel: Mapping[str, Any], found: list[Series],
     if low is not None or high is not None:
         axes.set_ylim(bottom=low, top=high)
     margin = max(1.0, (span[1] - span[0]) * 0.02)
-    axes.set_xlim(datetime.fromtimestamp(span[0] - margin),
-                  datetime.fromtimestamp(span[1] + margin))
+    axes.set_xlim(
+        datetime.fromtimestamp(span[0] - margin), datetime.fromtimestamp(span[1] + margin)
+    )
     axes.xaxis.set_major_formatter(mdates.DateFormatter("%H:%M:%S"))
     axes.xaxis.set_major_locator(mdates.AutoDateLocator(maxticks=5))
     axes.yaxis.set_major_formatter(_axis_formatter(unit, decimals))
@@ -293,8 +353,12 @@ def _stat(axes: Any, panel: Mapping[str, Any], found: list[Series]) -> None:
     the alarm threshold."""
     defaults = _defaults(panel)
     unit, decimals = defaults.get("unit", "short"), defaults.get("decimals")
-    words = {key: found["text"] for mapping in defaults.get("mappings") or []
-             if mapping.get("type") == "value" for key, found in mapping["options"].items()}
+    words = {
+        key: found["text"]
+        for mapping in defaults.get("mappings") or []
+        if mapping.get("type") == "value"
+        for key, found in mapping["options"].items()
+    }
     alarm = _alarm(defaults)
     axes.set_title(panel.get("title", ""), fontsize=10, loc="left")
     axes.set_xticks([])
@@ -317,16 +381,32 @@ def _stat(axes: Any, panel: Mapping[str, Any], found: list[Series]) -> None:
         # as large as fits the box: about 1.6 points per character per inch of box width
         box_inches = axes.get_position().width * axes.figure.get_figwidth() * width
         size = max(6.0, min(20.0, box_inches * 110 / max(len(text), 1)))
-        axes.text(i * width + width / 2, 0.55, text, ha="center", va="center", fontsize=size,
-                  color=ink, weight="bold", transform=axes.transAxes)
+        axes.text(
+            i * width + width / 2,
+            0.55,
+            text,
+            ha="center",
+            va="center",
+            fontsize=size,
+            color=ink,
+            weight="bold",
+            transform=axes.transAxes,
+        )
         fits = max(4, int(box_inches * 72 / (0.85 * 6)) - 2)  # 6 pt characters in the box
-        name = name if len(name) <= fits else "…" + name[-(fits - 1):]  # the tail tells runs apart
-        axes.text(i * width + width / 2, 0.2, name, ha="center", va="center", fontsize=6,
-                  color=ink, transform=axes.transAxes)
+        name = name if len(name) <= fits else "…" + name[-(fits - 1) :]  # the tail tells runs apart
+        axes.text(
+            i * width + width / 2,
+            0.2,
+            name,
+            ha="center",
+            va="center",
+            fontsize=6,
+            color=ink,
+            transform=axes.transAxes,
+        )
 
 
 def _box(x: float, width: float, colour: str, axes: Any) -> Any:
     from matplotlib.patches import Rectangle
 
-    return Rectangle((x + 0.005, 0.02), width - 0.01, 0.96, color=colour,
-                     transform=axes.transAxes)
+    return Rectangle((x + 0.005, 0.02), width - 0.01, 0.96, color=colour, transform=axes.transAxes)

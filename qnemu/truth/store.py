@@ -72,9 +72,17 @@ class PairRecord:
     def to_wire(self) -> list[Any]:
         """A msgpack-ready form for hand-over between hosts."""
         return [
-            self.pair_id, [list(q) for q in self.qubits], self.rho.tobytes(),
-            self.updated_at_s, [_finite(x) for x in self.t1_s], [_finite(x) for x in self.t2_s],
-            self.link_pairs, self.created_at_s, self.frozen, self.broken, self.uses,
+            self.pair_id,
+            [list(q) for q in self.qubits],
+            self.rho.tobytes(),
+            self.updated_at_s,
+            [_finite(x) for x in self.t1_s],
+            [_finite(x) for x in self.t2_s],
+            self.link_pairs,
+            self.created_at_s,
+            self.frozen,
+            self.broken,
+            self.uses,
         ]
 
     @classmethod
@@ -82,10 +90,17 @@ class PairRecord:
         """The record :meth:`to_wire` encoded."""
         (pair_id, qubits, rho, updated, t1, t2, links, created, frozen, broken, uses) = item
         return cls(
-            pair_id, [(q[0], q[1]) for q in qubits],
-            np.frombuffer(rho, dtype=np.complex128).reshape(4, 4).copy(), list(updated),
-            [_infinite(x) for x in t1], [_infinite(x) for x in t2], list(links), created,
-            list(frozen), broken, dict(uses),
+            pair_id,
+            [(q[0], q[1]) for q in qubits],
+            np.frombuffer(rho, dtype=np.complex128).reshape(4, 4).copy(),
+            list(updated),
+            [_infinite(x) for x in t1],
+            [_infinite(x) for x in t2],
+            list(links),
+            created,
+            list(frozen),
+            broken,
+            dict(uses),
         )
 
 
@@ -98,8 +113,14 @@ def _infinite(x: float | None) -> float:
 
 
 def swap_records(
-    left: PairRecord, left_qubit: Qubit, right: PairRecord, right_qubit: Qubit,
-    time_s: float, rng: np.random.Generator, gate_error: float, measurement_error: float,
+    left: PairRecord,
+    left_qubit: Qubit,
+    right: PairRecord,
+    right_qubit: Qubit,
+    time_s: float,
+    rng: np.random.Generator,
+    gate_error: float,
+    measurement_error: float,
 ) -> tuple[int, PairRecord]:
     """Entanglement swap at the node holding ``left_qubit`` and ``right_qubit`` at ``time_s``.
 
@@ -112,8 +133,9 @@ def swap_records(
     far_right = right.qubits[1 - right.index(right_qubit)]
     left.oriented(far_left)
     right.oriented(right_qubit)
-    outcome, rho = swap(left.rho, right.rho, rng, gate_error=gate_error,
-                        measurement_error=measurement_error)
+    outcome, rho = swap(
+        left.rho, right.rho, rng, gate_error=gate_error, measurement_error=measurement_error
+    )
     merged = PairRecord(
         pair_id=f"{left.pair_id}+{right.pair_id}",
         qubits=[far_left, far_right],
@@ -146,8 +168,7 @@ def use_qubit(record: PairRecord, qubit: Qubit, time_s: float, corrections: list
     record.frozen[index] = True
 
 
-def correct_qubit(record: PairRecord, qubit: Qubit, time_s: float,
-                  corrections: list[int]) -> None:
+def correct_qubit(record: PairRecord, qubit: Qubit, time_s: float, corrections: list[int]) -> None:
     """Apply an end node's Pauli corrections to its qubit at ``time_s`` (no freezing)."""
     index = record.index(qubit)
     record.advance(index, time_s)
@@ -157,8 +178,15 @@ def correct_qubit(record: PairRecord, qubit: Qubit, time_s: float,
             record.rho = apply_correction(record.rho, outcome)
 
 
-def purify_records(keep: PairRecord, sacrifice: PairRecord, src: str, src_time_s: float,
-                   dst_time_s: float, rng: np.random.Generator, method: str) -> bool:
+def purify_records(
+    keep: PairRecord,
+    sacrifice: PairRecord,
+    src: str,
+    src_time_s: float,
+    dst_time_s: float,
+    rng: np.random.Generator,
+    method: str,
+) -> bool:
     """One round of end-to-end purification; ``keep`` holds the result, returns success.
 
     The source end acted at ``src_time_s``, the destination at ``dst_time_s``: each pair's

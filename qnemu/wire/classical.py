@@ -43,7 +43,8 @@ class ClassicalNetwork:
         row = self._delay.get(src)
         if row is None:
             row = self._delay[src] = nx.single_source_dijkstra_path_length(
-                self._graph, src, weight=self._hop_delay_s)
+                self._graph, src, weight=self._hop_delay_s
+            )
         return row
 
     def delay_s(self, src: str, dst: str) -> float:
@@ -61,5 +62,11 @@ class ClassicalNetwork:
 
     def shortest_hop_delay_s(self) -> float:
         """The smallest delay between two distinct nodes: the emulation's finest time scale."""
-        return min((self._hop_delay_s(u, v, data) for u, v, data in self._graph.edges(data=True)
-                    if u != v), default=math.inf)
+        return min(
+            (
+                self._hop_delay_s(u, v, data)
+                for u, v, data in self._graph.edges(data=True)
+                if u != v
+            ),
+            default=math.inf,
+        )

@@ -36,12 +36,11 @@ class FrameReader:
         while len(self._buffer) >= _LENGTH.size:
             (length,) = _LENGTH.unpack_from(self._buffer)
             if length > self._max:
-                raise FrameTooLarge(f"frame length: {length} bytes exceeds the {self._max} "
-                                    f"limit")
+                raise FrameTooLarge(f"frame length: {length} bytes exceeds the {self._max} limit")
             end = _LENGTH.size + length
             if len(self._buffer) < end:
                 return
-            body = bytes(self._buffer[_LENGTH.size:end])
+            body = bytes(self._buffer[_LENGTH.size : end])
             del self._buffer[:end]
             yield body
 
@@ -53,5 +52,3 @@ class FrameReader:
         """Add received bytes; yield every frame now complete, decoded."""
         for body in self.bodies(data):
             yield self.decode(body)
-
-

@@ -159,8 +159,20 @@ class PurifyResult(Message):
 
 MESSAGE_TYPES: dict[int, type[Message]] = {
     cls.kind: cls
-    for cls in (Herald, SwapOutcome, ModeFree, Discard, PathSetup, Report, SwapInstruction,
-                PurifyRequest, PurifyResult, DiscardInstruction, PathReady, OutcomeAck)
+    for cls in (
+        Herald,
+        SwapOutcome,
+        ModeFree,
+        Discard,
+        PathSetup,
+        Report,
+        SwapInstruction,
+        PurifyRequest,
+        PurifyResult,
+        DiscardInstruction,
+        PathReady,
+        OutcomeAck,
+    )
 }
 
 
@@ -182,5 +194,3 @@ def decode(item: list[Any]) -> Message:
     if cls is None:
         raise ValueError(f"message kind: unknown code {kind!r}")
     return cls(*fields)
-
-

@@ -36,8 +36,12 @@ def free_port() -> int:
 
 
 def cluster_env() -> dict[str, str]:
-    return {**os.environ, "RAY_AUTH_MODE": "token", "RAY_USAGE_STATS_ENABLED": "0",
-            "RAY_AUTH_TOKEN": CLUSTER_TOKEN}
+    return {
+        **os.environ,
+        "RAY_AUTH_MODE": "token",
+        "RAY_USAGE_STATS_ENABLED": "0",
+        "RAY_AUTH_TOKEN": CLUSTER_TOKEN,
+    }
 
 
 CLUSTER_TOKEN = secrets.token_hex(16)
@@ -87,18 +91,50 @@ def two_raylets():
     root = Path(tempfile.mkdtemp(prefix="qnr", dir="/tmp"))  # AF_UNIX paths: <= 107 bytes
     port = free_port()
     common = ["--node-ip-address", "127.0.0.1", "--num-cpus", "1", "--disable-usage-stats"]
-    head = [RAY, "start", "--head", "--port", str(port), "--temp-dir", str(root / "head"),
-            "--resources", '{"qnemu_host_a": 1000}', "--include-dashboard", "false",
-            "--dashboard-port", str(free_port()), "--ray-client-server-port", str(free_port()),
-            "--dashboard-agent-listen-port", str(free_port()), *common]
-    worker = [RAY, "start", "--address", f"127.0.0.1:{port}", "--temp-dir", str(root / "worker"),
-              "--resources", '{"qnemu_host_b": 1000}',
-              "--dashboard-agent-listen-port", str(free_port()), *common]
+    head = [
+        RAY,
+        "start",
+        "--head",
+        "--port",
+        str(port),
+        "--temp-dir",
+        str(root / "head"),
+        "--resources",
+        '{"qnemu_host_a": 1000}',
+        "--include-dashboard",
+        "false",
+        "--dashboard-port",
+        str(free_port()),
+        "--ray-client-server-port",
+        str(free_port()),
+        "--dashboard-agent-listen-port",
+        str(free_port()),
+        *common,
+    ]
+    worker = [
+        RAY,
+        "start",
+        "--address",
+        f"127.0.0.1:{port}",
+        "--temp-dir",
+        str(root / "worker"),
+        "--resources",
+        '{"qnemu_host_b": 1000}',
+        "--dashboard-agent-listen-port",
+        str(free_port()),
+        *common,
+    ]
     pgids: list[int] = []
     try:
         for command in (head, worker):
-            proc = subprocess.Popen(command, env=cluster_env(), start_new_session=True,
-                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            proc = subprocess.Popen(
+                command,
+                env=cluster_env(),
+                start_new_session=True,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
             pgids.append(proc.pid)
             out, _ = proc.communicate(timeout=90)
             if proc.returncode != 0:

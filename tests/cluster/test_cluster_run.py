@@ -25,19 +25,36 @@ pytestmark = pytest.mark.ray
 
 QNEMU = [sys.executable, "-m", "qnemu.cli"]
 CHAIN = {
-    "name": "cluster-chain", "seed": 11, "duration_s": 0.3, "dilation": 50,
-    "topology": {"generator": "chain", "n": 4, "hop_km": 10, "hardware": "trapped_ion",
-                 "memories": 8},
+    "name": "cluster-chain",
+    "seed": 11,
+    "duration_s": 0.3,
+    "dilation": 50,
+    "topology": {
+        "generator": "chain",
+        "n": 4,
+        "hop_km": 10,
+        "hardware": "trapped_ion",
+        "memories": 8,
+    },
     "runtime": {"nodes_per_actor": 2, "placement": "auto"},
-    "tenants": [{"name": "t", "app": "dqc", "src": "n0", "dst": "n3", "rate_hz": 100,
-                 "arrivals": "backlog",
-                 "f_min": 0.5}],
+    "tenants": [
+        {
+            "name": "t",
+            "app": "dqc",
+            "src": "n0",
+            "dst": "n3",
+            "rate_hz": 100,
+            "arrivals": "backlog",
+            "f_min": 0.5,
+        }
+    ],
 }
 
 
 def _qnemu(args: list[str], timeout_s: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([*QNEMU, *args], env=cluster_env(), capture_output=True, text=True,
-                          timeout=timeout_s)
+    return subprocess.run(
+        [*QNEMU, *args], env=cluster_env(), capture_output=True, text=True, timeout=timeout_s
+    )
 
 
 def _write(path: Path, data: dict) -> Path:
@@ -49,8 +66,18 @@ def _write(path: Path, data: dict) -> Path:
 def cluster_run(two_raylets, tmp_path_factory):
     folder = tmp_path_factory.mktemp("cluster")
     scenario = _write(folder / "chain.yaml", CHAIN)
-    done = _qnemu(["run", str(scenario), "--address", two_raylets, "--results",
-                   str(folder / "runs"), "--no-metrics", "--quiet"])
+    done = _qnemu(
+        [
+            "run",
+            str(scenario),
+            "--address",
+            two_raylets,
+            "--results",
+            str(folder / "runs"),
+            "--no-metrics",
+            "--quiet",
+        ]
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     (run,) = (folder / "runs").iterdir()
     return scenario, run, json.loads((run / "summary.json").read_text()), done.stdout
@@ -87,37 +114,82 @@ def test_results_folder_has_the_form_of_a_local_run(cluster_run, tmp_path):
     assert sorted(p.name for p in run.iterdir()) == sorted(p.name for p in local_run.iterdir())
     assert set(summary) == set(local)
     assert set(summary["tenants"]["t"]) == set(local["tenants"]["t"])
-    for key in ("dilation", "actors", "nodes_per_actor", "ray_nodes_used", "lateness_p99_s",
-                "overloaded", "messages", "startup_s"):
+    for key in (
+        "dilation",
+        "actors",
+        "nodes_per_actor",
+        "ray_nodes_used",
+        "lateness_p99_s",
+        "overloaded",
+        "messages",
+        "startup_s",
+    ):
         assert key in summary["emulator"]
     for line in (run / "pairs.jsonl").read_text().splitlines():
         json.loads(line)
 
 
 def test_host_label_no_ray_node_has_is_exit_2(two_raylets, tmp_path):
-    data = {**CHAIN, "topology": {"nodes": [
-        {"id": "a", "hardware": "trapped_ion", "memories": 4, "host": "qnemu_host_a"},
-        {"id": "b", "hardware": "trapped_ion", "memories": 4, "host": "no-such-machine"}],
-        "links": [{"a": "a", "b": "b", "length_km": 10}]},
-        "tenants": [{"name": "t", "app": "qkd", "src": "a", "dst": "b", "rate_hz": 10,
-                     "arrivals": "backlog",
-                     "f_min": 0.5}]}
+    data = {
+        **CHAIN,
+        "topology": {
+            "nodes": [
+                {"id": "a", "hardware": "trapped_ion", "memories": 4, "host": "qnemu_host_a"},
+                {"id": "b", "hardware": "trapped_ion", "memories": 4, "host": "no-such-machine"},
+            ],
+            "links": [{"a": "a", "b": "b", "length_km": 10}],
+        },
+        "tenants": [
+            {
+                "name": "t",
+                "app": "qkd",
+                "src": "a",
+                "dst": "b",
+                "rate_hz": 10,
+                "arrivals": "backlog",
+                "f_min": 0.5,
+            }
+        ],
+    }
     scenario = _write(tmp_path / "bad-host.yaml", data)
-    done = _qnemu(["run", str(scenario), "--address", two_raylets, "--results",
-                   str(tmp_path / "runs"), "--no-metrics", "--quiet"])
+    done = _qnemu(
+        [
+            "run",
+            str(scenario),
+            "--address",
+            two_raylets,
+            "--results",
+            str(tmp_path / "runs"),
+            "--no-metrics",
+            "--quiet",
+        ]
+    )
     assert done.returncode == 2, done.stdout + done.stderr
     assert "host: no Ray node answers to 'no-such-machine'" in done.stderr
     assert "Traceback" not in done.stderr
 
 
-@pytest.mark.parametrize("metrics", [["--metrics-port", "0", "--metrics-linger", "0"],
-                                     ["--no-metrics"]], ids=["metrics", "no-metrics"])
+@pytest.mark.parametrize(
+    "metrics",
+    [["--metrics-port", "0", "--metrics-linger", "0"], ["--no-metrics"]],
+    ids=["metrics", "no-metrics"],
+)
 def test_unreachable_address_is_exit_2_within_30_s(tmp_path, metrics):
     from .conftest import free_port
 
     started = time.monotonic()
-    done = _qnemu(["run", "--address", f"127.0.0.1:{free_port()}", "--results",
-                   str(tmp_path / "runs"), *metrics, "--quiet"], timeout_s=60)
+    done = _qnemu(
+        [
+            "run",
+            "--address",
+            f"127.0.0.1:{free_port()}",
+            "--results",
+            str(tmp_path / "runs"),
+            *metrics,
+            "--quiet",
+        ],
+        timeout_s=60,
+    )
     assert time.monotonic() - started < 30
     assert done.returncode == 2, done.stdout + done.stderr
     assert "no Ray cluster answers at 127.0.0.1:" in done.stderr

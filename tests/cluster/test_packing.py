@@ -31,13 +31,32 @@ TENANTS = [("t0", "n2", "n5"), ("t1", "n12", "n15"), ("t2", "n22", "n25"), ("t3"
 
 
 def chain(seed: int):
-    return load_scenario({
-        "name": "chain40", "seed": seed, "duration_s": 0.4,
-        "topology": {"generator": "chain", "n": 40, "hop_km": 10, "hardware": "trapped_ion",
-                     "memories": 8},
-        "tenants": [{"name": name, "app": "dqc", "src": src, "dst": dst, "rate_hz": 100,
-                     "f_min": 0.5, "arrivals": "backlog"} for name, src, dst in TENANTS],
-    })
+    return load_scenario(
+        {
+            "name": "chain40",
+            "seed": seed,
+            "duration_s": 0.4,
+            "topology": {
+                "generator": "chain",
+                "n": 40,
+                "hop_km": 10,
+                "hardware": "trapped_ion",
+                "memories": 8,
+            },
+            "tenants": [
+                {
+                    "name": name,
+                    "app": "dqc",
+                    "src": src,
+                    "dst": dst,
+                    "rate_hz": 100,
+                    "f_min": 0.5,
+                    "arrivals": "backlog",
+                }
+                for name, src, dst in TENANTS
+            ],
+        }
+    )
 
 
 def run_packed(scenario, per_actor: int) -> dict:
@@ -55,16 +74,20 @@ def run_packed(scenario, per_actor: int) -> dict:
         # like a socket: the frame arrives after the sending handler returns, in order
         crossings[0] += 1
         data = frame(payload)
-        scheduler.schedule(scheduler.now(), lambda: [hosts[peer].on_frame(decoded)
-                                                     for decoded in readers[peer].feed(data)])
+        scheduler.schedule(
+            scheduler.now(),
+            lambda: [hosts[peer].on_frame(decoded) for decoded in readers[peer].feed(data)],
+        )
 
     for host in hosts:
         host.attach(scheduler, sender)
         scheduler.schedule(0.0, host.start)
     scheduler.run(scenario.duration_s)
     builder = SummaryBuilder([(t.name, t.app, t.f_min) for t in scenario.tenants])
-    events = sorted((e for h in hosts for e in h.drain_events()),
-                    key=lambda e: e.get("t_s", e.get("t_delivered_s", 0.0)))
+    events = sorted(
+        (e for h in hosts for e in h.drain_events()),
+        key=lambda e: e.get("t_s", e.get("t_delivered_s", 0.0)),
+    )
     builder.add(events)
     return {"table": builder.tenant_table(scenario.duration_s), "crossings": crossings[0]}
 

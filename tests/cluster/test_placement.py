@@ -54,10 +54,13 @@ def test_nodes_per_actor_below_one_is_rejected():
         group_nodes(["a", "b"], 0)
 
 
-@pytest.mark.parametrize("address, expected", [
-    ("10.1.2.3:6379", ("10.1.2.3", 6379)),
-    ("ray://head.example:10001", ("head.example", 10001)),
-])
+@pytest.mark.parametrize(
+    "address, expected",
+    [
+        ("10.1.2.3:6379", ("10.1.2.3", 6379)),
+        ("ray://head.example:10001", ("head.example", 10001)),
+    ],
+)
 def test_addresses_resolve(address, expected):
     assert resolve_address(address) == expected
 
@@ -79,8 +82,10 @@ def test_dead_address_fails_fast():
 
 
 def test_clock_offset_beyond_tolerance_refuses_to_start():
-    offsets = {"aaaa": {"offset_s": 1e-5, "rtt_s": 1e-3},
-               "bbbb": {"offset_s": -4e-3, "rtt_s": 1e-3}}
+    offsets = {
+        "aaaa": {"offset_s": 1e-5, "rtt_s": 1e-3},
+        "bbbb": {"offset_s": -4e-3, "rtt_s": 1e-3},
+    }
     assert check_clock_offsets(offsets, 5e-3) == pytest.approx(4e-3)
     with pytest.raises(EmulationError, match=r"clock: Ray node bbbb is 4.000 ms off"):
         check_clock_offsets(offsets, 1e-3)

@@ -16,40 +16,90 @@ from qnemu.planning.plan import NetworkPlan
 from qnemu.scenario import load_scenario
 
 REPO = Path(__file__).resolve().parents[2]
-CONTROLLERS = ["distributed", "centralized", "hierarchical",
-               "examples.controllers.freshest_first:FreshestFirst"]
+CONTROLLERS = [
+    "distributed",
+    "centralized",
+    "hierarchical",
+    "examples.controllers.freshest_first:FreshestFirst",
+]
 
 
-def _chain(n, t2_s, architecture="distributed", location=None, seed=1, duration_s=0.2,
-           scheduling="asynchronous", hop_km=20.0, p_swap=1.0, cutoff_s="auto", memories=4):
+def _chain(
+    n,
+    t2_s,
+    architecture="distributed",
+    location=None,
+    seed=1,
+    duration_s=0.2,
+    scheduling="asynchronous",
+    hop_km=20.0,
+    p_swap=1.0,
+    cutoff_s="auto",
+    memories=4,
+):
     # cpu_scale 0: controllers' wall compute time is left out, so runs are reproducible
     # admission none: these runs study the data plane, whatever the twin predicts
-    control = {"architecture": architecture, "report_interval_s": 2e-4, "cpu_scale": 0.0,
-               "admission": "none",
-               "max_purification_rounds": 0,
-               "scheduling": scheduling, "cutoff_s": cutoff_s}
+    control = {
+        "architecture": architecture,
+        "report_interval_s": 2e-4,
+        "cpu_scale": 0.0,
+        "admission": "none",
+        "max_purification_rounds": 0,
+        "scheduling": scheduling,
+        "cutoff_s": cutoff_s,
+    }
     if location:
         control["location"] = location
-    return load_scenario({
-        "name": f"chain-{n}", "seed": seed, "duration_s": duration_s, "dilation": 50,
-        "topology": {"generator": "chain", "n": n, "hop_km": hop_km, "hardware": "mem",
-                     "memories": memories},
-        "hardware": {"mem": {"base": "er_telecom", "t1_s": 1.0, "t2_s": t2_s,
-                             "source_efficiency": 0.5, "coupling_efficiency": 0.9,
-                             "memory_efficiency": 0.5, "detector_efficiency": 0.9,
-                             "swap_success": p_swap}},
-        "control": control,
-        "tenants": [{"name": "t", "app": "qkd", "src": "n0", "dst": f"n{n - 1}",
-                     "rate_hz": 10, "f_min": 0.5, "arrivals": "backlog"}],
-    })
+    return load_scenario(
+        {
+            "name": f"chain-{n}",
+            "seed": seed,
+            "duration_s": duration_s,
+            "dilation": 50,
+            "topology": {
+                "generator": "chain",
+                "n": n,
+                "hop_km": hop_km,
+                "hardware": "mem",
+                "memories": memories,
+            },
+            "hardware": {
+                "mem": {
+                    "base": "er_telecom",
+                    "t1_s": 1.0,
+                    "t2_s": t2_s,
+                    "source_efficiency": 0.5,
+                    "coupling_efficiency": 0.9,
+                    "memory_efficiency": 0.5,
+                    "detector_efficiency": 0.9,
+                    "swap_success": p_swap,
+                }
+            },
+            "control": control,
+            "tenants": [
+                {
+                    "name": "t",
+                    "app": "qkd",
+                    "src": "n0",
+                    "dst": f"n{n - 1}",
+                    "rate_hz": 10,
+                    "f_min": 0.5,
+                    "arrivals": "backlog",
+                }
+            ],
+        }
+    )
 
 
 def _rates(tmp_path, seeds, **options):
-    summaries = [Emulation(_chain(seed=seed, **options), results_dir=tmp_path,
-                           mode="virtual").run() for seed in seeds]
+    summaries = [
+        Emulation(_chain(seed=seed, **options), results_dir=tmp_path, mode="virtual").run()
+        for seed in seeds
+    ]
     rates = np.array([s["tenants"]["t"]["rate_hz"] for s in summaries])
-    late = np.array([s["violations"]["cutoff_expired"] + s["violations"]["controller_late"]
-                     for s in summaries])
+    late = np.array(
+        [s["violations"]["cutoff_expired"] + s["violations"]["controller_late"] for s in summaries]
+    )
     return rates, late
 
 
@@ -59,12 +109,14 @@ def _mean_and_error(values):
 
 @pytest.mark.ray
 @pytest.mark.parametrize("controller", CONTROLLERS)
-def test_the_same_scenario_runs_unchanged_under_every_controller(ray_local, tmp_path,
-                                                                 monkeypatch, controller):
+def test_the_same_scenario_runs_unchanged_under_every_controller(
+    ray_local, tmp_path, monkeypatch, controller
+):
     monkeypatch.chdir(REPO)  # the example controller loads from the working directory
-    scenario = load_scenario(_chain(5, 0.05).to_dict(),
-                             overrides={"control.architecture": controller,
-                                        "duration_s": 0.03})
+    scenario = load_scenario(
+        _chain(5, 0.05).to_dict(),
+        overrides={"control.architecture": controller, "duration_s": 0.03},
+    )
     summary = Emulation(scenario, results_dir=tmp_path).run()
     assert summary["controller"] == controller
     assert summary["tenants"]["t"]["pairs_delivered"] > 0
@@ -80,20 +132,24 @@ def test_a_far_central_controller_loses_the_race_against_short_memories(tmp_path
     # microseconds.
     assert NetworkPlan.build(_chain(7, 0.004)).nodes["n3"].cutoff_s < 2.5e-3
     local, local_late = _rates(tmp_path, SEEDS, n=7, t2_s=0.004)
-    far, far_late = _rates(tmp_path, SEEDS, n=7, t2_s=0.004, architecture="centralized",
-                           location="n0")
+    far, far_late = _rates(
+        tmp_path, SEEDS, n=7, t2_s=0.004, architecture="centralized", location="n0"
+    )
     (m_local, e_local), (m_far, e_far) = _mean_and_error(local), _mean_and_error(far)
     assert m_local - m_far > 4 * math.hypot(e_local, e_far)
     assert far_late.mean() > local_late.mean()
 
 
 def test_centring_the_controller_or_raising_t2_closes_the_gap(tmp_path):
-    far, far_late = _rates(tmp_path, SEEDS, n=7, t2_s=0.004, architecture="centralized",
-                           location="n0")
-    centred, centred_late = _rates(tmp_path, SEEDS, n=7, t2_s=0.004,
-                                   architecture="centralized", location="n3")
-    far_long, far_long_late = _rates(tmp_path, SEEDS, n=7, t2_s=0.05,
-                                     architecture="centralized", location="n0")
+    far, far_late = _rates(
+        tmp_path, SEEDS, n=7, t2_s=0.004, architecture="centralized", location="n0"
+    )
+    centred, centred_late = _rates(
+        tmp_path, SEEDS, n=7, t2_s=0.004, architecture="centralized", location="n3"
+    )
+    far_long, far_long_late = _rates(
+        tmp_path, SEEDS, n=7, t2_s=0.05, architecture="centralized", location="n0"
+    )
     (m_far, e_far), (m_centred, e_centred) = _mean_and_error(far), _mean_and_error(centred)
     assert m_centred - m_far > 4 * math.hypot(e_far, e_centred)
     assert centred_late.mean() < 0.25 * far_late.mean()
@@ -107,12 +163,20 @@ def test_centring_the_controller_or_raising_t2_closes_the_gap(tmp_path):
 def test_synchronous_rate_falls_as_p_to_the_n_while_asynchronous_holds_up(tmp_path):
     synchronous, asynchronous, predicted = [], [], []
     for n in range(3, 8):  # 2 to 6 hops, one memory mode per link
-        sync_rates, _ = _rates(tmp_path, range(2), n=n, t2_s=0.1, hop_km=10.0, memories=2,
-                               scheduling="synchronous", duration_s=0.5)
-        async_rates, _ = _rates(tmp_path, range(2), n=n, t2_s=0.1, hop_km=10.0, memories=2,
-                                duration_s=0.05)
-        plan = NetworkPlan.build(_chain(n, 0.1, hop_km=10.0, scheduling="synchronous",
-                                        memories=2))
+        sync_rates, _ = _rates(
+            tmp_path,
+            range(2),
+            n=n,
+            t2_s=0.1,
+            hop_km=10.0,
+            memories=2,
+            scheduling="synchronous",
+            duration_s=0.5,
+        )
+        async_rates, _ = _rates(
+            tmp_path, range(2), n=n, t2_s=0.1, hop_km=10.0, memories=2, duration_s=0.05
+        )
+        plan = NetworkPlan.build(_chain(n, 0.1, hop_km=10.0, scheduling="synchronous", memories=2))
         p = next(iter(plan.links.values())).model.p_attempt
         predicted.append(analytic.synchronous_path_success([p] * (n - 1)) / plan.slot_s)
         synchronous.append(sync_rates.mean())
@@ -130,32 +194,52 @@ def test_synchronous_rate_falls_as_p_to_the_n_while_asynchronous_holds_up(tmp_pa
 
 
 def _qnemu(*args, cwd=REPO):
-    return subprocess.run([sys.executable, "-m", "qnemu", *map(str, args), "--no-metrics"],
-                          capture_output=True, text=True, cwd=cwd, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "qnemu", *map(str, args), "--no-metrics"],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=120,
+    )
 
 
 BAD = {
-    "unknown controller": ({"control": {"architecture": "anarchy"}},
-                           "valid: centralized, distributed, hierarchical"),
-    "dotted path that does not import": ({"control": {"architecture": "nowhere.at_all:X"}},
-                                         "cannot import 'nowhere.at_all'"),
-    "not a controller": ({"control": {"architecture": "qnemu.scenario:Scenario"}},
-                         "is not a qnemu Controller class"),
-    "location not a node": ({"control": {"architecture": "centralized", "location": "zz"}},
-                            "control.location"),
-    "domains that miss a node": ({"control": {"architecture": "hierarchical",
-                                              "domains": {"a": ["n0", "n1"]}}},
-                                 "do not cover the nodes n2"),
+    "unknown controller": (
+        {"control": {"architecture": "anarchy"}},
+        "valid: centralized, distributed, hierarchical",
+    ),
+    "dotted path that does not import": (
+        {"control": {"architecture": "nowhere.at_all:X"}},
+        "cannot import 'nowhere.at_all'",
+    ),
+    "not a controller": (
+        {"control": {"architecture": "qnemu.scenario:Scenario"}},
+        "is not a qnemu Controller class",
+    ),
+    "location not a node": (
+        {"control": {"architecture": "centralized", "location": "zz"}},
+        "control.location",
+    ),
+    "domains that miss a node": (
+        {"control": {"architecture": "hierarchical", "domains": {"a": ["n0", "n1"]}}},
+        "do not cover the nodes n2",
+    ),
 }
 
 
 @pytest.mark.parametrize("case", list(BAD), ids=list(BAD))
 def test_bad_controller_input_is_a_clear_error(tmp_path, case):
     extra, expected = BAD[case]
-    data = {"name": "bad", "seed": 1, "duration_s": 0.01,
-            "topology": {"generator": "chain", "n": 3, "hop_km": 5, "hardware": "er_telecom"},
-            "tenants": [{"name": "t", "app": "qkd", "src": "n0", "dst": "n2", "rate_hz": 1,
-                         "f_min": 0.6}], **extra}
+    data = {
+        "name": "bad",
+        "seed": 1,
+        "duration_s": 0.01,
+        "topology": {"generator": "chain", "n": 3, "hop_km": 5, "hardware": "er_telecom"},
+        "tenants": [
+            {"name": "t", "app": "qkd", "src": "n0", "dst": "n2", "rate_hz": 1, "f_min": 0.6}
+        ],
+        **extra,
+    }
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump(data))
     done = _qnemu("run", path, "--virtual", "--results", tmp_path / "runs")
@@ -166,7 +250,14 @@ def test_bad_controller_input_is_a_clear_error(tmp_path, case):
 
 
 def test_the_example_user_controller_runs_from_the_command_line(tmp_path):
-    done = _qnemu("run", "--virtual", "--quiet", "--results", tmp_path,
-                  "--controller", "examples.controllers.freshest_first:FreshestFirst")
+    done = _qnemu(
+        "run",
+        "--virtual",
+        "--quiet",
+        "--results",
+        tmp_path,
+        "--controller",
+        "examples.controllers.freshest_first:FreshestFirst",
+    )
     assert done.returncode == 0, done.stderr
     assert "examples.controllers.freshest_first:FreshestFirst" in done.stdout

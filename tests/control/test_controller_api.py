@@ -33,16 +33,39 @@ class Discarder(Controller):
 
 
 def test_a_user_controller_discards_pairs_by_instruction(tmp_path):
-    scenario = load_scenario({
-        "name": "discarder", "seed": 2, "duration_s": 0.02, "dilation": 1,
-        "topology": {"generator": "chain", "n": 3, "hop_km": 5, "hardware": "er_telecom",
-                     "memories": 2},
-        "control": {"architecture": f"{Path(__file__).resolve()}:Discarder",
-                    "location": "n1", "max_purification_rounds": 0, "cpu_scale": 0.0,
-                    "admission": "none"},  # the twin would see nothing delivered
-        "tenants": [{"name": "t", "app": "qkd", "src": "n0", "dst": "n2", "rate_hz": 10,
-                     "f_min": 0.5, "arrivals": "backlog"}],
-    })
+    scenario = load_scenario(
+        {
+            "name": "discarder",
+            "seed": 2,
+            "duration_s": 0.02,
+            "dilation": 1,
+            "topology": {
+                "generator": "chain",
+                "n": 3,
+                "hop_km": 5,
+                "hardware": "er_telecom",
+                "memories": 2,
+            },
+            "control": {
+                "architecture": f"{Path(__file__).resolve()}:Discarder",
+                "location": "n1",
+                "max_purification_rounds": 0,
+                "cpu_scale": 0.0,
+                "admission": "none",
+            },  # the twin would see nothing delivered
+            "tenants": [
+                {
+                    "name": "t",
+                    "app": "qkd",
+                    "src": "n0",
+                    "dst": "n2",
+                    "rate_hz": 10,
+                    "f_min": 0.5,
+                    "arrivals": "backlog",
+                }
+            ],
+        }
+    )
     summary = Emulation(scenario, results_dir=tmp_path, mode="virtual").run()
     with open(f"{summary['results']}/events.jsonl") as handle:
         events = [json.loads(line) for line in handle]
@@ -82,17 +105,25 @@ def test_emulation_takes_a_controller_class_or_any_registry_name(tmp_path, monke
 
     repo = Path(__file__).resolve().parents[2]
     monkeypatch.chdir(repo)
-    scenario = qnemu.load_scenario(repo / "qnemu/examples/default.yaml",
-                                   overrides={"duration_s": 0.2})
-    by_name = qnemu.Emulation(scenario, controller="centralized", mode="virtual",
-                              results_dir=tmp_path / "a").run()
-    by_class = qnemu.Emulation(scenario, controller=CentralizedController, mode="virtual",
-                               results_dir=tmp_path / "b").run()
+    scenario = qnemu.load_scenario(
+        repo / "qnemu/examples/default.yaml", overrides={"duration_s": 0.2}
+    )
+    by_name = qnemu.Emulation(
+        scenario, controller="centralized", mode="virtual", results_dir=tmp_path / "a"
+    ).run()
+    by_class = qnemu.Emulation(
+        scenario, controller=CentralizedController, mode="virtual", results_dir=tmp_path / "b"
+    ).run()
     assert by_class["controller"] == by_name["controller"] == "centralized"
     assert by_class["tenants"] == by_name["tenants"]
-    user = qnemu.Emulation(scenario, controller="examples/controllers/freshest_first.py"
-                           ":FreshestFirst", mode="virtual", results_dir=tmp_path / "c")
+    user = qnemu.Emulation(
+        scenario,
+        controller="examples/controllers/freshest_first.py:FreshestFirst",
+        mode="virtual",
+        results_dir=tmp_path / "c",
+    )
     assert user.scenario.control.architecture == (
-        f"{repo / 'examples/controllers/freshest_first.py'}:FreshestFirst")
+        f"{repo / 'examples/controllers/freshest_first.py'}:FreshestFirst"
+    )
     with pytest.raises(qnemu.ScenarioError, match="not a qnemu Controller class"):
         qnemu.Emulation(scenario, controller=dict, mode="virtual")

@@ -10,19 +10,50 @@ from qnemu.scenario import load_scenario
 
 
 def _scenario(app, f_min, max_rounds=2, seed=3, rate_hz=1000, admission="utility"):
-    return load_scenario({
-        "name": "purify", "seed": seed, "duration_s": 0.1, "dilation": 1,
-        "topology": {"generator": "chain", "n": 3, "hop_km": 10, "hardware": "mem",
-                     "memories": 8},
-        "hardware": {"mem": {"base": "er_telecom", "t1_s": 1.0, "t2_s": 0.05,
-                             "source_efficiency": 0.5, "coupling_efficiency": 0.9,
-                             "memory_efficiency": 0.5, "detector_efficiency": 0.9,
-                             "swap_success": 1.0, "source_fidelity": 0.97}},
-        "control": {"max_purification_rounds": max_rounds, "cpu_scale": 0.0,
-                    "admission": admission},
-        "tenants": [{"name": "t", "app": app, "src": "n0", "dst": "n2", "rate_hz": rate_hz,
-                     "f_min": f_min, "arrivals": "backlog"}],
-    })
+    return load_scenario(
+        {
+            "name": "purify",
+            "seed": seed,
+            "duration_s": 0.1,
+            "dilation": 1,
+            "topology": {
+                "generator": "chain",
+                "n": 3,
+                "hop_km": 10,
+                "hardware": "mem",
+                "memories": 8,
+            },
+            "hardware": {
+                "mem": {
+                    "base": "er_telecom",
+                    "t1_s": 1.0,
+                    "t2_s": 0.05,
+                    "source_efficiency": 0.5,
+                    "coupling_efficiency": 0.9,
+                    "memory_efficiency": 0.5,
+                    "detector_efficiency": 0.9,
+                    "swap_success": 1.0,
+                    "source_fidelity": 0.97,
+                }
+            },
+            "control": {
+                "max_purification_rounds": max_rounds,
+                "cpu_scale": 0.0,
+                "admission": admission,
+            },
+            "tenants": [
+                {
+                    "name": "t",
+                    "app": app,
+                    "src": "n0",
+                    "dst": "n2",
+                    "rate_hz": rate_hz,
+                    "f_min": f_min,
+                    "arrivals": "backlog",
+                }
+            ],
+        }
+    )
 
 
 def _run(tmp_path, scenario):
@@ -63,16 +94,33 @@ def test_purified_pairs_are_better_and_every_round_crossed_the_network(tmp_path)
 
 
 def test_a_single_link_tenant_purifies_each_pair_once(tmp_path):
-    scenario = load_scenario({
-        "name": "purify-link", "seed": 4, "duration_s": 0.05, "dilation": 1,
-        "topology": {"nodes": [{"id": n, "hardware": "mem", "memories": 4} for n in "ab"],
-                     "links": [{"a": "a", "b": "b", "length_km": 5}]},
-        "hardware": {"mem": {"base": "er_telecom", "t1_s": 1.0, "t2_s": 0.5,
-                             "source_fidelity": 0.97}},
-        "control": {"max_purification_rounds": 1, "admission": "none", "cpu_scale": 0.0},
-        "tenants": [{"name": "t", "app": "dqc", "src": "a", "dst": "b", "rate_hz": 100,
-                     "f_min": 0.95, "arrivals": "backlog"}],
-    })
+    scenario = load_scenario(
+        {
+            "name": "purify-link",
+            "seed": 4,
+            "duration_s": 0.05,
+            "dilation": 1,
+            "topology": {
+                "nodes": [{"id": n, "hardware": "mem", "memories": 4} for n in "ab"],
+                "links": [{"a": "a", "b": "b", "length_km": 5}],
+            },
+            "hardware": {
+                "mem": {"base": "er_telecom", "t1_s": 1.0, "t2_s": 0.5, "source_fidelity": 0.97}
+            },
+            "control": {"max_purification_rounds": 1, "admission": "none", "cpu_scale": 0.0},
+            "tenants": [
+                {
+                    "name": "t",
+                    "app": "dqc",
+                    "src": "a",
+                    "dst": "b",
+                    "rate_hz": 100,
+                    "f_min": 0.95,
+                    "arrivals": "backlog",
+                }
+            ],
+        }
+    )
     assert NetworkPlan.build(scenario).rounds["t"] == 1
     summary, events = _run(tmp_path, scenario)
     rounds = [e for e in events if e["event"] == "purification"]

@@ -20,10 +20,20 @@ T2 = "hardware.trapped_ion.t2_s"
 
 def compare_cli(*args, timeout=300):
     """``python -m qnemu.experiments.cli ARGS`` in a subprocess."""
-    return subprocess.run([sys.executable, "-m", "qnemu.experiments.cli", *map(str, args)],
-                          capture_output=True, text=True, timeout=timeout)
-TABLE_HEADINGS = {"rate (Hz)": "rate_hz", "F mean": "fidelity_mean", "utility": "utility",
-                  "violations": "violations"}
+    return subprocess.run(
+        [sys.executable, "-m", "qnemu.experiments.cli", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+TABLE_HEADINGS = {
+    "rate (Hz)": "rate_hz",
+    "F mean": "fidelity_mean",
+    "utility": "utility",
+    "violations": "violations",
+}
 
 
 def _folder(done):
@@ -58,8 +68,7 @@ def _table(folder):
             continue
         header = [c.strip() for c in lines[0].strip("|").split("|")]
         for line in lines[2:]:
-            cells = dict(zip(header, (c.strip() for c in line.strip("|").split("|")),
-                             strict=True))
+            cells = dict(zip(header, (c.strip() for c in line.strip("|").split("|")), strict=True))
             table.setdefault((cells["t2_s"], cells["controller"]), {}).update(cells)
     return table, text
 
@@ -85,21 +94,46 @@ def _is_png(path):
 
 
 def test_compare_end_to_end(tiny, tmp_path):
-    done = compare_cli(tiny, "--controllers", "centralized,distributed", "--repeats", 2,
-                       "--seed", 11, "--sweep", f"{T2}=0.02,1", "--results", tmp_path / "out",
-                       "--virtual")
+    done = compare_cli(
+        tiny,
+        "--controllers",
+        "centralized,distributed",
+        "--repeats",
+        2,
+        "--seed",
+        11,
+        "--sweep",
+        f"{T2}=0.02,1",
+        "--results",
+        tmp_path / "out",
+        "--virtual",
+    )
     assert done.returncode == 0, done.stderr
     folder = _folder(done)
     assert folder.parent == tmp_path / "out" and folder.name.endswith("-compare-tiny")
 
     rows = _rows(folder)
     assert len(rows) == 2 * 2 * 2
-    expected = {"run", "controller", "repeat", "seed", T2, "overloaded", "results",
-                *metric_columns(["qkd", "dqc"])}
+    expected = {
+        "run",
+        "controller",
+        "repeat",
+        "seed",
+        T2,
+        "overloaded",
+        "results",
+        *metric_columns(["qkd", "dqc"]),
+    }
     assert expected <= set(rows[0])
     for row in rows:
-        for column in ("rate_hz", "violations", "tenant.qkd.rate_hz", "tenant.dqc.utility",
-                       "utility", "fidelity_mean"):
+        for column in (
+            "rate_hz",
+            "violations",
+            "tenant.qkd.rate_hz",
+            "tenant.dqc.utility",
+            "utility",
+            "fidelity_mean",
+        ):
             assert row[column] != "", (column, row)
         assert row["seed"] == str(11 + int(row["repeat"]))
         assert (folder / row["results"] / "summary.json").is_file()
@@ -113,8 +147,9 @@ def test_compare_end_to_end(tiny, tmp_path):
     for (t2, controller), cells in table.items():
         members = [r for r in rows if r[T2] == t2 and r["controller"] == controller]
         assert cells["runs"] == "2 (0)"
-        group = next(g for g in summary["groups"]
-                     if g["point"] == {T2: t2} and g["controller"] == controller)
+        group = next(
+            g for g in summary["groups"] if g["point"] == {T2: t2} and g["controller"] == controller
+        )
         for heading, column in TABLE_HEADINGS.items():
             mean, half = _recompute(r[column] for r in members)
             shown_mean, (low, high), unit = _shown(cells[heading])
@@ -124,14 +159,21 @@ def test_compare_end_to_end(tiny, tmp_path):
             assert low == pytest.approx(max(mean - half, 0.0), abs=2 * unit + 1e-12)
             assert high == pytest.approx(min(mean + half, top), abs=2 * unit + 1e-12)
             assert group["metrics"][column]["mean"] == pytest.approx(mean, rel=1e-12)
-            assert group["metrics"][column]["half_width"] == pytest.approx(half, rel=1e-9,
-                                                                           abs=1e-12)
+            assert group["metrics"][column]["half_width"] == pytest.approx(
+                half, rel=1e-9, abs=1e-12
+            )
     assert "mean ± 95% CI" in done.stdout
 
     pngs = sorted(p.name for p in folder.glob("*.png"))
-    for name in ("bar-rate_hz.png", "bar-violations.png", "bar-fidelity_mean.png",
-                 "sweep-utility.png", "sweep-violations.png", "scatter-qkd.png",
-                 "scatter-dqc.png"):
+    for name in (
+        "bar-rate_hz.png",
+        "bar-violations.png",
+        "bar-fidelity_mean.png",
+        "sweep-utility.png",
+        "sweep-violations.png",
+        "scatter-qkd.png",
+        "scatter-dqc.png",
+    ):
         assert name in pngs
     for name in pngs:
         _is_png(folder / name)
@@ -142,35 +184,74 @@ def test_resume_skips_the_runs_already_recorded(tiny, tmp_path):
         raise KeyboardInterrupt
 
     with pytest.raises(ComparisonInterrupted) as caught:
-        compare(tiny, "centralized,distributed", repeats=2, results_dir=tmp_path,
-                mode="virtual", quiet=True, on_run_done=stop_after_first)
+        compare(
+            tiny,
+            "centralized,distributed",
+            repeats=2,
+            results_dir=tmp_path,
+            mode="virtual",
+            quiet=True,
+            on_run_done=stop_after_first,
+        )
     folder = caught.value.folder
     assert caught.value.finished == 1 and caught.value.total == 4
     [first] = _rows(folder)
     assert (folder / "table.md").is_file()  # what was finished is already reported
 
-    done = compare_cli(tiny, "--controllers", "centralized,distributed", "--repeats", 2,
-                       "--resume", folder, "--virtual")
+    done = compare_cli(
+        tiny,
+        "--controllers",
+        "centralized,distributed",
+        "--repeats",
+        2,
+        "--resume",
+        folder,
+        "--virtual",
+    )
     assert done.returncode == 0, done.stderr
     assert "resuming: 1 of 4 runs already recorded" in done.stdout
     assert done.stdout.count("done ") == 3
     rows = _rows(folder)
     assert rows[0] == first
     assert sorted((r["controller"], r["repeat"]) for r in rows) == [
-        ("centralized", "0"), ("centralized", "1"), ("distributed", "0"), ("distributed", "1")]
+        ("centralized", "0"),
+        ("centralized", "1"),
+        ("distributed", "0"),
+        ("distributed", "1"),
+    ]
     first_runs = list((folder / "runs" / "centralized-r0").iterdir())
     assert len(first_runs) == 1  # the recorded run was not run again
 
-    again = compare_cli(tiny, "--controllers", "centralized,distributed", "--repeats", 2,
-                        "--resume", folder, "--virtual", "--quiet")
+    again = compare_cli(
+        tiny,
+        "--controllers",
+        "centralized,distributed",
+        "--repeats",
+        2,
+        "--resume",
+        folder,
+        "--virtual",
+        "--quiet",
+    )
     assert again.returncode == 0 and len(_rows(folder)) == 4
 
 
 def test_resume_refuses_a_different_scenario_or_seed(tiny, tmp_path):
-    folder = compare(tiny, "distributed", repeats=1, results_dir=tmp_path, mode="virtual",
-                     quiet=True)
-    done = compare_cli(tiny, "--controllers", "distributed", "--repeats", 1, "--seed", 99,
-                       "--resume", folder, "--virtual")
+    folder = compare(
+        tiny, "distributed", repeats=1, results_dir=tmp_path, mode="virtual", quiet=True
+    )
+    done = compare_cli(
+        tiny,
+        "--controllers",
+        "distributed",
+        "--repeats",
+        1,
+        "--seed",
+        99,
+        "--resume",
+        folder,
+        "--virtual",
+    )
     assert done.returncode == 2
     assert done.stderr.strip() == f"error: --resume {folder}: recorded with seed 5, got 99"
     done = compare_cli(tiny, "--controllers", "distributed", "--resume", tmp_path, "--virtual")
@@ -179,29 +260,50 @@ def test_resume_refuses_a_different_scenario_or_seed(tiny, tmp_path):
 
 @pytest.mark.ray
 def test_compare_with_real_ray_actors(tiny, tmp_path):
-    done = compare_cli(tiny, "--controllers", "distributed", "--repeats", 1,
-                       "--sweep", "duration_s=0.02", "--results", tmp_path, "--quiet")
+    done = compare_cli(
+        tiny,
+        "--controllers",
+        "distributed",
+        "--repeats",
+        1,
+        "--sweep",
+        "duration_s=0.02",
+        "--results",
+        tmp_path,
+        "--quiet",
+    )
     assert done.returncode == 0, done.stderr
     folder = _folder(done)
     [row] = _rows(folder)
     assert float(row["dilation"]) >= 1
     assert float(row["lateness_p99_s"]) >= 0  # measured against the wall clock
     excluded = 1 if row["overloaded"] == "true" else 0
-    assert f"Overloaded runs excluded from the statistics: {excluded}" in (
-        folder / "table.md").read_text()
+    assert (
+        f"Overloaded runs excluded from the statistics: {excluded}"
+        in (folder / "table.md").read_text()
+    )
     assert float(row["tenant.qkd.rate_hz"]) >= 0
     assert (folder / row["results"] / "events.jsonl").is_file()
 
 
-@pytest.mark.parametrize(("args", "lines"), [
-    (["--controllers", "distributed,central"],
-     ["unknown controller 'central' (valid: centralized, distributed, hierarchical, "
-      "package.module:Class or path/to/file.py:Class)"]),
-    (["--sweep", "hardware.trapped_ion.t2_s"], ["must look like PARAM=v1,v2"]),
-    (["--sweep", "control.nosuch=1,2"], ["control.nosuch: unknown key"]),
-    (["--controllers", "nope", "--sweep", "x.y=1", "--sweep", "bad"],
-     ["unknown controller 'nope'", "must look like PARAM=v1,v2"]),
-])
+@pytest.mark.parametrize(
+    ("args", "lines"),
+    [
+        (
+            ["--controllers", "distributed,central"],
+            [
+                "unknown controller 'central' (valid: centralized, distributed, hierarchical, "
+                "package.module:Class or path/to/file.py:Class)"
+            ],
+        ),
+        (["--sweep", "hardware.trapped_ion.t2_s"], ["must look like PARAM=v1,v2"]),
+        (["--sweep", "control.nosuch=1,2"], ["control.nosuch: unknown key"]),
+        (
+            ["--controllers", "nope", "--sweep", "x.y=1", "--sweep", "bad"],
+            ["unknown controller 'nope'", "must look like PARAM=v1,v2"],
+        ),
+    ],
+)
 def test_bad_input_is_one_line_per_problem_and_exit_2(tiny, tmp_path, args, lines):
     done = compare_cli(tiny, *args, "--results", tmp_path / "out", "--virtual")
     assert done.returncode == 2, done.stdout + done.stderr

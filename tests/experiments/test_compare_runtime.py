@@ -14,8 +14,12 @@ from qnemu.experiments.runner import PLAN_FILE, Dilation, _recorded_dilation
 
 def qnemu(*args, timeout=300):
     """``python -m qnemu ARGS`` in a subprocess (the real CLI, its usage errors included)."""
-    return subprocess.run([sys.executable, "-m", "qnemu", *map(str, args)],
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "qnemu", *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def _folder(done):
@@ -30,8 +34,18 @@ def _run_summaries(folder):
 
 @pytest.mark.ray
 def test_compare_starts_ray_once_and_every_run_shares_one_calibrated_dilation(tiny, tmp_path):
-    done = qnemu("compare", tiny, "--controllers", "distributed,centralized", "--repeats", 1,
-                 "--set", "duration_s=0.02", "--results", tmp_path)
+    done = qnemu(
+        "compare",
+        tiny,
+        "--controllers",
+        "distributed,centralized",
+        "--repeats",
+        1,
+        "--set",
+        "duration_s=0.02",
+        "--results",
+        tmp_path,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.count("ray: embedded Ray started once for 2 runs") == 1
     folder = _folder(done)
@@ -57,11 +71,22 @@ def test_compare_starts_ray_once_and_every_run_shares_one_calibrated_dilation(ti
 
 @pytest.mark.ray
 def test_compare_dilation_option_holds_for_every_run(ray_local, tiny, tmp_path):
-    folder = compare(tiny, "distributed", repeats=2, results_dir=tmp_path, dilation=20,
-                     overrides={"duration_s": 0.01}, quiet=True)
+    folder = compare(
+        tiny,
+        "distributed",
+        repeats=2,
+        results_dir=tmp_path,
+        dilation=20,
+        overrides={"duration_s": 0.01},
+        quiet=True,
+    )
     recorded = json.loads((folder / PLAN_FILE).read_text())["dilation"]
-    assert recorded == {"value": 20.0, "source": "--dilation", "reason": "set by --dilation",
-                        "calibrated_lateness_s": None}
+    assert recorded == {
+        "value": 20.0,
+        "source": "--dilation",
+        "reason": "set by --dilation",
+        "calibrated_lateness_s": None,
+    }
     runs = _run_summaries(folder)
     assert [r["emulator"]["dilation"] for r in runs] == [20.0, 20.0]
     assert {r["emulator"]["dilation_reason"] for r in runs} == {"set by --dilation"}
@@ -81,8 +106,9 @@ BAD = {
 def test_compare_reads_set_and_dilation_like_run_with_the_same_errors(tiny, tmp_path, case):
     args, words = BAD[case]
     done = qnemu("compare", tiny, *args, "--results", tmp_path / "out", "--virtual")
-    ran = qnemu("run", tiny, *args, "--results", tmp_path / "out", "--virtual",
-                "--metrics-port", "0")
+    ran = qnemu(
+        "run", tiny, *args, "--results", tmp_path / "out", "--virtual", "--metrics-port", "0"
+    )
     assert done.returncode == 2 and ran.returncode == 2, done.stderr + ran.stderr
     assert "Traceback" not in done.stderr
     lines = done.stderr.strip().splitlines()
@@ -91,20 +117,35 @@ def test_compare_reads_set_and_dilation_like_run_with_the_same_errors(tiny, tmp_
     assert not (tmp_path / "out").exists()
 
 
-@pytest.mark.parametrize(("args", "line"), [
-    (["--set", "seed=3"], "error: --set seed: cannot be set, it is set by --seed and the "
-                          "repeat number"),
-    (["--set", "duration_s=0.1", "--sweep", "duration_s=0.1,0.2"],
-     "error: --set duration_s: is also swept; give it once, with --set or --sweep"),
-])
+@pytest.mark.parametrize(
+    ("args", "line"),
+    [
+        (
+            ["--set", "seed=3"],
+            "error: --set seed: cannot be set, it is set by --seed and the repeat number",
+        ),
+        (
+            ["--set", "duration_s=0.1", "--sweep", "duration_s=0.1,0.2"],
+            "error: --set duration_s: is also swept; give it once, with --set or --sweep",
+        ),
+    ],
+)
 def test_compare_refuses_a_set_that_fights_the_comparison(tiny, tmp_path, args, line):
     done = qnemu("compare", tiny, *args, "--results", tmp_path / "out", "--virtual")
     assert done.returncode == 2 and done.stderr.strip() == line
 
 
 def test_set_and_dilation_reach_every_virtual_run_and_are_recorded(tiny, tmp_path):
-    folder = compare(tiny, "distributed,centralized", repeats=1, results_dir=tmp_path,
-                     mode="virtual", dilation=7, overrides={"duration_s": 0.05}, quiet=True)
+    folder = compare(
+        tiny,
+        "distributed,centralized",
+        repeats=1,
+        results_dir=tmp_path,
+        mode="virtual",
+        dilation=7,
+        overrides={"duration_s": 0.05},
+        quiet=True,
+    )
     plan = json.loads((folder / PLAN_FILE).read_text())
     assert plan["scenario"]["duration_s"] == 0.05 and plan["scenario"]["dilation"] == 7
     assert plan["dilation"]["source"] == "virtual"  # virtual time has none
@@ -112,8 +153,18 @@ def test_set_and_dilation_reach_every_virtual_run_and_are_recorded(tiny, tmp_pat
 
 
 def test_resume_keeps_the_dilation_the_comparison_calibrated(tmp_path):
-    (tmp_path / PLAN_FILE).write_text(json.dumps({"dilation": {
-        "value": 50.0, "source": "auto", "reason": "why", "calibrated_lateness_s": 1e-4}}))
+    (tmp_path / PLAN_FILE).write_text(
+        json.dumps(
+            {
+                "dilation": {
+                    "value": 50.0,
+                    "source": "auto",
+                    "reason": "why",
+                    "calibrated_lateness_s": 1e-4,
+                }
+            }
+        )
+    )
     kept = _recorded_dilation(tmp_path, Dilation(None, "auto"))
     assert kept == Dilation(50.0, "auto", "why", 1e-4)
     given = Dilation(20.0, "--dilation", "set by --dilation")

@@ -21,8 +21,7 @@ def test_sweep_values_are_read_as_yaml():
     assert location.values == ("n0", "n4")
 
 
-@pytest.mark.parametrize("item", ["t2_s", "=1,2", "control.location=", "a.b=1,,2",
-                                  "a b=1"])
+@pytest.mark.parametrize("item", ["t2_s", "=1,2", "control.location=", "a.b=1,,2", "a b=1"])
 def test_malformed_sweep_shows_the_expected_form(item):
     with pytest.raises(ScenarioError) as caught:
         parse_sweep([item])
@@ -43,7 +42,8 @@ def test_every_bad_sweep_is_reported_at_once():
 def test_controllers_known_and_dotted():
     assert parse_controllers("centralized, distributed") == ["centralized", "distributed"]
     assert parse_controllers(["qnemu.control.builtin:SwapAsap"]) == [
-        "qnemu.control.builtin:SwapAsap"]
+        "qnemu.control.builtin:SwapAsap"
+    ]
 
 
 def test_controllers_take_every_form_run_takes(tmp_path, monkeypatch):
@@ -52,9 +52,12 @@ def test_controllers_take_every_form_run_takes(tmp_path, monkeypatch):
 
     repo = Path(__file__).resolve().parents[2]
     monkeypatch.chdir(repo)
-    forms = ["hierarchical", "examples.controllers.freshest_first:FreshestFirst",
-             "examples/controllers/freshest_first.py:FreshestFirst",
-             str(repo / "examples/controllers/freshest_first.py") + ":FreshestFirst"]
+    forms = [
+        "hierarchical",
+        "examples.controllers.freshest_first:FreshestFirst",
+        "examples/controllers/freshest_first.py:FreshestFirst",
+        str(repo / "examples/controllers/freshest_first.py") + ":FreshestFirst",
+    ]
     assert parse_controllers(forms) == forms
     with pytest.raises(ScenarioError) as caught:
         parse_controllers(["qnemu.scenario:Scenario"])
@@ -78,8 +81,11 @@ def test_plan_order_and_seeds():
     assert len(plan.runs) == 8
     first = plan.runs[:4]
     assert [(r.controller, r.repeat, r.seed) for r in first] == [
-        ("centralized", 0, 100), ("distributed", 0, 100),
-        ("centralized", 1, 101), ("distributed", 1, 101)]
+        ("centralized", 0, 100),
+        ("distributed", 0, 100),
+        ("centralized", 1, 101),
+        ("distributed", 1, 101),
+    ]
     assert {r.point for r in first} == {(("hardware.trapped_ion.t2_s", "0.05"),)}
     assert plan.runs[4].overrides == {"hardware.trapped_ion.t2_s": 0.5}
     assert plan.tenants == ("alice-bob",)
@@ -90,17 +96,21 @@ def test_default_seed_is_the_scenarios():
     assert [r.seed for r in plan.runs] == [7, 8, 9]
 
 
-@pytest.mark.parametrize(("item", "words"), [
-    ("control.nosuch=1,2", "control.nosuch: unknown key"),
-    ("topology.nosuch.deep=1,2", "'topology.nosuch' does not exist"),
-    ("hardware.nv_centre.t2_s=0.1,1", "changes nothing"),
-    ("topology.hop_km=-1,5", "topology.hop_km: must be > 0"),
-])
+@pytest.mark.parametrize(
+    ("item", "words"),
+    [
+        ("control.nosuch=1,2", "control.nosuch: unknown key"),
+        ("topology.nosuch.deep=1,2", "'topology.nosuch' does not exist"),
+        ("hardware.nv_centre.t2_s=0.1,1", "changes nothing"),
+        ("topology.hop_km=-1,5", "topology.hop_km: must be > 0"),
+    ],
+)
 def test_sweep_parameter_the_scenario_lacks_is_an_error(item, words):
     with pytest.raises(ScenarioError) as caught:
         build_plan(DEFAULT_SCENARIO_PATH, ["distributed"], 1, None, parse_sweep([item]))
-    assert any(words in p and p.startswith("--sweep") for p in caught.value.problems), \
+    assert any(words in p and p.startswith("--sweep") for p in caught.value.problems), (
         caught.value.problems
+    )
 
 
 def test_repeats_must_be_positive():

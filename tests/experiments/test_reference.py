@@ -12,10 +12,14 @@ HERE = Path(__file__).parents[2] / "examples" / "experiments"
 #: The sweeps of run_all.sh (experiment 2's knob belongs to the controllers).
 SWEEPS = {
     "latency-coherence.yaml": ["hardware.trapped_ion.t2_s=0.005,0.02,0.1,0.5,1"],
-    "scheduling.yaml": ["tenants.0.dst=n2,n3,n4,n5,n6",
-                        "control.scheduling=synchronous,asynchronous"],
-    "swap-probability.yaml": ["tenants.0.dst=n2,n3,n4,n5",
-                              "hardware.trapped_ion.swap_success=0.5,1.0"],
+    "scheduling.yaml": [
+        "tenants.0.dst=n2,n3,n4,n5,n6",
+        "control.scheduling=synchronous,asynchronous",
+    ],
+    "swap-probability.yaml": [
+        "tenants.0.dst=n2,n3,n4,n5",
+        "hardware.trapped_ion.swap_success=0.5,1.0",
+    ],
     "rate-fidelity.yaml": [],
 }
 
@@ -34,8 +38,14 @@ def test_run_all_names_every_reference_scenario():
 
 
 def test_probabilistic_swapping_runs_in_virtual_time(tmp_path):
-    folder = compare(HERE / "swap-probability.yaml", "distributed", repeats=1,
-                     sweep=["tenants.0.dst=n2,n4", "hardware.trapped_ion.swap_success=0.5,1.0"],
-                     results_dir=tmp_path, mode="virtual", quiet=True)
+    folder = compare(
+        HERE / "swap-probability.yaml",
+        "distributed",
+        repeats=1,
+        sweep=["tenants.0.dst=n2,n4", "hardware.trapped_ion.swap_success=0.5,1.0"],
+        results_dir=tmp_path,
+        mode="virtual",
+        quiet=True,
+    )
     assert (folder / "sweep-rate_hz.png").is_file()
     assert len((folder / "runs.csv").read_text().splitlines()) == 1 + 4

@@ -24,7 +24,8 @@ def test_two_samples_use_the_wide_one_degree_of_freedom_quantile():
 def test_other_confidence_levels():
     # t_{0.95, 4} = 2.131847 for a 90% interval
     assert mean_ci([1, 2, 3, 4, 5], 0.90).half_width == pytest.approx(
-        2.131847 * math.sqrt(0.5), abs=1e-6)
+        2.131847 * math.sqrt(0.5), abs=1e-6
+    )
     with pytest.raises(ValueError, match="confidence"):
         mean_ci([1, 2], 1.0)
 

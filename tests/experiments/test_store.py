@@ -21,7 +21,8 @@ def test_append_is_on_disk_at_once(tmp_path):
 def test_reopened_store_knows_its_runs_and_adds_new_columns(tmp_path):
     path = tmp_path / "runs.csv"
     RunStore(path, ["controller", "repeat"], ["controller", "repeat"]).append(
-        {"controller": "centralized", "repeat": 1})
+        {"controller": "centralized", "repeat": 1}
+    )
     again = RunStore(path, ["controller", "repeat", "utility"], ["controller", "repeat"])
     assert again.done() == {("centralized", "1")}
     again.append({"controller": "distributed", "repeat": 0, "utility": 2.0})

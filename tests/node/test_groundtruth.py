@@ -16,9 +16,16 @@ from qnemu.truth.store import (
 
 
 def _record(pair, a, b, rho, t=0.0, t1=math.inf, t2=math.inf):
-    return PairRecord(pair_id=pair, qubits=[(a, pair), (b, pair)], rho=rho,
-                      updated_at_s=[t, t], t1_s=[t1, t1], t2_s=[t2, t2], link_pairs=[pair],
-                      created_at_s=t)
+    return PairRecord(
+        pair_id=pair,
+        qubits=[(a, pair), (b, pair)],
+        rho=rho,
+        updated_at_s=[t, t],
+        t1_s=[t1, t1],
+        t2_s=[t2, t2],
+        link_pairs=[pair],
+        created_at_s=t,
+    )
 
 
 def test_advance_applies_each_qubits_memory_noise_lazily():
@@ -47,15 +54,17 @@ def test_swap_of_werner_pairs_then_correction_matches_the_closed_form():
         assert merged.qubits == [("a", "l"), ("c", "r")]
         use_qubit(merged, ("c", "r"), 0.0, [outcome])
         assert true_fidelity(merged) == pytest.approx(
-            analytic.werner_swap_fidelity(0.9, 0.8), abs=1e-9)
+            analytic.werner_swap_fidelity(0.9, 0.8), abs=1e-9
+        )
 
 
 def test_chain_of_swaps_in_any_order_returns_phi_plus_after_all_corrections():
     rng = np.random.default_rng(4)
     for order in ([0, 1, 2], [2, 0, 1], [1, 2, 0]):
         nodes = ["n0", "n1", "n2", "n3", "n4"]
-        records = {f"L{i}": _record(f"L{i}", nodes[i], nodes[i + 1], bell_state("phi+"))
-                   for i in range(4)}
+        records = {
+            f"L{i}": _record(f"L{i}", nodes[i], nodes[i + 1], bell_state("phi+")) for i in range(4)
+        }
         holder = {(nodes[i], f"L{i}"): f"L{i}" for i in range(4)}
         holder.update({(nodes[i + 1], f"L{i}"): f"L{i}" for i in range(4)})
         outcomes = []

@@ -24,17 +24,19 @@ DURATION_S = 4.0
 
 
 def _deliveries(tmp_path, example, loss, **overrides):
-    scenario = load_scenario(EXAMPLES / f"{example}.yaml", overrides={
-        "classical.loss": loss, "duration_s": DURATION_S, **overrides})
+    scenario = load_scenario(
+        EXAMPLES / f"{example}.yaml",
+        overrides={"classical.loss": loss, "duration_s": DURATION_S, **overrides},
+    )
     summary = Emulation(scenario, results_dir=tmp_path, mode="virtual").run()
     with open(f"{summary['results']}/events.jsonl") as handle:
-        times = [e["t_delivered_s"] for e in map(json.loads, handle)
-                 if e["event"] == "delivered"]
+        times = [e["t_delivered_s"] for e in map(json.loads, handle) if e["event"] == "delivered"]
     return np.array(times), summary
 
 
-@pytest.mark.parametrize("example", ["default", "repeater-chain-cutoff", "mesh-two-tenants",
-                                     "two-node"])
+@pytest.mark.parametrize(
+    "example", ["default", "repeater-chain-cutoff", "mesh-two-tenants", "two-node"]
+)
 @pytest.mark.parametrize("loss", [0.05, 0.3])
 def test_deliveries_stay_steady_under_loss(tmp_path, example, loss):
     times, summary = _deliveries(tmp_path, example, loss)

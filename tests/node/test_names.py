@@ -5,17 +5,36 @@ from qnemu.scenario import load_scenario
 
 
 def _chain(names, tmp_path):
-    scenario = load_scenario({
-        "name": "names", "seed": 5, "duration_s": 1.5,
-        "topology": {
-            "nodes": [{"id": n, "hardware": "trapped_ion", "memories": 4} for n in names],
-            "links": [{"a": names[0], "b": names[1], "length_km": 10.0},
-                      {"a": names[1], "b": names[2], "length_km": 10.0}]},
-        "control": {"architecture": "distributed", "max_purification_rounds": 0,
-                    "admission": "none"},
-        "tenants": [{"name": "t", "app": "dqc", "src": names[0], "dst": names[2],
-                     "rate_hz": 10, "f_min": 0.5, "arrivals": "backlog"}],
-    })
+    scenario = load_scenario(
+        {
+            "name": "names",
+            "seed": 5,
+            "duration_s": 1.5,
+            "topology": {
+                "nodes": [{"id": n, "hardware": "trapped_ion", "memories": 4} for n in names],
+                "links": [
+                    {"a": names[0], "b": names[1], "length_km": 10.0},
+                    {"a": names[1], "b": names[2], "length_km": 10.0},
+                ],
+            },
+            "control": {
+                "architecture": "distributed",
+                "max_purification_rounds": 0,
+                "admission": "none",
+            },
+            "tenants": [
+                {
+                    "name": "t",
+                    "app": "dqc",
+                    "src": names[0],
+                    "dst": names[2],
+                    "rate_hz": 10,
+                    "f_min": 0.5,
+                    "arrivals": "backlog",
+                }
+            ],
+        }
+    )
     return Emulation(scenario, results_dir=tmp_path / "-".join(names), mode="virtual").run()
 
 

@@ -36,25 +36,53 @@ from qnemu.wire.messages import (
 )
 
 CUTOFF_S = 0.01
-IDEAL = {"mem": {"base": "trapped_ion", "t1_s": 1.0e9, "t2_s": 1.0e9, "swap_success": 1.0,
-                 "gate_error": 0.0, "measurement_error": 0.0}}
+IDEAL = {
+    "mem": {
+        "base": "trapped_ion",
+        "t1_s": 1.0e9,
+        "t2_s": 1.0e9,
+        "swap_success": 1.0,
+        "gate_error": 0.0,
+        "measurement_error": 0.0,
+    }
+}
 
 
 def _plan(architecture: str = "distributed", loss: float = 0.0) -> NetworkPlan:
     # a tiny loss turns on acknowledgements and resends without losing anything in practice
-    scenario = load_scenario({
-        "name": "node-unit", "seed": 1, "duration_s": 1.0,
-        "topology": {
-            "nodes": [{"id": n, "hardware": "mem", "memories": 2} for n in "abc"],
-            "links": [{"a": "a", "b": "b", "length_km": 10.0},
-                      {"a": "b", "b": "c", "length_km": 10.0}]},
-        "hardware": IDEAL,
-        "classical": {"loss": loss},
-        "control": {"architecture": architecture, "max_purification_rounds": 0,
-                    "admission": "none", "cutoff_s": CUTOFF_S},
-        "tenants": [{"name": "t", "app": "dqc", "src": "a", "dst": "c", "rate_hz": 10,
-                     "f_min": 0.5, "arrivals": "backlog"}],
-    })
+    scenario = load_scenario(
+        {
+            "name": "node-unit",
+            "seed": 1,
+            "duration_s": 1.0,
+            "topology": {
+                "nodes": [{"id": n, "hardware": "mem", "memories": 2} for n in "abc"],
+                "links": [
+                    {"a": "a", "b": "b", "length_km": 10.0},
+                    {"a": "b", "b": "c", "length_km": 10.0},
+                ],
+            },
+            "hardware": IDEAL,
+            "classical": {"loss": loss},
+            "control": {
+                "architecture": architecture,
+                "max_purification_rounds": 0,
+                "admission": "none",
+                "cutoff_s": CUTOFF_S,
+            },
+            "tenants": [
+                {
+                    "name": "t",
+                    "app": "dqc",
+                    "src": "a",
+                    "dst": "c",
+                    "rate_hz": 10,
+                    "f_min": 0.5,
+                    "arrivals": "backlog",
+                }
+            ],
+        }
+    )
     return NetworkPlan.build(scenario, calibrate=False)
 
 
@@ -160,28 +188,53 @@ def _node(node_id: str, plan: NetworkPlan) -> tuple[Node, FakeHost]:
     return Node(node_id, plan, host, np.random.default_rng(0)), host
 
 
-def _link_pair(host: FakeHost, plan: NetworkPlan, link: str, sequence: int,
-               created_s: float) -> str:
+def _link_pair(
+    host: FakeHost, plan: NetworkPlan, link: str, sequence: int, created_s: float
+) -> str:
     """Put a fresh link pair in the store, as the link's station would; its name."""
     lp = plan.links[link]
     pair = f"{link}#{sequence}"
     a, b = plan.nodes[lp.a].profile, plan.nodes[lp.b].profile
-    host.store.place(PairRecord(
-        pair_id=pair, qubits=[(lp.a, pair), (lp.b, pair)], rho=lp.model.initial_state(),
-        updated_at_s=[created_s, created_s], t1_s=[a.t1_s, b.t1_s], t2_s=[a.t2_s, b.t2_s],
-        link_pairs=[pair], created_at_s=created_s), host.host_id)
+    host.store.place(
+        PairRecord(
+            pair_id=pair,
+            qubits=[(lp.a, pair), (lp.b, pair)],
+            rho=lp.model.initial_state(),
+            updated_at_s=[created_s, created_s],
+            t1_s=[a.t1_s, b.t1_s],
+            t2_s=[a.t2_s, b.t2_s],
+            link_pairs=[pair],
+            created_at_s=created_s,
+        ),
+        host.host_id,
+    )
     return pair
 
 
 def _herald(plan: NetworkPlan, node: str, pair: str, created_s: float) -> Herald:
     lp = plan.links[pair.split("#")[0]]
-    return Herald(src=lp.a, dst=node, sent_at_s=created_s, deliver_at_s=created_s,
-                  link_pair=pair, neighbor=lp.other(node), slot=lp.slots_at(node)[0],
-                  tenant="t", created_at_s=created_s, owner_host=0)
+    return Herald(
+        src=lp.a,
+        dst=node,
+        sent_at_s=created_s,
+        deliver_at_s=created_s,
+        link_pair=pair,
+        neighbor=lp.other(node),
+        slot=lp.slots_at(node)[0],
+        tenant="t",
+        created_at_s=created_s,
+        owner_host=0,
+    )
 
 
-def _heralded(node: Node, host: FakeHost, plan: NetworkPlan, link: str, sequence: int = 1,
-              created_s: float = 1e-4) -> str:
+def _heralded(
+    node: Node,
+    host: FakeHost,
+    plan: NetworkPlan,
+    link: str,
+    sequence: int = 1,
+    created_s: float = 1e-4,
+) -> str:
     """A link pair created at ``created_s`` and heralded to ``node`` just after."""
     pair = _link_pair(host, plan, link, sequence, created_s)
     host.run_until(created_s + 1e-5)
@@ -190,15 +243,32 @@ def _heralded(node: Node, host: FakeHost, plan: NetworkPlan, link: str, sequence
 
 
 def _instruction(left: str, right: str) -> SwapInstruction:
-    return SwapInstruction(src="b", dst="b", sent_at_s=0.0, deliver_at_s=0.0,
-                           site="distributed@b", tenant="t", left_pair=left, right_pair=right,
-                           compute_s=0.0)
+    return SwapInstruction(
+        src="b",
+        dst="b",
+        sent_at_s=0.0,
+        deliver_at_s=0.0,
+        site="distributed@b",
+        tenant="t",
+        left_pair=left,
+        right_pair=right,
+        compute_s=0.0,
+    )
 
 
 def _outcome(success: bool = True, dst: str = "c") -> SwapOutcome:
-    return SwapOutcome(src="b", dst=dst, sent_at_s=0.0, deliver_at_s=0.0, tenant="t",
-                       repeater="b", left_pair="a~b#1", right_pair="b~c#1", outcome=0,
-                       success=success)
+    return SwapOutcome(
+        src="b",
+        dst=dst,
+        sent_at_s=0.0,
+        deliver_at_s=0.0,
+        tenant="t",
+        repeater="b",
+        left_pair="a~b#1",
+        right_pair="b~c#1",
+        outcome=0,
+        success=success,
+    )
 
 
 # -- heralds ------------------------------------------------------------------------------
@@ -210,7 +280,8 @@ def test_a_herald_fills_its_slot_and_tells_the_local_controller():
     assert held is not None and held.slot == plan.links["a~b"].slots_at("b")[0]
     assert node.memory.occupied == 1
     assert host.controllers["distributed@b"].events == [
-        PairHeralded(1.1e-4, "b", pair, "a", "t", 1e-4, 1.1e-4)]
+        PairHeralded(1.1e-4, "b", pair, "a", "t", 1e-4, 1.1e-4)
+    ]
     assert [t.time_s for t in host.armed()] == [pytest.approx(1e-4 + CUTOFF_S)]
     assert host.events_of("herald")[0]["occupied"] == 1
 
@@ -255,8 +326,7 @@ def test_a_swap_instruction_swaps_in_the_store_and_tells_both_ends():
     assert all(m.success and m.repeater == "b" for m in outcomes)
     assert outcomes[0].outcome == outcomes[1].outcome
     assert node.memory.occupied == 0 and all(t.cancelled for t in cutoffs)
-    released = [e for e in host.controllers["distributed@b"].events
-                if isinstance(e, PairReleased)]
+    released = [e for e in host.controllers["distributed@b"].events if isinstance(e, PairReleased)]
     assert [(e.pair, e.reason) for e in released] == [(left, "swapped"), (right, "swapped")]
     # the freed memories attempt again: b is a~b's far end (tells a), b~c's station end
     assert [(m.dst, m.link) for m in host.sent_of(ModeFree)] == [("a", "a~b")]
@@ -271,8 +341,7 @@ def test_an_instruction_for_a_pair_not_held_is_a_late_controller():
     (violation,) = host.events_of("violation")
     assert violation["kind"] == "controller_late" and violation["missing"] == ["b~c#9"]
     assert host.sent_of(SwapOutcome) == [] and node.memory.holding(left) is not None
-    heralded = [e for e in host.controllers["distributed@b"].events
-                if isinstance(e, PairHeralded)]
+    heralded = [e for e in host.controllers["distributed@b"].events if isinstance(e, PairHeralded)]
     assert [e.pair for e in heralded] == [left, left]  # back in the controller's view
 
 
@@ -296,8 +365,9 @@ def test_a_partner_discard_frees_the_slot_without_answering():
     plan = _plan()
     node, host = _node("b", plan)
     pair = _heralded(node, host, plan, "a~b")
-    node.receive(Discard(src="a", dst="b", sent_at_s=0.0, deliver_at_s=0.0, link_pair=pair,
-                         reason="cutoff"))
+    node.receive(
+        Discard(src="a", dst="b", sent_at_s=0.0, deliver_at_s=0.0, link_pair=pair, reason="cutoff")
+    )
     assert node.memory.occupied == 0
     assert host.events_of("discard")[0]["reason"] == "partner_cutoff"
     assert host.sent_of(Discard) == []
@@ -307,8 +377,15 @@ def test_a_partner_discard_frees_the_slot_without_answering():
 def test_a_path_setup_is_acknowledged_and_starts_the_links():
     plan = _plan(loss=1e-12)
     node, host = _node("b", plan)
-    setup = PathSetup(src="a", dst="b", sent_at_s=0.0, deliver_at_s=0.0, tenant="t",
-                      path=["a", "b", "c"], rounds=0)
+    setup = PathSetup(
+        src="a",
+        dst="b",
+        sent_at_s=0.0,
+        deliver_at_s=0.0,
+        tenant="t",
+        path=["a", "b", "c"],
+        rounds=0,
+    )
     node.receive(setup)
     assert [m.dst for m in host.sent_of(PathReady)] == ["a"]
     assert len(host.events_of("path_setup")) == 1
@@ -348,10 +425,18 @@ def _swapped_pair_at_c(host: FakeHost, plan: NetworkPlan) -> None:
     assert record_left is not None and record_right is not None
     host.store.remove(record_left)
     host.store.remove(record_right)
-    host.store.add(PairRecord(
-        pair_id=f"{left}+{right}", qubits=[("a", left), ("c", right)], rho=record_left.rho,
-        updated_at_s=[1e-4, 1e-4], t1_s=record_left.t1_s, t2_s=record_right.t2_s,
-        link_pairs=[left, right], created_at_s=1e-4))
+    host.store.add(
+        PairRecord(
+            pair_id=f"{left}+{right}",
+            qubits=[("a", left), ("c", right)],
+            rho=record_left.rho,
+            updated_at_s=[1e-4, 1e-4],
+            t1_s=record_left.t1_s,
+            t2_s=record_right.t2_s,
+            link_pairs=[left, right],
+            created_at_s=1e-4,
+        )
+    )
 
 
 def test_the_destination_uses_its_half_once_the_repeaters_outcome_arrives():
@@ -394,8 +479,16 @@ def test_a_resent_swap_outcome_is_acknowledged_each_time_and_used_once():
 def test_a_message_the_node_has_no_handler_for_is_counted_not_raised():
     plan = _plan()
     node, host = _node("b", plan)
-    report = Report(src="a", dst="b", sent_at_s=0.0, deliver_at_s=0.0, site="distributed@b",
-                    heralded=[], released=[], occupied=0)
+    report = Report(
+        src="a",
+        dst="b",
+        sent_at_s=0.0,
+        deliver_at_s=0.0,
+        site="distributed@b",
+        heralded=[],
+        released=[],
+        occupied=0,
+    )
     node.receive(report)
     node.receive(report)
     assert node.ignored[("unknown", "Report")] == 2
@@ -419,6 +512,16 @@ def test_two_handlers_for_one_message_type_are_refused():
 def test_every_message_a_node_can_receive_has_one_handler():
     node, _ = _node("b", _plan())
     handled = {cls.__name__ for cls in node._handlers}
-    assert handled == {"Herald", "SwapOutcome", "OutcomeAck", "ModeFree", "Discard",
-                       "PathSetup", "PathReady", "SwapInstruction", "DiscardInstruction",
-                       "PurifyRequest", "PurifyResult"}
+    assert handled == {
+        "Herald",
+        "SwapOutcome",
+        "OutcomeAck",
+        "ModeFree",
+        "Discard",
+        "PathSetup",
+        "PathReady",
+        "SwapInstruction",
+        "DiscardInstruction",
+        "PurifyRequest",
+        "PurifyResult",
+    }

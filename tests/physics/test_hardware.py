@@ -85,7 +85,9 @@ def test_a_link_pair_held_until_the_auto_cutoff_still_has_f_two_thirds(name):
     rho = link_model(a, b, 10.0).initial_state()
     cutoff = pair_t_long_eb(rho, a, b)
     assert 0.0 < cutoff < profile_t_long_eb(a)
-    for t, check in ((cutoff, lambda f: f == pytest.approx(2 / 3, abs=1e-9)),
-                     (0.99 * cutoff, lambda f: f > 2 / 3)):
+    for t, check in (
+        (cutoff, lambda f: f == pytest.approx(2 / 3, abs=1e-9)),
+        (0.99 * cutoff, lambda f: f > 2 / 3),
+    ):
         held = decohere(decohere(rho, 0, t, a.t1_s, a.t2_s), 1, t, b.t1_s, b.t2_s)
         assert check(fidelity(held))

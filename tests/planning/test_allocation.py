@@ -21,8 +21,7 @@ def test_sharing_models():
     users = {KEY: ["t1", "t2"]}
     needs = {"t1": 0.3, "t2": 0.9}
     weights = {"t1": 1.0, "t2": 3.0}
-    assert link_shares(users, "exclusive", needs, weights) == {("t1", KEY): 1.0,
-                                                               ("t2", KEY): 0.0}
+    assert link_shares(users, "exclusive", needs, weights) == {("t1", KEY): 1.0, ("t2", KEY): 0.0}
     fair = link_shares(users, "weighted_fair", needs, weights)
     assert (fair["t1", KEY], fair["t2", KEY]) == pytest.approx((0.25, 0.75))
     first = link_shares(users, "first_come", needs, weights)

@@ -12,8 +12,12 @@ def poor_memory_shortcut() -> NetworkModel:
     near = LinkParams(0.02, 1e-4, 0.97, length_km=10, transmissivity=0.63)
     far = LinkParams(0.012, 1e-4, 0.97, length_km=15, transmissivity=0.5)
     links = {("S", "X"): near, ("X", "D"): near, ("S", "Y"): far, ("Y", "D"): far}
-    nodes = {"S": NodeParams(1.0), "D": NodeParams(1.0), "X": NodeParams(1e-3),
-             "Y": NodeParams(1.0)}
+    nodes = {
+        "S": NodeParams(1.0),
+        "D": NodeParams(1.0),
+        "X": NodeParams(1e-3),
+        "Y": NodeParams(1.0),
+    }
     return NetworkModel.from_params(links, nodes)
 
 

@@ -15,13 +15,30 @@ pytestmark = pytest.mark.ray
 
 RAW = {"max_purification_rounds": 0}  # these tests check raw link and swap behaviour
 
-STABLE = {"mem": {"base": "er_telecom", "t1_s": 1.0e9, "t2_s": 1.0e9, "modes": 10,
-                   "source_efficiency": 0.5, "coupling_efficiency": 0.5,
-                   "memory_efficiency": 0.5, "detector_efficiency": 0.5}}
+STABLE = {
+    "mem": {
+        "base": "er_telecom",
+        "t1_s": 1.0e9,
+        "t2_s": 1.0e9,
+        "modes": 10,
+        "source_efficiency": 0.5,
+        "coupling_efficiency": 0.5,
+        "memory_efficiency": 0.5,
+        "detector_efficiency": 0.5,
+    }
+}
 # an efficient telecom memory: links at tens of kHz, so a short run has plenty of pairs
-EFFICIENT = {"mem": {"base": "er_telecom", "t1_s": 1.0, "t2_s": 0.1, "source_efficiency": 0.9,
-                     "coupling_efficiency": 0.9, "memory_efficiency": 0.9,
-                     "detector_efficiency": 0.9}}
+EFFICIENT = {
+    "mem": {
+        "base": "er_telecom",
+        "t1_s": 1.0,
+        "t2_s": 0.1,
+        "source_efficiency": 0.9,
+        "coupling_efficiency": 0.9,
+        "memory_efficiency": 0.9,
+        "detector_efficiency": 0.9,
+    }
+}
 
 
 def _events(folder):
@@ -32,20 +49,37 @@ def _events(folder):
 @pytest.fixture(scope="module")
 def asymmetric_run(ray_local, tmp_path_factory):
     """A 4-node chain whose end hops differ twenty-fold, each node in its own actor."""
-    scenario = load_scenario({
-        "name": "asymmetric", "seed": 5, "duration_s": 0.05, "dilation": 50,
-        "topology": {
-            "nodes": [{"id": n, "hardware": "mem", "memories": 4}
-                      for n in ("a", "r1", "r2", "b")],
-            "links": [{"a": "a", "b": "r1", "length_km": 2.0},
-                      {"a": "r1", "b": "r2", "length_km": 10.0},
-                      {"a": "r2", "b": "b", "length_km": 40.0}],
-        },
-        "hardware": EFFICIENT,
-        "control": RAW,
-        "tenants": [{"name": "t", "app": "dqc", "src": "a", "dst": "b", "rate_hz": 10,
-                     "arrivals": "backlog", "f_min": 0.5}],
-    })
+    scenario = load_scenario(
+        {
+            "name": "asymmetric",
+            "seed": 5,
+            "duration_s": 0.05,
+            "dilation": 50,
+            "topology": {
+                "nodes": [
+                    {"id": n, "hardware": "mem", "memories": 4} for n in ("a", "r1", "r2", "b")
+                ],
+                "links": [
+                    {"a": "a", "b": "r1", "length_km": 2.0},
+                    {"a": "r1", "b": "r2", "length_km": 10.0},
+                    {"a": "r2", "b": "b", "length_km": 40.0},
+                ],
+            },
+            "hardware": EFFICIENT,
+            "control": RAW,
+            "tenants": [
+                {
+                    "name": "t",
+                    "app": "dqc",
+                    "src": "a",
+                    "dst": "b",
+                    "rate_hz": 10,
+                    "arrivals": "backlog",
+                    "f_min": 0.5,
+                }
+            ],
+        }
+    )
     summary = Emulation(scenario, results_dir=tmp_path_factory.mktemp("runs")).run()
     return scenario, summary, _events(summary["results"])
 
@@ -62,14 +96,34 @@ def test_results_folder_has_the_documented_form(asymmetric_run):
     _, summary, _ = asymmetric_run
     folder = Path(summary["results"])
     assert {p.name for p in folder.iterdir()} == {
-        "scenario.yaml", "events.jsonl", "pairs.jsonl", "summary.json"}
+        "scenario.yaml",
+        "events.jsonl",
+        "pairs.jsonl",
+        "summary.json",
+    }
     on_disk = json.loads((folder / "summary.json").read_text())
-    assert set(on_disk) >= {"scenario", "controller", "duration_s", "tenants", "violations",
-                            "emulator"}
-    assert set(on_disk["tenants"]["t"]) >= {"pairs_delivered", "rate_hz", "fidelity_mean",
-                                           "fidelity_min", "latency_mean_s", "utility"}
-    assert set(on_disk["emulator"]) >= {"dilation", "lateness_p50_s", "lateness_p99_s",
-                                        "overloaded"}
+    assert set(on_disk) >= {
+        "scenario",
+        "controller",
+        "duration_s",
+        "tenants",
+        "violations",
+        "emulator",
+    }
+    assert set(on_disk["tenants"]["t"]) >= {
+        "pairs_delivered",
+        "rate_hz",
+        "fidelity_mean",
+        "fidelity_min",
+        "latency_mean_s",
+        "utility",
+    }
+    assert set(on_disk["emulator"]) >= {
+        "dilation",
+        "lateness_p50_s",
+        "lateness_p99_s",
+        "overloaded",
+    }
     pairs = [json.loads(line) for line in (folder / "pairs.jsonl").read_text().splitlines()]
     assert len(pairs) == on_disk["tenants"]["t"]["pairs_delivered"]
     assert set(pairs[0]) >= {"tenant", "src", "dst", "t_delivered_s", "fidelity", "latency_s"}
@@ -87,8 +141,11 @@ def test_no_pair_is_used_before_its_herald_arrived(asymmetric_run):
 
 def test_no_end_node_uses_a_pair_before_every_correction_arrived(asymmetric_run):
     _, _, events = asymmetric_run
-    arrived = {(e["node"], e["repeater"], e["left_pair"], e["right_pair"]): e["t_s"]
-               for e in events if e["event"] == "outcome_received"}
+    arrived = {
+        (e["node"], e["repeater"], e["left_pair"], e["right_pair"]): e["t_s"]
+        for e in events
+        if e["event"] == "outcome_received"
+    }
     heralded = {(e["node"], e["pair"]): e["t_s"] for e in events if e["event"] == "herald"}
     uses = [e for e in events if e["event"] == "use"]
     assert uses
@@ -108,17 +165,34 @@ def test_delivery_respects_the_slower_end(asymmetric_run):
 
 
 def test_two_node_rate_on_real_actors_matches_the_link_model(ray_local, tmp_path):
-    scenario = load_scenario({
-        "name": "two-node-rate", "seed": 3, "duration_s": 0.1, "dilation": 100,
-        "topology": {"nodes": [{"id": "a", "hardware": "mem", "memories": 1},
-                               {"id": "b", "hardware": "mem", "memories": 1}],
-                     "links": [{"a": "a", "b": "b", "length_km": 20.0}]},
-        "hardware": STABLE,
-        "control": RAW,
-        "tenants": [{"name": "t", "app": "qkd", "src": "a", "dst": "b", "rate_hz": 10,
-                     "arrivals": "backlog",
-                     "f_min": 0.5}],
-    })
+    scenario = load_scenario(
+        {
+            "name": "two-node-rate",
+            "seed": 3,
+            "duration_s": 0.1,
+            "dilation": 100,
+            "topology": {
+                "nodes": [
+                    {"id": "a", "hardware": "mem", "memories": 1},
+                    {"id": "b", "hardware": "mem", "memories": 1},
+                ],
+                "links": [{"a": "a", "b": "b", "length_km": 20.0}],
+            },
+            "hardware": STABLE,
+            "control": RAW,
+            "tenants": [
+                {
+                    "name": "t",
+                    "app": "qkd",
+                    "src": "a",
+                    "dst": "b",
+                    "rate_hz": 10,
+                    "arrivals": "backlog",
+                    "f_min": 0.5,
+                }
+            ],
+        }
+    )
     plan = NetworkPlan.build(scenario)
     link = plan.links["a~b"].model
     summary = Emulation(scenario, results_dir=tmp_path).run()
@@ -134,17 +208,35 @@ def test_two_node_rate_on_real_actors_matches_the_link_model(ray_local, tmp_path
 
 
 def test_packing_several_nodes_per_actor_keeps_messages_timed(ray_local, tmp_path):
-    scenario = load_scenario({
-        "name": "packed", "seed": 2, "duration_s": 0.03, "dilation": 50,
-        "topology": {"generator": "chain", "n": 6, "hop_km": 5, "hardware": "mem",
-                     "memories": 4},
-        "hardware": EFFICIENT,
-        "runtime": {"nodes_per_actor": 2},
-        "control": RAW,
-        "tenants": [{"name": "t", "app": "dqc", "src": "n0", "dst": "n5", "rate_hz": 10,
-                     "arrivals": "backlog",
-                     "f_min": 0.5}],
-    })
+    scenario = load_scenario(
+        {
+            "name": "packed",
+            "seed": 2,
+            "duration_s": 0.03,
+            "dilation": 50,
+            "topology": {
+                "generator": "chain",
+                "n": 6,
+                "hop_km": 5,
+                "hardware": "mem",
+                "memories": 4,
+            },
+            "hardware": EFFICIENT,
+            "runtime": {"nodes_per_actor": 2},
+            "control": RAW,
+            "tenants": [
+                {
+                    "name": "t",
+                    "app": "dqc",
+                    "src": "n0",
+                    "dst": "n5",
+                    "rate_hz": 10,
+                    "arrivals": "backlog",
+                    "f_min": 0.5,
+                }
+            ],
+        }
+    )
     summary = Emulation(scenario, results_dir=tmp_path).run()
     assert summary["emulator"]["actors"] == 3
     assert summary["emulator"]["nodes_per_actor"] == 2

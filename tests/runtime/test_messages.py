@@ -15,9 +15,14 @@ from qnemu.wire.messages import MESSAGE_TYPES, decode, encode
 def _example(cls):
     values = {}
     for f in dataclasses.fields(cls):
-        values[f.name] = {"str": "x-" + f.name, "float": 1.25, "int": 3, "bool": True,
-                          "list[str]": ["a", "b"], "list[list]": [["p", 1.5], ["q", 2.5]]
-                          }[f.type]
+        values[f.name] = {
+            "str": "x-" + f.name,
+            "float": 1.25,
+            "int": 3,
+            "bool": True,
+            "list[str]": ["a", "b"],
+            "list[list]": [["p", 1.5], ["q", 2.5]],
+        }[f.type]
     return cls(**values)
 
 
@@ -27,7 +32,8 @@ def test_every_message_type_round_trips_through_a_frame(cls):
     reader = FrameReader()
     data = frame(encode(message))
     decoded = [decode(item) for item in reader.feed(data[:3])] + [
-        decode(item) for item in reader.feed(data[3:])]
+        decode(item) for item in reader.feed(data[3:])
+    ]
     assert decoded == [message]
 
 

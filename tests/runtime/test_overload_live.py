@@ -13,20 +13,45 @@ pytestmark = pytest.mark.ray
 
 # an efficient telecom link with a backlog tenant: many heralds, so many lateness samples
 BUSY = {
-    "name": "busy", "seed": 3, "duration_s": 0.15, "dilation": 20,
-    "topology": {"nodes": [{"id": "alice", "hardware": "mem", "memories": 8},
-                           {"id": "bob", "hardware": "mem", "memories": 8}],
-                 "links": [{"a": "alice", "b": "bob", "length_km": 20}]},
-    "hardware": {"mem": {"base": "er_telecom", "t1_s": 1.0, "t2_s": 0.1,
-                         "source_efficiency": 0.9, "coupling_efficiency": 0.9,
-                         "memory_efficiency": 0.9, "detector_efficiency": 0.9}},
-    "tenants": [{"name": "ab", "app": "dqc", "src": "alice", "dst": "bob", "rate_hz": 10,
-                 "arrivals": "backlog", "f_min": 0.5}],
+    "name": "busy",
+    "seed": 3,
+    "duration_s": 0.15,
+    "dilation": 20,
+    "topology": {
+        "nodes": [
+            {"id": "alice", "hardware": "mem", "memories": 8},
+            {"id": "bob", "hardware": "mem", "memories": 8},
+        ],
+        "links": [{"a": "alice", "b": "bob", "length_km": 20}],
+    },
+    "hardware": {
+        "mem": {
+            "base": "er_telecom",
+            "t1_s": 1.0,
+            "t2_s": 0.1,
+            "source_efficiency": 0.9,
+            "coupling_efficiency": 0.9,
+            "memory_efficiency": 0.9,
+            "detector_efficiency": 0.9,
+        }
+    },
+    "tenants": [
+        {
+            "name": "ab",
+            "app": "dqc",
+            "src": "alice",
+            "dst": "bob",
+            "rate_hz": 10,
+            "arrivals": "backlog",
+            "f_min": 0.5,
+        }
+    ],
 }
 
 
 def test_an_actor_frozen_for_a_second_makes_the_run_overloaded_and_it_says_so_live(
-        ray_local, tmp_path):
+    ray_local, tmp_path
+):
     warnings, said, frozen = [], [], {}
 
     def freeze(progress):
@@ -40,8 +65,13 @@ def test_an_actor_frozen_for_a_second_makes_the_run_overloaded_and_it_says_so_li
         if warnings and "at" not in frozen:
             frozen["at"] = progress.emulated_s
 
-    emulation = Emulation(load_scenario(BUSY), results_dir=tmp_path, on_progress=freeze,
-                          say=said.append, warn=warnings.append)
+    emulation = Emulation(
+        load_scenario(BUSY),
+        results_dir=tmp_path,
+        on_progress=freeze,
+        say=said.append,
+        warn=warnings.append,
+    )
     try:
         summary = emulation.run()
     finally:

@@ -30,17 +30,33 @@ from qnemu.truth.store import GroundTruthStore
 from qnemu.wire.frames import frame
 
 TWO_NODE = {
-    "name": "two", "seed": 4, "duration_s": 0.3, "dilation": 10,
-    "topology": {"nodes": [{"id": "alice", "hardware": "er_telecom", "memories": 4},
-                           {"id": "bob", "hardware": "er_telecom", "memories": 4}],
-                 "links": [{"a": "alice", "b": "bob", "length_km": 20}]},
-    "tenants": [{"name": "ab", "app": "qkd", "src": "alice", "dst": "bob", "rate_hz": 50,
-                 "f_min": 0.8}],
+    "name": "two",
+    "seed": 4,
+    "duration_s": 0.3,
+    "dilation": 10,
+    "topology": {
+        "nodes": [
+            {"id": "alice", "hardware": "er_telecom", "memories": 4},
+            {"id": "bob", "hardware": "er_telecom", "memories": 4},
+        ],
+        "links": [{"a": "alice", "b": "bob", "length_km": 20}],
+    },
+    "tenants": [
+        {"name": "ab", "app": "qkd", "src": "alice", "dst": "bob", "rate_hz": 50, "f_min": 0.8}
+    ],
 }
-CHAIN = {**TWO_NODE, "name": "chain", "topology": {
-    "generator": "chain", "n": 3, "hop_km": 10, "hardware": "er_telecom", "memories": 4},
-    "tenants": [{"name": "t", "app": "dqc", "src": "n0", "dst": "n2", "rate_hz": 50,
-                 "f_min": 0.6}]}
+CHAIN = {
+    **TWO_NODE,
+    "name": "chain",
+    "topology": {
+        "generator": "chain",
+        "n": 3,
+        "hop_km": 10,
+        "hardware": "er_telecom",
+        "memories": 4,
+    },
+    "tenants": [{"name": "t", "app": "dqc", "src": "n0", "dst": "n2", "rate_hz": 50, "f_min": 0.6}],
+}
 FAILING_CONTROLLER = '''
 from qnemu.control.api import PairHeralded, handles
 from qnemu.control.builtin import DistributedController
@@ -62,8 +78,14 @@ QUIET = ["--no-metrics", "--quiet"]
 
 
 def _cli(*args, cwd=None, timeout=300, **popen):
-    return subprocess.run([sys.executable, "-m", "qnemu", *map(str, args)], capture_output=True,
-                          text=True, cwd=cwd, timeout=timeout, **popen)
+    return subprocess.run(
+        [sys.executable, "-m", "qnemu", *map(str, args)],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
+        **popen,
+    )
 
 
 def _scenario_file(tmp_path, data, name="scenario.yaml"):
@@ -86,6 +108,7 @@ def _errors(stderr: str) -> list[str]:
 
 
 # -- the scheduler and the host, in one process -----------------------------------------------
+
 
 def test_an_exception_in_a_real_time_callback_is_recorded_not_only_logged():
     async def main():
@@ -156,11 +179,13 @@ def _controller(tmp_path) -> str:
 
 # -- the CLI, in a subprocess -----------------------------------------------------------------
 
+
 @pytest.mark.ray
 def test_a_controller_exception_in_a_real_time_run_fails_it_in_one_line(tmp_path):
     path = _scenario_file(tmp_path, CHAIN)
-    result = _cli("run", path, "--controller", _controller(tmp_path), "--results",
-                  tmp_path / "runs", *QUIET)
+    result = _cli(
+        "run", path, "--controller", _controller(tmp_path), "--results", tmp_path / "runs", *QUIET
+    )
     assert result.returncode == 1, result.stderr
     (line,) = _errors(result.stderr)
     assert "RuntimeError: controller bug on the 4th herald" in line
@@ -176,8 +201,17 @@ def test_a_controller_exception_in_a_real_time_run_fails_it_in_one_line(tmp_path
 
 def test_debug_shows_the_traceback_on_screen(tmp_path):
     path = _scenario_file(tmp_path, CHAIN)
-    result = _cli("run", path, "--virtual", "--debug", "--controller", _controller(tmp_path),
-                  "--results", tmp_path / "runs", *QUIET)
+    result = _cli(
+        "run",
+        path,
+        "--virtual",
+        "--debug",
+        "--controller",
+        _controller(tmp_path),
+        "--results",
+        tmp_path / "runs",
+        *QUIET,
+    )
     assert result.returncode == 1
     assert "Traceback" in result.stderr and "fails_on_fourth.py" in result.stderr
     assert len(_errors(result.stderr)) == 1
@@ -188,8 +222,9 @@ def _read_only_mount(path: Path) -> bool:
     if os.geteuid() != 0:
         path.chmod(0o555)
         return True
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(path)],
-                          capture_output=True)
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(path)], capture_output=True
+    )
     return done.returncode == 0
 
 
@@ -227,8 +262,13 @@ def test_an_unusable_results_folder_is_one_line_and_exit_2_before_ray_starts(tmp
 def test_a_full_disk_stops_the_run_with_whole_lines_and_status_failed(tmp_path):
     full = tmp_path / "full"
     full.mkdir()
-    if os.geteuid() != 0 or subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(full)]).returncode != 0:
+    if (
+        os.geteuid() != 0
+        or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(full)]
+        ).returncode
+        != 0
+    ):
         pytest.skip("needs root to mount a small tmpfs")
     try:
         path = _scenario_file(tmp_path, {**TWO_NODE, "duration_s": 2.0})
@@ -258,8 +298,9 @@ def test_a_full_disk_in_virtual_time_under_a_file_size_limit(tmp_path):
         resource.setrlimit(resource.RLIMIT_FSIZE, (150_000, 150_000))
 
     path = _scenario_file(tmp_path, {**TWO_NODE, "duration_s": 2.0})
-    result = _cli("run", path, "--virtual", "--results", tmp_path / "runs", *QUIET,
-                  preexec_fn=limit)
+    result = _cli(
+        "run", path, "--virtual", "--results", tmp_path / "runs", *QUIET, preexec_fn=limit
+    )
     assert result.returncode == 1, result.stderr
     (line,) = _errors(result.stderr)
     assert "File too large" in line
@@ -281,9 +322,12 @@ def _wait_for(predicate, timeout_s: float) -> None:
 def test_a_stopped_run_reports_how_far_it_got_and_rates_per_emulated_time(tmp_path, sig, status):
     path = _scenario_file(tmp_path, {**TWO_NODE, "duration_s": 2.0, "dilation": 5})
     runs = tmp_path / "runs"
-    process = subprocess.Popen([sys.executable, "-m", "qnemu", "run", str(path), "--results",
-                                str(runs), *QUIET], stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "qnemu", "run", str(path), "--results", str(runs), *QUIET],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         _wait_for(lambda: runs.exists() and any(runs.iterdir()), 120)
         time.sleep(1.5 + 3.0)  # the start margin, then 0.6 s of emulated time (x5)
@@ -312,8 +356,16 @@ def test_an_address_that_is_not_ray_fails_fast_in_one_line(tmp_path):
     try:
         path = _scenario_file(tmp_path, TWO_NODE)
         started = time.monotonic()
-        result = _cli("run", path, "--address", f"127.0.0.1:{server.getsockname()[1]}",
-                      "--results", tmp_path / "runs", *QUIET, timeout=60)
+        result = _cli(
+            "run",
+            path,
+            "--address",
+            f"127.0.0.1:{server.getsockname()[1]}",
+            "--results",
+            tmp_path / "runs",
+            *QUIET,
+            timeout=60,
+        )
         took = time.monotonic() - started
     finally:
         server.close()
@@ -337,8 +389,15 @@ def _marked(mark: str) -> list[str]:
 
 
 def _is_agent(cmdline: str) -> bool:
-    return any(name in cmdline for name in ("dashboard/agent.py", "DashboardAgent",
-                                            "runtime_env/agent/main.py", "RuntimeEnvAgent"))
+    return any(
+        name in cmdline
+        for name in (
+            "dashboard/agent.py",
+            "DashboardAgent",
+            "runtime_env/agent/main.py",
+            "RuntimeEnvAgent",
+        )
+    )
 
 
 @pytest.mark.ray
@@ -347,9 +406,22 @@ def test_no_ray_process_outlives_a_driver_stopped_during_start_up(tmp_path, sig)
     mark = uuid.uuid4().hex
     path = _scenario_file(tmp_path, TWO_NODE)
     env = {**os.environ, "QNEMU_TEST_MARK": mark}
-    process = subprocess.Popen([sys.executable, "-m", "qnemu", "run", str(path), "--results",
-                                str(tmp_path / "runs"), *QUIET], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "qnemu",
+            "run",
+            str(path),
+            "--results",
+            str(tmp_path / "runs"),
+            *QUIET,
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         # the raylet's agents are starting: the window in which they used to be orphaned
         _wait_for(lambda: any(_is_agent(c) for c in _marked(mark)), 120)
@@ -366,6 +438,7 @@ def test_no_ray_process_outlives_a_driver_stopped_during_start_up(tmp_path, sig)
 
 # -- real actors, in this process -------------------------------------------------------------
 
+
 def _forge(emulation: Emulation) -> dict[str, int]:
     """Attack every actor's port: garbage, forged hand-overs without and with the secret."""
     sent = {"peers": 0, "frames": 0}
@@ -379,12 +452,16 @@ def _forge(emulation: Emulation) -> dict[str, int]:
         sent["peers"] += 2
         with socket.create_connection((address, port), timeout=5) as sock:
             greeting = sock.recv(len(MAGIC) + NONCE_BYTES)
-            nonce = greeting[len(MAGIC):]
+            nonce = greeting[len(MAGIC) :]
             sock.sendall((1000).to_bytes(4, "big") + mac(emulation._secret, nonce, 1000))
-            bad = [b"\x00\x00\x00\x02\xc1\xc1", frame({"x": 1}), frame([-9, "no"]),
-                   frame([GroundTruthStore.ACQUIRE, "alice", "p0", 55]),
-                   frame([GroundTruthStore.TRANSFER, [1, 2]]),
-                   frame([2, "alice", "nobody", 0.0, 0.1, "x", "y", "z"])]
+            bad = [
+                b"\x00\x00\x00\x02\xc1\xc1",
+                frame({"x": 1}),
+                frame([-9, "no"]),
+                frame([GroundTruthStore.ACQUIRE, "alice", "p0", 55]),
+                frame([GroundTruthStore.TRANSFER, [1, 2]]),
+                frame([2, "alice", "nobody", 0.0, 0.1, "x", "y", "z"]),
+            ]
             sock.sendall(b"".join(bad))
             sent["frames"] += len(bad)
             time.sleep(0.2)
@@ -411,10 +488,10 @@ def test_garbage_and_forged_frames_during_a_run_change_nothing(ray_local, tmp_pa
 
 
 @pytest.mark.ray
-@pytest.mark.parametrize(("sig", "words"), [(signal.SIGSTOP, "did not answer"),
-                                            (signal.SIGKILL, "died")])
-def test_a_frozen_or_killed_actor_fails_the_run_naming_its_node(ray_local, tmp_path, sig,
-                                                                 words):
+@pytest.mark.parametrize(
+    ("sig", "words"), [(signal.SIGSTOP, "did not answer"), (signal.SIGKILL, "died")]
+)
+def test_a_frozen_or_killed_actor_fails_the_run_naming_its_node(ray_local, tmp_path, sig, words):
     hit = {}
 
     def strike(progress):

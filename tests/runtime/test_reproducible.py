@@ -16,9 +16,23 @@ QNEMU = [sys.executable, "-m", "qnemu.cli"]
 def _run(results: Path, *extra: str, hash_seed: str = "1") -> Path:
     # a different string-hash seed per process: nothing may depend on set order
     env = {**os.environ, "PYTHONHASHSEED": hash_seed}
-    subprocess.run([*QNEMU, "run", "--virtual", "--no-metrics", "--results", str(results),
-                    "--set", "control.architecture=centralized", *extra],
-                   check=True, capture_output=True, timeout=120, env=env)
+    subprocess.run(
+        [
+            *QNEMU,
+            "run",
+            "--virtual",
+            "--no-metrics",
+            "--results",
+            str(results),
+            "--set",
+            "control.architecture=centralized",
+            *extra,
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+        env=env,
+    )
     (folder,) = results.iterdir()
     return folder
 

@@ -15,8 +15,9 @@ SECRET = b"s" * 32
 def _handshake(sock: socket.socket, secret: bytes, host_id: int = 7) -> None:
     greeting = _read_exactly(sock, len(MAGIC) + NONCE_BYTES)
     assert greeting.startswith(MAGIC)
-    sock.sendall(host_id.to_bytes(4, "big", signed=True) + mac(secret, greeting[len(MAGIC):],
-                                                                host_id))
+    sock.sendall(
+        host_id.to_bytes(4, "big", signed=True) + mac(secret, greeting[len(MAGIC) :], host_id)
+    )
 
 
 def _read_exactly(sock: socket.socket, n: int) -> bytes:

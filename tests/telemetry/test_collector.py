@@ -31,13 +31,19 @@ def scrape(url):
 
 def samples(text):
     """{(sample name, frozenset of labels): value} of one exposition."""
-    return {(s.name, frozenset(s.labels.items())): s.value
-            for family in text_string_to_metric_families(text) for s in family.samples}
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
 
 
 def total(values, name, **match):
-    return sum(v for (n, labels), v in values.items()
-               if n == name and all((k, m) in labels for k, m in match.items()))
+    return sum(
+        v
+        for (n, labels), v in values.items()
+        if n == name and all((k, m) in labels for k, m in match.items())
+    )
 
 
 class KeepOpen(InProcessTelemetry):
@@ -73,8 +79,9 @@ def test_a_port_in_use_is_a_clear_error_before_anything_runs():
     assert "\n" not in str(caught.value)
 
 
-@pytest.mark.parametrize("options, field", [({"port": 70000}, "port"),
-                                            ({"port": 0, "linger_s": -1}, "linger")])
+@pytest.mark.parametrize(
+    "options, field", [({"port": 70000}, "port"), ({"port": 0, "linger_s": -1}, "linger")]
+)
 def test_bad_options_name_the_field(options, field):
     with pytest.raises(TelemetryError, match=field):
         start_telemetry(in_process=True, **options)
@@ -92,8 +99,9 @@ def test_the_endpoint_lingers_after_the_run_then_stops(make_chain, tmp_path):
     worker = threading.Thread(target=run)
     worker.start()
     deadline = time.monotonic() + 30
-    while total(samples(scrape(sink.url)), "qnemu_emulator_phase",
-                phase="finished") != 1:  # run over, still serving
+    while (
+        total(samples(scrape(sink.url)), "qnemu_emulator_phase", phase="finished") != 1
+    ):  # run over, still serving
         assert time.monotonic() < deadline
         time.sleep(0.05)
     assert not closed.is_set()
@@ -113,8 +121,9 @@ def test_a_run_with_short_t2_shows_violations_of_the_right_kind(make_chain, tmp_
     assert total(values, "qnemu_violations_total", kind="cutoff_expired") > 0
     assert total(values, "qnemu_violations_total", kind="below_threshold") > 0
     for kind in VIOLATION_KINDS:  # and no kind the run did not have
-        assert total(values, "qnemu_violations_total", kind=kind) == sink.summary[
-            "violations"][kind]
+        assert (
+            total(values, "qnemu_violations_total", kind=kind) == sink.summary["violations"][kind]
+        )
 
 
 def test_a_run_with_generous_t2_shows_none(make_chain, tmp_path):
@@ -135,8 +144,7 @@ def test_counters_equal_the_summary(make_chain, tmp_path):
         sink.shutdown()
     summary = sink.summary
     for tenant, row in summary["tenants"].items():
-        assert total(values, "qnemu_pairs_delivered_total", tenant=tenant) == row[
-            "pairs_delivered"]
+        assert total(values, "qnemu_pairs_delivered_total", tenant=tenant) == row["pairs_delivered"]
     for kind, count in summary["violations"].items():
         assert total(values, "qnemu_violations_total", kind=kind) == count
     for kind, count in summary["counts"].items():
@@ -149,8 +157,7 @@ def test_label_cardinality_is_bounded_on_30_nodes(make_chain, tmp_path):
     Discards are the widest: a node's own reasons and its partners' (``partner_cutoff``).
     """
     nodes = 30
-    sink = run_with_metrics(make_chain(nodes, t2_s=0.01, f_min=0.5, duration_s=0.004),
-                            tmp_path)
+    sink = run_with_metrics(make_chain(nodes, t2_s=0.01, f_min=0.5, duration_s=0.004), tmp_path)
     try:
         text = scrape(sink.url)
     finally:
@@ -166,16 +173,19 @@ def test_label_cardinality_is_bounded_on_30_nodes(make_chain, tmp_path):
     assert len(series["qnemu_violations"]) == nodes * len(VIOLATION_KINDS)
 
 
-@pytest.mark.skipif(shutil.which("promtool") is None and not os.environ.get("CI"),
-                    reason="promtool not installed (Debian package prometheus; scripts/setup)")
+@pytest.mark.skipif(
+    shutil.which("promtool") is None and not os.environ.get("CI"),
+    reason="promtool not installed (Debian package prometheus; scripts/setup)",
+)
 def test_promtool_accepts_a_scrape(make_chain, tmp_path):
     sink = run_with_metrics(make_chain(3, t2_s=0.002, f_min=0.8, duration_s=0.005), tmp_path)
     try:
         text = scrape(sink.url)
     finally:
         sink.shutdown()
-    checked = subprocess.run(["promtool", "check", "metrics"], input=text, text=True,
-                             capture_output=True, timeout=30)
+    checked = subprocess.run(
+        ["promtool", "check", "metrics"], input=text, text=True, capture_output=True, timeout=30
+    )
     assert checked.returncode == 0, checked.stdout + checked.stderr
 
 
@@ -204,17 +214,21 @@ def test_the_run_command_helper_gives_no_sink_with_no_metrics():
 
 
 def test_every_series_names_its_run_by_the_results_folder(make_chain, tmp_path):
-    sink = run_with_metrics(make_chain(3, t2_s=0.002, f_min=0.8, duration_s=0.005,
-                                       architecture="distributed"), tmp_path)
+    sink = run_with_metrics(
+        make_chain(3, t2_s=0.002, f_min=0.8, duration_s=0.005, architecture="distributed"), tmp_path
+    )
     try:
         text = scrape(sink.url)
     finally:
         sink.shutdown()
     folder = Path(sink.summary["results"]).name
-    labelled = [s.labels for family in text_string_to_metric_families(text)
-                for s in family.samples]
+    labelled = [s.labels for family in text_string_to_metric_families(text) for s in family.samples]
     assert {labels.get("run") for labels in labelled} == {folder}
     assert {labels["controller"] for labels in labelled if "controller" in labels} == {
-        "distributed"}
+        "distributed"
+    }
     assert {labels["site"] for labels in labelled if "site" in labels} == {
-        "distributed@n0", "distributed@n1", "distributed@n2"}
+        "distributed@n0",
+        "distributed@n1",
+        "distributed@n2",
+    }

@@ -14,8 +14,11 @@ SHIPPED = Path(__file__).resolve().parents[2] / "dashboards"
 
 
 def shipped_queries():
-    return [(path.name, title, expr) for path in sorted(SHIPPED.glob("*.json"))
-            for title, expr in dashboards.panel_queries(json.loads(path.read_text()))]
+    return [
+        (path.name, title, expr)
+        for path in sorted(SHIPPED.glob("*.json"))
+        for title, expr in dashboards.panel_queries(json.loads(path.read_text()))
+    ]
 
 
 def test_the_shipped_tree_is_what_the_generator_writes(tmp_path):
@@ -25,7 +28,8 @@ def test_the_shipped_tree_is_what_the_generator_writes(tmp_path):
         assert (SHIPPED / name).read_text() == (tmp_path / name).read_text(), (
             f"dashboards/{name} is stale: run "
             "python -c 'from qnemu.telemetry.dashboards import export_repository as e; "
-            "e(\"dashboards\")'")
+            'e("dashboards")\''
+        )
 
 
 def test_both_views_exist_and_every_query_reads_catalogue_metrics():
@@ -82,13 +86,16 @@ def test_dashboards_filter_by_run_tenant_controller_and_node():
         assert len(set(ids)) == len(ids) and all(i > 0 for i in ids)
         for _, expr in dashboards.panel_queries(board):
             assert 'run=~"$run"' in expr, expr  # every query follows the run chosen
-    assert "node" in [v["name"] for v in dashboards.build_dashboard(
-        "qnemu-overview")["templating"]["list"]]
+    assert "node" in [
+        v["name"] for v in dashboards.build_dashboard("qnemu-overview")["templating"]["list"]
+    ]
 
 
 def test_fidelity_is_a_0_to_1_number_with_each_tenants_f_min_dashed():
-    for uid, title in (("qnemu-overview", "Delivered fidelity, mean (true value)"),
-                       ("qnemu-controllers", "Q-NUM predicted fidelity by tenant")):
+    for uid, title in (
+        ("qnemu-overview", "Delivered fidelity, mean (true value)"),
+        ("qnemu-controllers", "Q-NUM predicted fidelity by tenant"),
+    ):
         panel = by_title(uid, title)
         assert panel["fieldConfig"]["defaults"]["unit"] == "none"
         assert panel["fieldConfig"]["defaults"]["max"] == 1
@@ -96,9 +103,12 @@ def test_fidelity_is_a_0_to_1_number_with_each_tenants_f_min_dashed():
         assert len(floor) == 1
         (override,) = panel["fieldConfig"]["overrides"]
         assert override["matcher"] == {"id": "byFrameRefID", "options": floor[0]["refId"]}
-    assert not any(p["fieldConfig"]["defaults"].get("unit") == "percentunit"
-                   for uid in dashboards.DASHBOARDS for p in panels(uid)
-                   if "fidelity" in p["title"].lower())
+    assert not any(
+        p["fieldConfig"]["defaults"].get("unit") == "percentunit"
+        for uid in dashboards.DASHBOARDS
+        for p in panels(uid)
+        if "fidelity" in p["title"].lower()
+    )
 
 
 def test_predicted_rate_and_fidelity_are_separate_panels():
@@ -109,8 +119,11 @@ def test_predicted_rate_and_fidelity_are_separate_panels():
 
 def test_overload_and_violations_turn_red():
     for uid in dashboards.DASHBOARDS:
-        alarms = [p for p in panels(uid)
-                  if "Overloaded" in p["title"] or p["title"].startswith("Violations")]
+        alarms = [
+            p
+            for p in panels(uid)
+            if "Overloaded" in p["title"] or p["title"].startswith("Violations")
+        ]
         assert alarms, uid
         for panel in alarms:
             steps = panel["fieldConfig"]["defaults"]["thresholds"]["steps"]
@@ -118,8 +131,7 @@ def test_overload_and_violations_turn_red():
 
 
 def test_export_scrapes_the_chosen_metrics_port(tmp_path):
-    result = CliRunner().invoke(dashboards_app, ["export", str(tmp_path), "--metrics-port",
-                                                 "9411"])
+    result = CliRunner().invoke(dashboards_app, ["export", str(tmp_path), "--metrics-port", "9411"])
     assert result.exit_code == 0, result.output
     config = yaml.safe_load((tmp_path / "prometheus.yml").read_text())
     assert config["scrape_configs"][0]["static_configs"][0]["targets"] == ["127.0.0.1:9411"]

@@ -23,9 +23,13 @@ from qnemu.telemetry import dashboards, start_telemetry
 from qnemu.telemetry.snapshot import fill_variables
 
 # In CI (CI=true) a missing binary is a failure, not a skip: scripts/test installs it.
-pytestmark = [pytest.mark.ray, pytest.mark.skipif(
-    shutil.which("prometheus") is None and not os.environ.get("CI"),
-    reason="prometheus binary not installed (Debian package prometheus; scripts/setup)")]
+pytestmark = [
+    pytest.mark.ray,
+    pytest.mark.skipif(
+        shutil.which("prometheus") is None and not os.environ.get("CI"),
+        reason="prometheus binary not installed (Debian package prometheus; scripts/setup)",
+    ),
+]
 
 SHIPPED = Path(__file__).resolve().parents[2] / "dashboards"
 RATE_WINDOW = "5s"  # what Grafana's $__rate_interval becomes at a 1 s scrape interval
@@ -46,10 +50,16 @@ class Prometheus:
         config["global"]["scrape_timeout"] = "1s"
         (tmp_path / "prometheus.yml").write_text(json.dumps(config))  # JSON is YAML
         self.process = subprocess.Popen(
-            ["prometheus", f"--config.file={tmp_path / 'prometheus.yml'}",
-             f"--storage.tsdb.path={tmp_path / 'data'}",
-             f"--web.listen-address=127.0.0.1:{self.port}", "--log.level=warn"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                "prometheus",
+                f"--config.file={tmp_path / 'prometheus.yml'}",
+                f"--storage.tsdb.path={tmp_path / 'data'}",
+                f"--web.listen-address=127.0.0.1:{self.port}",
+                "--log.level=warn",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 30
         while True:
             try:
@@ -78,8 +88,7 @@ class Prometheus:
         """Grafana's ``label_values(selector, label)`` as Prometheus' label values API."""
         selector, label = query.removeprefix("label_values(").removesuffix(")").rsplit(",", 1)
         params = {"match[]": fill_variables(selector.strip(), chosen)}
-        url = (f"{self.base}/api/v1/label/{label.strip()}/values?"
-               f"{urllib.parse.urlencode(params)}")
+        url = f"{self.base}/api/v1/label/{label.strip()}/values?{urllib.parse.urlencode(params)}"
         with urllib.request.urlopen(url, timeout=5) as response:
             answer = json.load(response)
         assert answer["status"] == "success", answer
@@ -98,8 +107,7 @@ class Prometheus:
 def live_run(ray_local, tmp_path_factory, request, make_chain):
     """A 5-node chain, short T2, about 10 s of wall time, watched by Prometheus."""
     tmp = tmp_path_factory.mktemp("live")
-    scenario = make_chain(5, t2_s=0.002, f_min=0.8, duration_s=0.05, dilation=200,
-                     cutoff_s=0.0002)
+    scenario = make_chain(5, t2_s=0.002, f_min=0.8, duration_s=0.05, dilation=200, cutoff_s=0.0002)
     sink = start_telemetry(port=0, linger_s=3.0)
     prometheus = Prometheus(tmp, sink.port)
     request.addfinalizer(prometheus.stop)
@@ -110,8 +118,9 @@ def live_run(ray_local, tmp_path_factory, request, make_chain):
             events = prometheus.value("sum(qnemu_events_total)")
             running = prometheus.value("qnemu_emulator_running")
             polls.append((time.time(), running, events))
-            phases.extend(r["metric"]["phase"] for r in prometheus.query(
-                "qnemu_emulator_phase == 1"))
+            phases.extend(
+                r["metric"]["phase"] for r in prometheus.query("qnemu_emulator_phase == 1")
+            )
             time.sleep(0.5)
 
     poller = threading.Thread(target=poll, daemon=True)
@@ -127,8 +136,12 @@ def live_run(ray_local, tmp_path_factory, request, make_chain):
 def chosen(live_run):
     """Template variable values one would pick for this run: its name, tenant, ..."""
     _, summary, _ = live_run
-    return {"run": [Path(summary["results"]).name], "tenant": ["t"],
-            "controller": ["distributed"], "node": ["n2"]}
+    return {
+        "run": [Path(summary["results"]).name],
+        "tenant": ["t"],
+        "controller": ["distributed"],
+        "node": ["n2"],
+    }
 
 
 def shipped_dashboards():
@@ -176,7 +189,8 @@ def test_one_controller_value_and_every_series_names_the_run(live_run, chosen):
     series = prometheus.query('{__name__=~"qnemu_.+"}', at)
     assert {s["metric"].get("run") for s in series} == set(chosen["run"])
     assert {s["metric"]["controller"] for s in series if "controller" in s["metric"]} == {
-        "distributed"}
+        "distributed"
+    }
     sites = {s["metric"]["site"] for s in series if "site" in s["metric"]}
     assert sites == {f"distributed@n{i}" for i in range(5)}
 
@@ -185,8 +199,9 @@ def test_the_phase_runs_then_finishes(live_run):
     prometheus, _, polls = live_run
     assert "running" in prometheus.phases_seen  # seen live, while the run went
     final = [t for t, running, _ in polls if running == 0][-1]
-    assert {r["metric"]["phase"] for r in prometheus.query(
-        "qnemu_emulator_phase == 1", final)} == {"finished"}
+    assert {r["metric"]["phase"] for r in prometheus.query("qnemu_emulator_phase == 1", final)} == {
+        "finished"
+    }
 
 
 def test_snapshot_draws_both_dashboards_from_prometheus(live_run, chosen, tmp_path):
@@ -194,14 +209,30 @@ def test_snapshot_draws_both_dashboards_from_prometheus(live_run, chosen, tmp_pa
     prometheus, _, _ = live_run
     out = tmp_path / "snapshots"
     done = subprocess.run(
-        [sys.executable, "-m", "qnemu", "dashboards", "snapshot", str(out),
-         "--prometheus-url", prometheus.base, "--last", "120", "--run", chosen["run"][0]],
-        capture_output=True, text=True, timeout=300)
+        [
+            sys.executable,
+            "-m",
+            "qnemu",
+            "dashboards",
+            "snapshot",
+            str(out),
+            "--prometheus-url",
+            prometheus.base,
+            "--last",
+            "120",
+            "--run",
+            chosen["run"][0],
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     written = sorted(out.glob("*.png"))
     assert [p.name for p in written] == ["qnemu-controllers.png", "qnemu-overview.png"]
-    assert done.stdout.split() == [str(p) for p in sorted(written, key=lambda p: (
-        p.name != "qnemu-overview.png"))]
+    assert done.stdout.split() == [
+        str(p) for p in sorted(written, key=lambda p: p.name != "qnemu-overview.png")
+    ]
     import matplotlib.image
 
     for path in written:
@@ -215,15 +246,22 @@ def test_final_counters_equal_the_summary(live_run):
     final = [t for t, running, _ in polls if running == 0]
     assert final, "no scrape during the linger"
     at = final[-1]
-    delivered = {r["metric"]["tenant"]: float(r["value"][1]) for r in prometheus.query(
-        "sum by (tenant) (qnemu_pairs_delivered_total)", at)}
+    delivered = {
+        r["metric"]["tenant"]: float(r["value"][1])
+        for r in prometheus.query("sum by (tenant) (qnemu_pairs_delivered_total)", at)
+    }
     assert delivered == {t: row["pairs_delivered"] for t, row in summary["tenants"].items()}
-    violations = {r["metric"]["kind"]: float(r["value"][1]) for r in prometheus.query(
-        "sum by (kind) (qnemu_violations_total)", at)}
+    violations = {
+        r["metric"]["kind"]: float(r["value"][1])
+        for r in prometheus.query("sum by (kind) (qnemu_violations_total)", at)
+    }
     assert violations == summary["violations"]
     assert violations["cutoff_expired"] > 0
-    counts = {r["metric"]["kind"]: float(r["value"][1]) for r in prometheus.query(
-        "qnemu_events_total", at)}
+    counts = {
+        r["metric"]["kind"]: float(r["value"][1])
+        for r in prometheus.query("qnemu_events_total", at)
+    }
     assert counts == summary["counts"]
     assert prometheus.value("qnemu_emulator_overloaded", at) == float(
-        summary["emulator"]["overloaded"])
+        summary["emulator"]["overloaded"]
+    )

@@ -90,8 +90,7 @@ def test_push_to_an_empty_grafana_creates_source_folder_and_dashboards(grafana):
 
 
 def test_push_again_updates_in_place(grafana):
-    server, url = grafana(existing={"/api/datasources/uid/qnemu-prometheus",
-                                    "/api/folders/qnemu"})
+    server, url = grafana(existing={"/api/datasources/uid/qnemu-prometheus", "/api/folders/qnemu"})
     assert push(url).exit_code == 0
     assert [(m, p) for m, p, _, _ in server.calls][:3] == [
         ("GET", "/api/datasources/uid/qnemu-prometheus"),

@@ -8,10 +8,19 @@ from prometheus_client import CollectorRegistry
 from qnemu import records
 from qnemu.telemetry.recorder import MetricsRecorder, RunInfo, TenantInfo
 
-RUN = RunInfo(nodes=("a", "r", "b"), memories=(2, 4, 2), links=("a~r", "r~b"),
-              tenants=(TenantInfo("t", "qkd", 0.8),), controller="distributed",
-              node_sites=("distributed@a", "distributed@r", "distributed@b"),
-              mode="ray", actors=3, dilation=100.0, lateness_tolerance_s=0.001, run="r1")
+RUN = RunInfo(
+    nodes=("a", "r", "b"),
+    memories=(2, 4, 2),
+    links=("a~r", "r~b"),
+    tenants=(TenantInfo("t", "qkd", 0.8),),
+    controller="distributed",
+    node_sites=("distributed@a", "distributed@r", "distributed@b"),
+    mode="ray",
+    actors=3,
+    dilation=100.0,
+    lateness_tolerance_s=0.001,
+    run="r1",
+)
 
 
 @pytest.fixture
@@ -27,43 +36,80 @@ def value(recorder, name, run="r1", **labels):
 
 def batch(*events, lateness=(), latency=()):
     """A drained batch, its events built through :mod:`qnemu.records` as the nodes do."""
-    return {"events": [e.to_dict() for e in events], "lateness_s": list(lateness),
-            "message_latency_s": list(latency), "host": 0, "nodes": ["a"]}
+    return {
+        "events": [e.to_dict() for e in events],
+        "lateness_s": list(lateness),
+        "message_latency_s": list(latency),
+        "host": 0,
+        "nodes": ["a"],
+    }
 
 
 def swap(success: bool, ages_s=(0.001, 0.002)) -> records.Swap:
-    return records.Swap(t_s=0.003, node="r", tenant="t", left_pair="a~r#1",
-                        right_pair="r~b#1", left_known_s=0.001, right_known_s=0.002,
-                        ages_s=list(ages_s), success=success, occupied=0)
+    return records.Swap(
+        t_s=0.003,
+        node="r",
+        tenant="t",
+        left_pair="a~r#1",
+        right_pair="r~b#1",
+        left_known_s=0.001,
+        right_known_s=0.002,
+        ages_s=list(ages_s),
+        success=success,
+        occupied=0,
+    )
 
 
 def delivered(fidelity: float, at: float) -> records.Delivered:
-    return records.Delivered(t_s=at, tenant="t", src="a", dst="b", t_delivered_s=at,
-                             fidelity=fidelity, latency_s=0.004, link_pairs=["a~r#1"],
-                             src_used_s=at, dst_used_s=at, src_waited_s=0.0,
-                             dst_waited_s=0.0)
+    return records.Delivered(
+        t_s=at,
+        tenant="t",
+        src="a",
+        dst="b",
+        t_delivered_s=at,
+        fidelity=fidelity,
+        latency_s=0.004,
+        link_pairs=["a~r#1"],
+        src_used_s=at,
+        dst_used_s=at,
+        src_waited_s=0.0,
+        dst_waited_s=0.0,
+    )
 
 
 def test_known_series_start_at_zero(recorder):
-    assert value(recorder, "qnemu_violations_total", kind="cutoff_expired", node="r",
-                 controller="distributed", site="distributed@r") == 0
+    assert (
+        value(
+            recorder,
+            "qnemu_violations_total",
+            kind="cutoff_expired",
+            node="r",
+            controller="distributed",
+            site="distributed@r",
+        )
+        == 0
+    )
     assert value(recorder, "qnemu_discards_total", node="a", kind="cutoff") == 0
     assert value(recorder, "qnemu_tenant_min_fidelity", tenant="t") == 0.8
     assert value(recorder, "qnemu_pairs_generated_total", link="a~r") == 0
     assert value(recorder, "qnemu_memory_slots", node="r") == 4
     assert value(recorder, "qnemu_emulator_dilation") == 100
     assert value(recorder, "qnemu_emulator_running") == 1
-    assert math.isnan(value(recorder, "qnemu_qnum_utility", tenant="t",
-                            controller="distributed"))
+    assert math.isnan(value(recorder, "qnemu_qnum_utility", tenant="t", controller="distributed"))
 
 
 def test_link_and_swap_events(recorder):
-    recorder.record(batch(
-        records.PairGenerated(t_s=0.001, created_s=0.0005, link="a~r", pair="a~r#1",
-                              tenant="t", attempts=7),
-        records.Herald(t_s=0.002, node="r", pair="a~r#1", created_s=0.0005, tenant="t",
-                       occupied=1),
-        swap(success=False, ages_s=[0.001, 0.002])))
+    recorder.record(
+        batch(
+            records.PairGenerated(
+                t_s=0.001, created_s=0.0005, link="a~r", pair="a~r#1", tenant="t", attempts=7
+            ),
+            records.Herald(
+                t_s=0.002, node="r", pair="a~r#1", created_s=0.0005, tenant="t", occupied=1
+            ),
+            swap(success=False, ages_s=[0.001, 0.002]),
+        )
+    )
     assert value(recorder, "qnemu_pairs_generated_total", link="a~r") == 1
     assert value(recorder, "qnemu_link_attempts_total", link="a~r") == 7
     assert value(recorder, "qnemu_heralds_total", node="r") == 1
@@ -75,8 +121,7 @@ def test_link_and_swap_events(recorder):
 
 
 def test_delivery_feeds_fidelity_latency_and_utility(recorder):
-    recorder.record(batch(
-        delivered(0.9, at=0.5)))
+    recorder.record(batch(delivered(0.9, at=0.5)))
     labels = {"tenant": "t", "controller": "distributed"}
     assert value(recorder, "qnemu_pairs_delivered_total", **labels) == 1
     assert value(recorder, "qnemu_delivered_fidelity_sum", **labels) == pytest.approx(0.9)
@@ -85,31 +130,82 @@ def test_delivery_feeds_fidelity_latency_and_utility(recorder):
     from qnemu.apps import utility
 
     assert value(recorder, "qnemu_tenant_utility", **labels) == pytest.approx(
-        utility("qkd", 1 / 0.5, 0.9, 0.8))
+        utility("qkd", 1 / 0.5, 0.9, 0.8)
+    )
 
 
 def test_violations_are_counted_by_kind_node_and_controller(recorder):
-    recorder.record(batch(
-        records.Violation(t_s=0.1, kind="cutoff_expired", node="r", tenant="t"),
-        records.Violation(t_s=0.2, kind="controller_late", node="a", tenant="t")))
-    assert value(recorder, "qnemu_violations_total", kind="cutoff_expired", node="r",
-                 controller="distributed", site="distributed@r") == 1
-    assert value(recorder, "qnemu_violations_total", kind="controller_late", node="a",
-                 controller="distributed", site="distributed@a") == 1
+    recorder.record(
+        batch(
+            records.Violation(t_s=0.1, kind="cutoff_expired", node="r", tenant="t"),
+            records.Violation(t_s=0.2, kind="controller_late", node="a", tenant="t"),
+        )
+    )
+    assert (
+        value(
+            recorder,
+            "qnemu_violations_total",
+            kind="cutoff_expired",
+            node="r",
+            controller="distributed",
+            site="distributed@r",
+        )
+        == 1
+    )
+    assert (
+        value(
+            recorder,
+            "qnemu_violations_total",
+            kind="controller_late",
+            node="a",
+            controller="distributed",
+            site="distributed@a",
+        )
+        == 1
+    )
 
 
 def test_controller_events(recorder):
-    recorder.record(batch(
-        records.Decision(t_s=0.1, node="r", site="distributed@r", controller="distributed",
-                         tenant="t", latency_s=2e-4, compute_s=3e-5),
-        records.Admission(t_s=0.0, tenant="t", admitted=False, reason="utility"),
-        records.Qnum(t_s=0.0, tenant="t", routing="qnum", path=["a", "r", "b"], rounds=0,
-                     predicted_rate_hz=12.0, predicted_fidelity=0.93, utility=4.5),
-        records.Purification(t_s=0.1, node="a", tenant="t", level=1, success=True)))
-    assert value(recorder, "qnemu_controller_decision_latency_seconds_sum",
-                 controller="distributed", site="distributed@r") == pytest.approx(2e-4)
-    assert value(recorder, "qnemu_controller_compute_seconds_count",
-                 controller="distributed", site="distributed@r") == 1
+    recorder.record(
+        batch(
+            records.Decision(
+                t_s=0.1,
+                node="r",
+                site="distributed@r",
+                controller="distributed",
+                tenant="t",
+                latency_s=2e-4,
+                compute_s=3e-5,
+            ),
+            records.Admission(t_s=0.0, tenant="t", admitted=False, reason="utility"),
+            records.Qnum(
+                t_s=0.0,
+                tenant="t",
+                routing="qnum",
+                path=["a", "r", "b"],
+                rounds=0,
+                predicted_rate_hz=12.0,
+                predicted_fidelity=0.93,
+                utility=4.5,
+            ),
+            records.Purification(t_s=0.1, node="a", tenant="t", level=1, success=True),
+        )
+    )
+    assert value(
+        recorder,
+        "qnemu_controller_decision_latency_seconds_sum",
+        controller="distributed",
+        site="distributed@r",
+    ) == pytest.approx(2e-4)
+    assert (
+        value(
+            recorder,
+            "qnemu_controller_compute_seconds_count",
+            controller="distributed",
+            site="distributed@r",
+        )
+        == 1
+    )
     assert value(recorder, "qnemu_admission_decisions_total", tenant="t", result="rejected") == 1
     assert value(recorder, "qnemu_qnum_utility", tenant="t", controller="distributed") == 4.5
     assert value(recorder, "qnemu_purifications_total", node="a", result="success") == 1
@@ -127,26 +223,54 @@ def test_lateness_above_tolerance_flags_overload_and_close_follows_the_summary(r
 
 
 def series_labels(recorder):
-    return [(sample.name, sample.labels) for family in recorder.registry.collect()
-            for sample in family.samples]
+    return [
+        (sample.name, sample.labels)
+        for family in recorder.registry.collect()
+        for sample in family.samples
+    ]
 
 
 def test_one_controller_value_per_run_whatever_the_events_say(recorder):
     """The deciding instance goes into ``site``, never into ``controller``; an event
     without a site gets its node's."""
-    recorder.record(batch(
-        records.Violation(t_s=0.1, kind="herald_late", node="r", tenant="t",
-                          site="distributed@r", controller="distributed"),
-        records.Violation(t_s=0.1, kind="below_threshold", node="b", tenant="t",
-                          fidelity=0.5),
-        records.Decision(t_s=0.1, node="a", site="distributed@a", controller="distributed",
-                         tenant="t", latency_s=1e-4, compute_s=1e-5),
-        delivered(0.9, at=0.5)))
-    controllers = {labels["controller"] for _, labels in series_labels(recorder)
-                   if "controller" in labels}
+    recorder.record(
+        batch(
+            records.Violation(
+                t_s=0.1,
+                kind="herald_late",
+                node="r",
+                tenant="t",
+                site="distributed@r",
+                controller="distributed",
+            ),
+            records.Violation(t_s=0.1, kind="below_threshold", node="b", tenant="t", fidelity=0.5),
+            records.Decision(
+                t_s=0.1,
+                node="a",
+                site="distributed@a",
+                controller="distributed",
+                tenant="t",
+                latency_s=1e-4,
+                compute_s=1e-5,
+            ),
+            delivered(0.9, at=0.5),
+        )
+    )
+    controllers = {
+        labels["controller"] for _, labels in series_labels(recorder) if "controller" in labels
+    }
     assert controllers == {"distributed"}
-    assert value(recorder, "qnemu_violations_total", kind="below_threshold", node="b",
-                 controller="distributed", site="distributed@b") == 1
+    assert (
+        value(
+            recorder,
+            "qnemu_violations_total",
+            kind="below_threshold",
+            node="b",
+            controller="distributed",
+            site="distributed@b",
+        )
+        == 1
+    )
 
 
 def test_every_series_carries_the_run_label(recorder):
@@ -155,9 +279,12 @@ def test_every_series_carries_the_run_label(recorder):
 
 
 def phases(recorder):
-    return {(labels["run"], labels["phase"]): v for name, labels in series_labels(recorder)
-            for v in [recorder.registry.get_sample_value(name, labels)]
-            if name == "qnemu_emulator_phase"}
+    return {
+        (labels["run"], labels["phase"]): v
+        for name, labels in series_labels(recorder)
+        for v in [recorder.registry.get_sample_value(name, labels)]
+        if name == "qnemu_emulator_phase"
+    }
 
 
 def test_phase_goes_starting_running_finished():
@@ -165,8 +292,7 @@ def test_phase_goes_starting_running_finished():
     recorder.begin()  # the run's name is not known while Ray starts
     assert phases(recorder) == {("", "starting"): 1, ("", "running"): 0, ("", "finished"): 0}
     recorder.start(RUN)
-    assert phases(recorder) == {("r1", "starting"): 0, ("r1", "running"): 1,
-                                ("r1", "finished"): 0}
+    assert phases(recorder) == {("r1", "starting"): 0, ("r1", "running"): 1, ("r1", "finished"): 0}
     recorder.close(None)
     assert phases(recorder)[("r1", "finished")] == 1
 
@@ -178,14 +304,21 @@ def test_a_second_run_keeps_the_first_runs_final_values():
     recorder.record(batch(delivered(0.9, at=0.5)))
     recorder.close(None)
     recorder.begin("r2")
-    second = RunInfo(**{**RUN.__dict__, "run": "r2", "controller": "centralized",
-                        "node_sites": ("centralized",) * 3})
+    second = RunInfo(
+        **{
+            **RUN.__dict__,
+            "run": "r2",
+            "controller": "centralized",
+            "node_sites": ("centralized",) * 3,
+        }
+    )
     recorder.start(second)
     labels = {"tenant": "t"}
-    assert value(recorder, "qnemu_pairs_delivered_total", controller="distributed",
-                 **labels) == 1
-    assert value(recorder, "qnemu_pairs_delivered_total", run="r2", controller="centralized",
-                 **labels) == 0
+    assert value(recorder, "qnemu_pairs_delivered_total", controller="distributed", **labels) == 1
+    assert (
+        value(recorder, "qnemu_pairs_delivered_total", run="r2", controller="centralized", **labels)
+        == 0
+    )
     assert phases(recorder)[("r1", "finished")] == 1
     assert phases(recorder)[("r2", "running")] == 1
 
@@ -193,10 +326,10 @@ def test_a_second_run_keeps_the_first_runs_final_values():
 def test_run_info_takes_the_folder_name_the_emulation_passes(make_chain):
     from qnemu.emulation import Emulation
 
-    plan = Emulation(make_chain(2, t2_s=1.0, f_min=0.5, duration_s=0.01),
-                     mode="virtual").plan
+    plan = Emulation(make_chain(2, t2_s=1.0, f_min=0.5, duration_s=0.01), mode="virtual").plan
     assert RunInfo.from_plan(plan, {"run": "20250101-000000-chain2"}, "x").run == (
-        "20250101-000000-chain2")
+        "20250101-000000-chain2"
+    )
     assert RunInfo.from_plan(plan, {}, "x").run == "x"
     named = RunInfo.from_plan(plan, {}).run
     assert named.endswith("-chain2") and named[:8].isdigit()
