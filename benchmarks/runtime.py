@@ -61,14 +61,14 @@ def chain(n: int, duration_s: float, dilation: float | str = "auto", busy: bool 
 
 
 def actor_rss() -> list[int]:
-    """Resident memory of every live QuantumNode actor process, in bytes (Linux /proc)."""
+    """Resident memory of every live HostActor actor process, in bytes (Linux /proc)."""
     sizes = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
             command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            if "QuantumNode" not in command:
+            if "HostActor" not in command:
                 continue
             for line in (entry / "status").read_text().splitlines():
                 if line.startswith("VmRSS:"):

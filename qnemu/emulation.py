@@ -1,6 +1,6 @@
 """The facade that turns a scenario into a running emulation and a results folder.
 
-``Emulation(scenario).run()`` starts (or joins) Ray, places the nodes on QuantumNode
+``Emulation(scenario).run()`` starts (or joins) Ray, places the nodes on HostActor
 actors, agrees on t0, runs for the scenario's emulated duration while streaming events to
 the results folder, and writes ``summary.json``. ``mode="virtual"`` runs the same node
 logic in this process in virtual time (no Ray, no wall clock): exact and fast, for tests
@@ -158,7 +158,7 @@ class Emulation:
         """Run to the end (or to Ctrl-C); returns the summary also written to disk.
 
         The results folder is created only once the nodes are placed and about to start,
-        so a run that cannot start (bad address, unknown host label) leaves nothing behind.
+        so a run that cannot start (bad address, unknown machine label) leaves nothing behind.
         A failure while it runs raises :class:`RunFailed` after the summary (``status:
         failed``) and ``error.txt`` were written; Ctrl-C re-raises ``KeyboardInterrupt``.
         """
@@ -272,9 +272,9 @@ class Emulation:
             if per_actor is None:
                 cpus = ray_backend.cluster_cpus() if placement == "spread" else None
                 per_actor = auto_nodes_per_actor(len(ids), cpus)
-            hosts = {n.id: n.host for n in self.scenario.nodes}
-            groups = group_nodes(ids, per_actor, hosts)
-            targets = ray_backend.plan_placement(groups, hosts, placement, nodes)
+            machines = {n.id: n.machine for n in self.scenario.nodes}
+            groups = group_nodes(ids, per_actor, machines)
+            targets = ray_backend.plan_placement(groups, machines, placement, nodes)
             used = len(set(targets))
             if per_actor > 1:
                 self.say(

@@ -24,7 +24,7 @@ __all__ = [
     "MAX_REPEATS",
     "MAX_RUNS",
     "SWEEP_FORM",
-    "Plan",
+    "ComparisonPlan",
     "RunSpec",
     "Sweep",
     "build_plan",
@@ -89,7 +89,7 @@ class RunSpec:
 
 
 @dataclass(frozen=True)
-class Plan:
+class ComparisonPlan:
     """A validated comparison: the base scenario, the sweeps and every run in order."""
 
     scenario_path: Path
@@ -203,7 +203,7 @@ def build_plan(
     seed: int | None,
     sweeps: Sequence[Sweep],
     overrides: Mapping[str, Any] | None = None,
-) -> Plan:
+) -> ComparisonPlan:
     """Validate everything and lay out the runs: for each sweep point, for each repeat,
     every controller (so an interrupted comparison has all controllers at its first
     points). Repeat ``i`` of every controller uses seed ``seed + i``. ``overrides``
@@ -229,7 +229,7 @@ def build_plan(
         for repeat in range(repeats)
         for controller in controllers
     )
-    return Plan(
+    return ComparisonPlan(
         Path(scenario_path),
         base,
         tuple(controllers),

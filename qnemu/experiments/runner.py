@@ -36,7 +36,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from qnemu.errors import ScenarioError
 from qnemu.experiments import metrics as run_metrics
-from qnemu.experiments.plan import Plan, RunSpec, build_plan, parse_controllers, parse_sweep
+from qnemu.experiments.plan import (
+    ComparisonPlan,
+    RunSpec,
+    build_plan,
+    parse_controllers,
+    parse_sweep,
+)
 from qnemu.experiments.plots import write_plots
 from qnemu.experiments.report import (
     all_metrics,
@@ -171,7 +177,7 @@ def compare(
     return folder
 
 
-def _initial_dilation(plan: Plan, mode: str, given_by: str) -> Dilation:
+def _initial_dilation(plan: ComparisonPlan, mode: str, given_by: str) -> Dilation:
     """What is known of the comparison's dilation before any run."""
     if mode == "virtual":
         return Dilation(None, "virtual", "virtual time has no dilation")
@@ -209,7 +215,7 @@ def _collect(problems: list[str], parse: Callable[[Any], Any], value: Any) -> An
         return []
 
 
-def _columns(plan: Plan) -> list[str]:
+def _columns(plan: ComparisonPlan) -> list[str]:
     return [
         *run_metrics.RUN_COLUMNS,
         *plan.params,
@@ -218,11 +224,11 @@ def _columns(plan: Plan) -> list[str]:
     ]
 
 
-def _key_columns(plan: Plan) -> list[str]:
+def _key_columns(plan: ComparisonPlan) -> list[str]:
     return ["controller", "repeat", "seed", *plan.params]
 
 
-def _new_folder(root: Path, plan: Plan, dilation: Dilation) -> Path:
+def _new_folder(root: Path, plan: ComparisonPlan, dilation: Dilation) -> Path:
     safe = re.sub(r"[^A-Za-z0-9_.-]+", "-", plan.base.name) or "scenario"
     base = root / f"{time.strftime('%Y%m%d-%H%M%S')}-compare-{safe}"
     folder, n = base, 1
@@ -234,14 +240,14 @@ def _new_folder(root: Path, plan: Plan, dilation: Dilation) -> Path:
     return folder
 
 
-def _write_plan(folder: Path, plan: Plan, dilation: Dilation) -> None:
+def _write_plan(folder: Path, plan: ComparisonPlan, dilation: Dilation) -> None:
     """``comparison.json``: the plan and the comparison's dilation (atomically)."""
     temporary = folder / f"{PLAN_FILE}.tmp"
     temporary.write_text(json.dumps({**plan.describe(), "dilation": dilation.to_dict()}, indent=2))
     os.replace(temporary, folder / PLAN_FILE)
 
 
-def _resume_folder(folder: Path, plan: Plan) -> Path:
+def _resume_folder(folder: Path, plan: ComparisonPlan) -> Path:
     """An earlier comparison of the same scenario and seeds (else a ScenarioError)."""
     recorded_path = folder / PLAN_FILE
     if not recorded_path.is_file():
@@ -263,7 +269,7 @@ def _resume_folder(folder: Path, plan: Plan) -> Path:
 
 
 def _run_all(
-    plan: Plan,
+    plan: ComparisonPlan,
     todo: Sequence[RunSpec],
     store: RunStore,
     folder: Path,
@@ -379,7 +385,7 @@ class _shared_ray:
 
 
 def _one_run(
-    plan: Plan,
+    plan: ComparisonPlan,
     spec: RunSpec,
     folder: Path,
     mode: str,
@@ -438,7 +444,9 @@ def _run_overrides(spec: RunSpec) -> dict[str, Any]:
     return {**spec.overrides, "control.architecture": spec.controller, "seed": spec.seed}
 
 
-def _comparison_choice(plan: Plan, first: RunSpec) -> Callable[[float], tuple[float, str]]:
+def _comparison_choice(
+    plan: ComparisonPlan, first: RunSpec
+) -> Callable[[float], tuple[float, str]]:
     """For the first run: from its measured lateness, the dilation every sweep point's
     runs need (the largest), so that one dilation holds for the whole comparison."""
 
@@ -464,7 +472,7 @@ def _comparison_choice(plan: Plan, first: RunSpec) -> Callable[[float], tuple[fl
     return choose
 
 
-def _keep_calibration(plan: Plan, folder: Path, shared: Dilation, emulation: Any) -> None:
+def _keep_calibration(plan: ComparisonPlan, folder: Path, shared: Dilation, emulation: Any) -> None:
     """The first run that calibrated fixes the comparison's dilation (and records it)."""
     if shared.source != "auto" or shared.value is not None:
         return
@@ -488,7 +496,12 @@ def _line(spec: RunSpec, row: dict[str, str]) -> str:
 
 
 def _report(
-    plan: Plan, store: RunStore, folder: Path, console: Console, show: bool, dilation: Dilation
+    plan: ComparisonPlan,
+    store: RunStore,
+    folder: Path,
+    console: Console,
+    show: bool,
+    dilation: Dilation,
 ) -> None:
     """Statistics, table.md, summary.json and plots from every recorded row."""
     if not store.rows:

@@ -145,11 +145,11 @@ class LinkLayer:
             return  # this link never succeeds
         start = max(free_a, free_b)  # both ends emit from then on
         attempts = int(self.rng.geometric(model.p_attempt))
-        slot = self.plan.slot_s
-        if slot is None:
+        time_slot = self.plan.time_slot_s
+        if time_slot is None:
             emitted = start + (attempts - 1) * model.period_s
-        else:  # synchronous: one attempt per free memory pair at each slot boundary
-            emitted = (math.ceil(start / slot - 1e-9) + attempts - 1) * slot
+        else:  # synchronous: one attempt per free memory pair at each time slot boundary
+            emitted = (math.ceil(start / time_slot - 1e-9) + attempts - 1) * time_slot
         detected = emitted + model.herald_delay_s
         generator.pending[mode] = self.env.schedule(
             max(detected, self.env.now()), self._link_success, generator, mode, emitted, attempts

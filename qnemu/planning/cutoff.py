@@ -13,7 +13,7 @@ def cutoff_s(
     a: str,
     b: str,
     model: LinkModel,
-    slot_s: float | None = None,
+    time_slot_s: float | None = None,
     cache: dict[tuple, float] | None = None,
 ) -> float:
     """How long a qubit of the link ``a``-``b`` may be stored, from its photon's emission (s).
@@ -23,8 +23,8 @@ def cutoff_s(
     in their own memories, so a link pair held until its cutoff still has F >= 2/3.
     ``cache`` keeps T_longEB per (profiles, initial fidelity) between calls (a root find).
     """
-    if slot_s is not None:
-        return slot_s
+    if time_slot_s is not None:
+        return time_slot_s
     if scenario.control.cutoff_s is not None:
         return scenario.control.cutoff_s
     profiles = (scenario.profile_of(a), scenario.profile_of(b))

@@ -97,7 +97,7 @@ class NetworkPlan:
 
     ``setup_node``: per tenant, the node whose controller computes and announces its
     path (the source under distributed control, else the central or root controller's
-    node). ``slot_s``: the time slot of synchronous scheduling (None: asynchronous).
+    node). ``time_slot_s``: the time slot of synchronous scheduling (None: asynchronous).
     """
 
     scenario: Scenario
@@ -110,7 +110,7 @@ class NetworkPlan:
     sites: list[ControllerSite]
     site_of: dict[str, ControllerSite]
     setup_node: dict[str, str]
-    slot_s: float | None
+    time_slot_s: float | None
     rounds: dict[str, int]
     decisions: list[RunEvent]
     calibration: Calibration | None = None  # the twin run behind the predictions
@@ -184,12 +184,12 @@ class NetworkPlan:
             scenario.classical.jitter_s,
             scenario.classical.loss,
         )
-        slot = None
+        time_slot = None
         if scenario.control.scheduling == "synchronous":
-            slot = _slot_s(paths, links, classical)
+            time_slot = _time_slot_s(paths, links, classical)
         cutoffs: dict[tuple, float] = {}  # T_longEB per (profiles, fidelity): brentq is slow
         links = {
-            name: replace(lp, cutoff_s=link_cutoff_s(scenario, lp, slot, cutoffs))
+            name: replace(lp, cutoff_s=link_cutoff_s(scenario, lp, time_slot, cutoffs))
             for name, lp in links.items()
         }
         if scenario.classical.loss > 0.0:  # lost messages must never hold a memory forever
@@ -238,7 +238,7 @@ class NetworkPlan:
             sites,
             site_of,
             setup,
-            slot,
+            time_slot,
             rounds,
             decisions,
         )
@@ -424,7 +424,7 @@ def _route_and_admit(
     return paths, rounds, decisions
 
 
-def _slot_s(
+def _time_slot_s(
     paths: dict[str, list[str]], links: dict[str, LinkPlan], classical: ClassicalNetwork
 ) -> float:
     """A synchronous time slot: the slowest attempt, its herald, then the outcomes' trip.
@@ -443,12 +443,12 @@ def _slot_s(
 def link_cutoff_s(
     scenario: Scenario,
     lp: LinkPlan,
-    slot_s: float | None = None,
+    time_slot_s: float | None = None,
     cache: dict[tuple, float] | None = None,
 ) -> float:
     """How long a qubit of link ``lp`` may be stored (s); see
     :func:`~qnemu.planning.cutoff.cutoff_s`."""
-    return cutoff_s(scenario, lp.a, lp.b, lp.model, slot_s, cache)
+    return cutoff_s(scenario, lp.a, lp.b, lp.model, time_slot_s, cache)
 
 
 #: Waits on classical messages time out after this many path round trips plus mean link

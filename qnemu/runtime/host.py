@@ -1,6 +1,6 @@
 """A host runs one or more nodes in one process: scheduler, store, message routing.
 
-The host is the plain class behind a Ray actor (``runtime.ray_backend.QuantumNode``) and
+The host is the plain class behind a Ray actor (``runtime.ray_backend.HostActor``) and
 behind the in-process virtual-time mode. Messages between its own nodes stay local but
 are still released at their emulated delivery time; messages to other hosts leave as
 msgpack frames through ``send_frame``.
@@ -19,7 +19,7 @@ from qnemu.control.hosting import ControllerHost
 from qnemu.node.node import Node
 from qnemu.planning.plan import NetworkPlan
 from qnemu.records import FrameRejected, RunEvent
-from qnemu.runtime.scheduler import Event, _Kernel
+from qnemu.runtime.scheduler import ScheduledCall, _Kernel
 from qnemu.runtime.transport import BadFrame
 from qnemu.truth.store import GroundTruthStore
 from qnemu.wire.messages import Message, Report, decode, encode
@@ -74,7 +74,7 @@ class Host:
         """Emulated time of the event being handled."""
         return self.scheduler.now()
 
-    def schedule(self, time_s: float, callback: Any, *args: Any) -> Event:
+    def schedule(self, time_s: float, callback: Any, *args: Any) -> ScheduledCall:
         """Run a node's callback at an emulated time."""
         return self.scheduler.schedule(time_s, callback, *args)
 
@@ -159,7 +159,7 @@ class Host:
             now = self.scheduler.now() if self.scheduler is not None else 0.0
             self.emit(FrameRejected(t_s=now, host=self.host_id, reason=reason[:200]))
 
-    def blame(self, event: Event | None) -> str:
+    def blame(self, event: ScheduledCall | None) -> str:
         """Who was running when ``event`` failed: a node, a controller, or this host."""
         if event is not None:
             callback, args = event.callback, event.args

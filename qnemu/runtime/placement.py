@@ -15,19 +15,23 @@ def auto_nodes_per_actor(n_nodes: int, cpus: int | None = None) -> int:
 
 
 def group_nodes(
-    node_ids: list[str], per_actor: int, hosts: dict[str, str | None] | None = None
+    node_ids: list[str], per_actor: int, machines: dict[str, str | None] | None = None
 ) -> list[list[str]]:
     """Consecutive nodes share an actor, so neighbours on a chain are co-located.
 
-    With ``hosts`` (node -> its ``host`` label or None), a pack also ends where the label
-    changes, so that one actor (one process, on one machine) never mixes hosts.
+    With ``machines`` (node -> its ``machine`` label or None), a pack also ends where the label
+    changes, so that one actor (one process, on one machine) never mixes machines.
     """
     if per_actor < 1:
         raise ScenarioError(f"runtime.nodes_per_actor: must be >= 1, got {per_actor}")
-    hosts = hosts or {}
+    machines = machines or {}
     groups: list[list[str]] = []
     for node in node_ids:
-        if groups and len(groups[-1]) < per_actor and hosts.get(groups[-1][0]) == hosts.get(node):
+        if (
+            groups
+            and len(groups[-1]) < per_actor
+            and machines.get(groups[-1][0]) == machines.get(node)
+        ):
             groups[-1].append(node)
         else:
             groups.append([node])

@@ -1,6 +1,6 @@
-"""Every Ray call qnemu makes lives here: starting Ray, the QuantumNode actor, placement.
+"""Every Ray call qnemu makes lives here: starting Ray, the HostActor actor, placement.
 
-A ``QuantumNode`` actor is a thin shell over :class:`qnemu.runtime.host.Host`: it owns
+A ``HostActor`` actor is a thin shell over :class:`qnemu.runtime.host.Host`: it owns
 the host's socket transport and real-time scheduler and answers the driver's control
 calls (listen, connect, calibrate, clock, run, drain, finish). Classical messages never
 travel as Ray calls: Ray only places, starts, stops and collects.
@@ -60,7 +60,7 @@ _HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 
 _reaper: Any = None  # the reaper of the embedded Ray this process started
 
 
-class QuantumNode:
+class HostActor:
     """The Ray actor hosting one or more quantum nodes (see module docstring)."""
 
     def __init__(
@@ -380,7 +380,7 @@ class RayNode:
     is_driver: bool = False
 
     def answers_to(self, label: str) -> bool:
-        """Whether a scenario ``host`` label names this node (IP, node id, resource, label)."""
+        """Whether a scenario ``machine`` label names this node (IP, node id, resource, label)."""
         return label in (self.ip, self.node_id) or label in self.resources or label in self.labels
 
 
@@ -425,11 +425,11 @@ def resolve_placement(placement: str, nodes: list[RayNode]) -> str:
 
 
 def plan_placement(
-    groups: list[list[str]], hosts: dict[str, str | None], placement: str, nodes: list[RayNode]
+    groups: list[list[str]], machines: dict[str, str | None], placement: str, nodes: list[RayNode]
 ) -> list[str]:
     """The Ray node id hosting each group (pure: no Ray calls).
 
-    A group is one actor, so it is never split. A group whose nodes carry a ``host``
+    A group is one actor, so it is never split. A group whose nodes carry a ``machine``
     label goes to the Ray node answering to that label (every label in a group must be
     the same; a label no Ray node answers to is an :class:`EmulationError`). The other
     groups follow ``placement``: ``pack`` puts them on the driver's Ray node, ``spread``
@@ -443,11 +443,11 @@ def plan_placement(
         raise EmulationError(f"runtime.placement: must be auto, pack or spread, got {mode!r}")
     targets: list[str | None] = []
     for group in groups:
-        labels = {hosts.get(node) for node in group} - {None}
+        labels = {machines.get(node) for node in group} - {None}
         if len(labels) > 1:
             raise EmulationError(
                 f"topology.nodes: {', '.join(group)} share one actor but name "
-                f"different hosts {sorted(labels)}"
+                f"different machines {sorted(labels)}"
             )
         if not labels:
             targets.append(None)
@@ -459,7 +459,7 @@ def plan_placement(
                 sorted({n.ip for n in nodes} | {r for n in nodes for r in n.resources})
             )
             raise EmulationError(
-                f"topology.nodes[{group[0]}].host: no Ray node answers to "
+                f"topology.nodes[{group[0]}].machine: no Ray node answers to "
                 f"{label!r} (known IPs and custom resources: {known})"
             )
         targets.append(match[0].node_id)
@@ -480,7 +480,7 @@ def spawn(
     secret: bytes = b"",
     calibration: Calibration | None = None,
 ) -> list:
-    """One QuantumNode actor per group of nodes, each pinned to its target Ray node.
+    """One HostActor actor per group of nodes, each pinned to its target Ray node.
 
     ``bind_host`` :data:`NODE_IP` makes each actor listen on its own Ray node's IP;
     ``secret`` is the run's transport secret (see :mod:`qnemu.runtime.transport`);
@@ -490,7 +490,7 @@ def spawn(
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     placement = {node: i for i, group in enumerate(groups) for node in group}
-    actor_class = ray.remote(QuantumNode)
+    actor_class = ray.remote(HostActor)
     actors = []
     for i, group in enumerate(groups):
         options: dict[str, Any] = {"num_cpus": 0, "max_concurrency": 64}

@@ -26,7 +26,7 @@ EARLY_WAKE_S = 1.1e-3  # epoll rounds timeouts up to whole ms: wake early, then 
 SPIN_S = 1e-4  # the last stretch before a release is spun, not slept
 
 
-class Event:
+class ScheduledCall:
     """A scheduled callback; ``cancel()`` makes it a no-op."""
 
     __slots__ = ("args", "callback", "cancelled", "intended_s", "measured", "time_s")
@@ -56,7 +56,7 @@ class Failure:
 
     __slots__ = ("error", "event", "traceback")
 
-    def __init__(self, error: BaseException, event: Event | None) -> None:
+    def __init__(self, error: BaseException, event: ScheduledCall | None) -> None:
         self.error = error
         self.event = event
         self.traceback = "".join(traceback.format_exception(error))
@@ -71,12 +71,12 @@ class _Kernel:
     """The heap and the bookkeeping both schedulers share."""
 
     def __init__(self, stop_at_s: float = float("inf")) -> None:
-        self._heap: list[tuple[float, int, Event]] = []
+        self._heap: list[tuple[float, int, ScheduledCall]] = []
         self._counter = itertools.count()
         self._now = 0.0
         self.stop_at_s = stop_at_s
         self.lateness_s: list[float] = []  # wall seconds late, for measured events
-        self._current: Event | None = None  # the event being handled (to blame a failure)
+        self._current: ScheduledCall | None = None  # the event being handled (to blame a failure)
 
     def now(self) -> float:
         """Emulated time of the event being handled, in seconds."""
@@ -84,9 +84,9 @@ class _Kernel:
 
     def schedule(
         self, time_s: float, callback: Callable[..., Any], *args: Any, measured: bool = False
-    ) -> Event:
+    ) -> ScheduledCall:
         """Run ``callback(*args)`` at emulated time ``time_s`` (never before ``now()``)."""
-        event = Event(max(time_s, self._now), time_s, callback, args, measured)
+        event = ScheduledCall(max(time_s, self._now), time_s, callback, args, measured)
         heapq.heappush(self._heap, (event.time_s, next(self._counter), event))
         self._wake()
         return event
@@ -105,7 +105,7 @@ class _Kernel:
         self._current = None
 
     @property
-    def current(self) -> Event | None:
+    def current(self) -> ScheduledCall | None:
         """The event being handled, or the one whose callback raised."""
         return self._current
 

@@ -217,7 +217,7 @@ class _Resolver:
                 node,
                 hardware=hardware,
                 memories=memories,
-                host=data.get("host"),
+                machine=data.get("machine"),
                 x=_float_or_none(data.get("x")),
                 y=_float_or_none(data.get("y")),
             )
@@ -252,7 +252,7 @@ class _Resolver:
                 node.id,
                 hardware=hardware,
                 memories=node.memories or topo.memories,
-                host=node.host,
+                machine=node.machine,
                 x=node.x,
                 y=node.y,
             )

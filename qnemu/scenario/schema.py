@@ -83,7 +83,7 @@ class NodeModel(_Model):
     id: Name
     hardware: Name | None = None
     memories: Memories | None = None
-    host: Name | None = None
+    machine: Name | None = None
     x: float | None = None
     y: float | None = None
 

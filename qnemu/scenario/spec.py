@@ -87,14 +87,14 @@ class _FrozenMap(Mapping[str, Any]):
 class NodeSpec:
     """One quantum node: its name, hardware profile name and memory slots.
 
-    ``host`` pins the node to a machine (None: the runtime places it); ``x``/``y`` are a
+    ``machine`` pins the node to a machine (None: the runtime places it); ``x``/``y`` are a
     position in km, for drawing only.
     """
 
     id: str
     hardware: str
     memories: int
-    host: str | None = None
+    machine: str | None = None
     x: float | None = None
     y: float | None = None
 

@@ -201,7 +201,7 @@ _READERS: dict[str, Callable[[str], nx.Graph]] = {
 def read_graph_file(path: str | Path) -> nx.Graph:
     """Read a GraphML or GML file; every edge needs a positive ``length_km``.
 
-    Node ids become strings; node attributes ``hardware``, ``memories``, ``host``, ``x``,
+    Node ids become strings; node attributes ``hardware``, ``memories``, ``machine``, ``x``,
     ``y`` are kept when present (others are dropped), edge attribute
     ``attenuation_db_per_km`` is kept when present.
     """
@@ -218,7 +218,7 @@ def read_graph_file(path: str | Path) -> nx.Graph:
     return _normalise_file_graph(nx.Graph(raw), path)
 
 
-_NODE_ATTRS = ("hardware", "memories", "host", "x", "y")
+_NODE_ATTRS = ("hardware", "memories", "machine", "x", "y")
 
 
 def _normalise_file_graph(raw: nx.Graph, path: Path) -> nx.Graph:

@@ -134,8 +134,8 @@ def test_host_label_no_ray_node_has_is_exit_2(two_raylets, tmp_path):
         **CHAIN,
         "topology": {
             "nodes": [
-                {"id": "a", "hardware": "trapped_ion", "memories": 4, "host": "qnemu_host_a"},
-                {"id": "b", "hardware": "trapped_ion", "memories": 4, "host": "no-such-machine"},
+                {"id": "a", "hardware": "trapped_ion", "memories": 4, "machine": "qnemu_host_a"},
+                {"id": "b", "hardware": "trapped_ion", "memories": 4, "machine": "no-such-machine"},
             ],
             "links": [{"a": "a", "b": "b", "length_km": 10}],
         },
@@ -165,7 +165,7 @@ def test_host_label_no_ray_node_has_is_exit_2(two_raylets, tmp_path):
         ]
     )
     assert done.returncode == 2, done.stdout + done.stderr
-    assert "host: no Ray node answers to 'no-such-machine'" in done.stderr
+    assert "machine: no Ray node answers to 'no-such-machine'" in done.stderr
     assert "Traceback" not in done.stderr
 
 

@@ -45,7 +45,7 @@ def test_host_labels_pin_packs_and_end_them():
 
 
 def test_unknown_host_label_is_a_clear_error():
-    with pytest.raises(EmulationError, match=r"host: no Ray node answers to 'nowhere'"):
+    with pytest.raises(EmulationError, match=r"machine: no Ray node answers to 'nowhere'"):
         plan_placement([["a"]], {"a": "nowhere"}, "spread", [HEAD, WORKER])
 
 

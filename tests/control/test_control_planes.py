@@ -178,7 +178,7 @@ def test_synchronous_rate_falls_as_p_to_the_n_while_asynchronous_holds_up(tmp_pa
         )
         plan = NetworkPlan.build(_chain(n, 0.1, hop_km=10.0, scheduling="synchronous", memories=2))
         p = next(iter(plan.links.values())).model.p_attempt
-        predicted.append(analytic.synchronous_path_success([p] * (n - 1)) / plan.slot_s)
+        predicted.append(analytic.synchronous_path_success([p] * (n - 1)) / plan.time_slot_s)
         synchronous.append(sync_rates.mean())
         asynchronous.append(async_rates.mean())
     # synchronous: within 4 standard errors of the closed form p^N per slot
