@@ -1,7 +1,7 @@
 """Routing decision latency: Q-NUM over k = 8 candidate paths on random topologies.
 
 Run: ``.venv/bin/python benchmarks/routing.py``. Random connected geometric-like graphs of
-100 and 200 nodes (networkx, seeded), trapped-ion nodes, 5-40 km fibres. For each size:
+100 and 200 nodes (networkx, seeded), trapped-ion nodes, 5-40 km fibers. For each size:
 cold decisions (candidate paths computed, cache empty) and warm decisions (candidate paths
 cached; scoring 8 paths x 3 purification depths), plus the additive Dijkstra baseline.
 Before the warm phase the heap is ``gc.freeze()``-d: without it the warm p99 (~6 ms) is

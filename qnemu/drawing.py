@@ -12,7 +12,7 @@ from qnemu.scenario import Scenario
 
 
 def draw_topology(scenario: Scenario, out: str | Path) -> Path:
-    """Draw nodes (coloured by hardware), fibres (labelled in km), each tenant's path and
+    """Draw nodes (colored by hardware), fibers (labeled in km), each tenant's path and
     the controllers' locations to a PNG file; returns its path."""
     import matplotlib
 
@@ -28,7 +28,7 @@ def draw_topology(scenario: Scenario, out: str | Path) -> Path:
     figure, axes = plt.subplots(figsize=(8, 6))
     profiles = sorted({spec.hardware for spec in scenario.nodes})
     palette = plt.get_cmap("tab10")
-    colours = [palette(profiles.index(scenario.node(n).hardware)) for n in graph.nodes]
+    colors = [palette(profiles.index(scenario.node(n).hardware)) for n in graph.nodes]
     nx.draw_networkx_edges(graph, position, ax=axes, edge_color="#bbbbbb", width=1.5)
     for i, (tenant, path) in enumerate(sorted(plan.paths.items())):
         nx.draw_networkx_edges(
@@ -41,7 +41,7 @@ def draw_topology(scenario: Scenario, out: str | Path) -> Path:
             edge_color=[palette(i + 3)],
             label=f"{tenant}: {'-'.join(path)}",
         )
-    nx.draw_networkx_nodes(graph, position, ax=axes, node_color=colours, node_size=420)
+    nx.draw_networkx_nodes(graph, position, ax=axes, node_color=colors, node_size=420)
     nx.draw_networkx_labels(graph, position, ax=axes, font_size=8)
     nx.draw_networkx_edge_labels(
         graph,

@@ -28,7 +28,7 @@ import numpy as np
 import yaml
 
 from qnemu import records
-from qnemu.apps import quality, realised_utility
+from qnemu.apps import quality, realized_utility
 from qnemu.errors import EmulationError
 from qnemu.runtime.failure import RunFailed
 
@@ -183,7 +183,7 @@ class RunFolder:
 def _plain(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
-    raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
+    raise TypeError(f"not JSON-serializable: {type(value).__name__}")
 
 
 class SummaryBuilder:
@@ -256,7 +256,7 @@ class SummaryBuilder:
                 "fidelity_mean": float(np.mean(fidelities)) if fidelities else None,
                 "fidelity_min": float(np.min(fidelities)) if fidelities else None,
                 "latency_mean_s": float(np.mean(latencies)) if latencies else None,
-                "utility": realised_utility(record["quality"], duration_s),
+                "utility": realized_utility(record["quality"], duration_s),
                 **_demand(record),
             }
         return table

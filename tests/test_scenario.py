@@ -47,7 +47,7 @@ def explicit(nodes=None, links=None, **top) -> dict:
     topo = {
         "nodes": nodes
         if nodes is not None
-        else [{"id": "A", "hardware": "nv_centre", "memories": 2}, {"id": "B"}, {"id": "C"}],
+        else [{"id": "A", "hardware": "nv_center", "memories": 2}, {"id": "B"}, {"id": "C"}],
         "links": links
         if links is not None
         else [{"a": "A", "b": "B", "length_km": 12.5}, {"a": "B", "b": "C", "length_km": 3}],
@@ -108,7 +108,7 @@ def test_default_scenario_shape():
 
 def test_default_scenario_hardware_supports_swap_asap():
     """Every hop heralds many pairs in 0.5 s and a stored pair outlives the wait for the
-    neighbouring link (and the hop delay) by far, so swap-ASAP delivers end-to-end pairs."""
+    neighboring link (and the hop delay) by far, so swap-ASAP delivers end-to-end pairs."""
     from qnemu.physics.hardware import profile_t_long_eb
     from qnemu.physics.link import link_model
 
@@ -165,10 +165,10 @@ def test_yaml_text_is_accepted():
 
 def test_explicit_nodes_take_topology_defaults():
     s = load_scenario(explicit())
-    assert s.node("A").hardware == "nv_centre" and s.node("A").memories == 2
+    assert s.node("A").hardware == "nv_center" and s.node("A").memories == 2
     assert s.node("B").hardware == "trapped_ion" and s.node("B").memories == 4
     assert s.links[0] == LinkSpec("A", "B", 12.5, 0.2)
-    assert set(s.profiles) == {"nv_centre", "trapped_ion"}
+    assert set(s.profiles) == {"nv_center", "trapped_ion"}
 
 
 def test_graph_and_shortest_path():
@@ -238,11 +238,11 @@ def test_to_dict_round_trips_custom_and_overridden_profiles():
         topology={"generator": "star", "n": 3, "hop_km": 4, "hardware": "fast_ion"},
     )
     raw["tenants"][0]["dst"] = "n3"
-    s = load_scenario(raw, {"hardware.nv_centre.t1_s": 10.0})
+    s = load_scenario(raw, {"hardware.nv_center.t1_s": 10.0})
     assert s.profile_of("n0").t2_s == 0.5 and s.profile_of("n0").name == "fast_ion"
     data = s.to_dict()
     assert "base" not in data["hardware"]["fast_ion"]
-    assert "nv_centre" not in data["hardware"]  # unused profiles are not part of the result
+    assert "nv_center" not in data["hardware"]  # unused profiles are not part of the result
     again = load_scenario(data)
     assert again == s
     assert again.to_dict() == data
@@ -566,14 +566,14 @@ def test_yaml_syntax_error_is_one_line(tmp_path):
 
 def test_topology_from_graphml_file(tmp_path):
     g = nx.Graph()
-    g.add_node("a", hardware="nv_centre", memories=2)
+    g.add_node("a", hardware="nv_center", memories=2)
     g.add_edge("a", "b", length_km=12.5)
     g.add_edge("b", "c", length_km=3.0)
     nx.write_graphml(g, tmp_path / "net.graphml")
     raw = chain(topology={"file": "net.graphml", "hardware": "trapped_ion"}, tenants=[])
     (tmp_path / "s.yaml").write_text(__import__("yaml").safe_dump(raw))
     s = load_scenario(tmp_path / "s.yaml")  # the file path is relative to the scenario
-    assert s.node("a").hardware == "nv_centre" and s.node("a").memories == 2
+    assert s.node("a").hardware == "nv_center" and s.node("a").memories == 2
     assert s.node("b").hardware == "trapped_ion"
     assert s.shortest_path("a", "c") == ["a", "b", "c"]
 

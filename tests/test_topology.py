@@ -127,13 +127,13 @@ def test_read_graphml_keeps_attributes(tmp_path):
             ("a", "b", {"length_km": 12.5}),
             ("b", "c", {"length_km": 3.0, "attenuation_db_per_km": 0.3}),
         ],
-        a={"hardware": "nv_centre", "memories": 2},
+        a={"hardware": "nv_center", "memories": 2},
         b={},
         c={"x": 1.0, "y": 2.0},
     )
     g = topology.read_graph_file(path)
     assert sorted(g.nodes) == ["a", "b", "c"]
-    assert g.nodes["a"] == {"hardware": "nv_centre", "memories": 2}
+    assert g.nodes["a"] == {"hardware": "nv_center", "memories": 2}
     assert g.edges["a", "b"] == {"length_km": 12.5}
     assert g.edges["b", "c"]["attenuation_db_per_km"] == 0.3
 

@@ -145,7 +145,7 @@ def utility(
     return r * quality(app, fidelity, f_min, registry) if r > 0.0 else 0.0
 
 
-def realised_utility(quality_sum: float, duration_s: float) -> float:
+def realized_utility(quality_sum: float, duration_s: float) -> float:
     """The utility a tenant actually got over ``duration_s`` emulated seconds: its delivered
     rate times the mean quality of what it got, (1 / T) Σ q(F_i), from ``quality_sum`` =
     Σ q(F_i) over delivered pairs (one definition for the summary, telemetry and compare)."""

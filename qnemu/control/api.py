@@ -9,10 +9,10 @@ emulated clock — never actor handles, never ground truth.
 Where it runs is the runtime's business, chosen by the class attribute ``placement``:
 
 - ``"node"``: one instance inside every node; events are local and immediate;
-- ``"central"``: one instance at ``control.location`` (default: the graph's centre); nodes
+- ``"central"``: one instance at ``control.location`` (default: the graph's center); nodes
   report to it over the emulated classical network, and its instructions travel back;
 - ``"domain"``: one instance per domain (``control.domains`` or graph communities), each at
-  its domain's centre, serving the nodes of its domain.
+  its domain's center, serving the nodes of its domain.
 
 Compute time is real: the wall time a handler takes (× ``control.cpu_scale``) is added to
 the emulated send time of every instruction it emits.

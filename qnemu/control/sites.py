@@ -18,7 +18,7 @@ class ControllerSite:
     served: frozenset[str]
 
 
-def graph_centre(graph: nx.Graph) -> str:
+def graph_center(graph: nx.Graph) -> str:
     """The node of least eccentricity by fiber length (ties: first by name)."""
     return min(nx.center(graph, weight="length_km"))
 
@@ -46,7 +46,7 @@ def controller_sites(
     if placement == "node":
         return [ControllerSite(f"{label}@{n}", n, frozenset([n])) for n in sorted(graph.nodes)]
     if placement == "central":
-        where = location or graph_centre(graph)
+        where = location or graph_center(graph)
         if where not in graph:
             raise ScenarioError(f"control.location: unknown node {where!r}")
         return [ControllerSite(label, where, frozenset(graph.nodes))]
@@ -55,7 +55,7 @@ def controller_sites(
         for name, members in domains_of(graph, domains, seed).items():
             sub = graph.subgraph(members)
             if nx.is_connected(sub):
-                where = graph_centre(sub)
+                where = graph_center(sub)
             else:  # a scattered domain: its controller sits at its most central member
                 where = min(
                     members,

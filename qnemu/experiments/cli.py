@@ -87,7 +87,7 @@ def compare(
         int | None,
         typer.Option(
             "--metrics-port",
-            help="Serve every run's metrics on this port as they go, labelled "
+            help="Serve every run's metrics on this port as they go, labeled "
             "by run and controller (0: pick a free one). Default: none.",
         ),
     ] = None,

@@ -4,7 +4,7 @@ Per tenant: delivered rate, mean true fidelity, Q-NUM utility; for the whole run
 rate, pair-weighted mean fidelity, total utility, violations (total and by kind), the
 controller's mean decision latency (emulated) and the emulator's lateness and overload.
 
-Utility is the summary's realised utility (R · mean q(F), :func:`qnemu.apps.realised_utility`)
+Utility is the summary's realized utility (R · mean q(F), :func:`qnemu.apps.realized_utility`)
 and decision latency the summary's ``controller_decision_latency_s`` (from the ``decision``
 events). Where the summary has none the cell is left empty, never invented.
 """
@@ -109,8 +109,8 @@ def run_metrics(summary: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _tenant_utility(figures: Mapping[str, Any]) -> float | None:
-    """The realised utility the run's summary reports (one definition:
-    :func:`qnemu.apps.realised_utility`); empty when it reports none."""
+    """The realized utility the run's summary reports (one definition:
+    :func:`qnemu.apps.realized_utility`); empty when it reports none."""
     return None if figures.get("utility") is None else float(figures["utility"])
 
 

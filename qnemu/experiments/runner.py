@@ -14,7 +14,7 @@ point needs) holds for every later run, and for the runs a ``--resume`` adds.
 ``comparison.json`` and ``summary.json`` record it under ``dilation``.
 
 With ``metrics=`` (``qnemu compare --metrics-port``) one ``/metrics`` endpoint serves every
-run as it goes, each run's series labelled ``run=<comparison>/<run folder>`` and its
+run as it goes, each run's series labeled ``run=<comparison>/<run folder>`` and its
 ``controller``, so a Prometheus scraping it shows the control planes side by side.
 """
 
@@ -355,7 +355,7 @@ def _metrics_sink(
     stack.callback(sink.stop)
     if not quiet:
         console.print(
-            f"metrics: {sink.url} (every run, labelled run=<comparison>/<run>)",
+            f"metrics: {sink.url} (every run, labeled run=<comparison>/<run>)",
             markup=False,
             highlight=False,
         )

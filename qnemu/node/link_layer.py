@@ -78,7 +78,7 @@ class LinkLayer:
         self.plan = plan
         self.env = env
         self.rng = rng
-        self._links: dict[str, LinkPlan] = plan.nodes[node_id].links  # by neighbour
+        self._links: dict[str, LinkPlan] = plan.nodes[node_id].links  # by neighbor
         self.generators: dict[str, LinkGenerator] = {
             lp.name: LinkGenerator(lp) for lp in self._links.values() if lp.a == node_id
         }

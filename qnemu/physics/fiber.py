@@ -1,4 +1,4 @@
-"""Optical fibre: transmissivity, propagation delay and the repeaterless (PLOB) bound."""
+"""Optical fiber: transmissivity, propagation delay and the repeaterless (PLOB) bound."""
 
 from __future__ import annotations
 
@@ -8,12 +8,12 @@ from qnemu.physics import _checks
 
 #: Speed of light in vacuum (m/s), exact by SI definition.
 SPEED_OF_LIGHT_M_S: float = 299_792_458.0
-#: Group refractive index of standard single-mode fibre (SMF-28 at 1550 nm), dimensionless.
+#: Group refractive index of standard single-mode fiber (SMF-28 at 1550 nm), dimensionless.
 FIBER_REFRACTIVE_INDEX: float = 1.468
 
 
 def transmissivity(length_km: float, attenuation_db_per_km: float = 0.2) -> float:
-    """Fibre transmissivity eta = 10^(-alpha L / 10) (dimensionless, R11).
+    """Fiber transmissivity eta = 10^(-alpha L / 10) (dimensionless, R11).
 
     ``length_km`` in kilometres, ``attenuation_db_per_km`` in dB/km (0.2 dB/km: telecom C band).
     """
@@ -25,7 +25,7 @@ def transmissivity(length_km: float, attenuation_db_per_km: float = 0.2) -> floa
 def propagation_delay_s(
     length_km: float, refractive_index: float = FIBER_REFRACTIVE_INDEX
 ) -> float:
-    """One-way propagation delay (seconds) of light over ``length_km`` of fibre: L / (c/n).
+    """One-way propagation delay (seconds) of light over ``length_km`` of fiber: L / (c/n).
 
     About 4.9 microseconds per km for n = 1.468 (R11).
     """

@@ -116,15 +116,15 @@ PROFILES: dict[str, HardwareProfile] = {
         conversion_loss_db=6.0,
         conversion_fidelity_factor=0.99,
     ),
-    # NV centre, Delft; the memory is the ELECTRON spin (communication qubit), not a 13C
+    # NV center, Delft; the memory is the ELECTRON spin (communication qubit), not a 13C
     # nuclear spin. Photonics and gates: Hensen et al., Nature 526, 682 (2015); Pompili et al.,
     # Science 372, 259 (2021); ~4e-4 photon detection probability per attempt (ZPL fraction
     # ~3 %, collection, filtering). Electron coherence under dynamical decoupling ~1 s and
     # T1 ~ 1 h: Abobeih et al., Nat. Commun. 9, 2552 (2018). 637 nm -> 1588 nm conversion
     # ~17 % efficiency: Tchebotareva et al., PRL 123, 063601 (2019); 10 km metropolitan link:
     # Stolk et al., Sci. Adv. 10, eadp6442 (2024).
-    "nv_centre": HardwareProfile(
-        name="nv_centre",
+    "nv_center": HardwareProfile(
+        name="nv_center",
         t1_s=3600.0,
         t2_s=1.0,
         source_fidelity=0.93,
@@ -146,7 +146,7 @@ PROFILES: dict[str, HardwareProfile] = {
     ),
     # Cold 87Rb ensembles, DLCZ with spatial multiplexing: Pu et al., Nat. Commun. 8, 15359
     # (2017) (225 modes); field link with 795 nm -> 1342 nm conversion: Yu et al., Nature 578,
-    # 240 (2020). Spin-wave coherence ~1 ms (atomic motion): modelled as pure dephasing
+    # 240 (2020). Spin-wave coherence ~1 ms (atomic motion): modeled as pure dephasing
     # (T1 = inf); loss of the stored excitation is in memory_efficiency (retrieval).
     # Low write probability (source_efficiency) keeps multi-excitation noise down.
     # Swap by linear optics (0.5).

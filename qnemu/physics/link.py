@@ -1,7 +1,7 @@
 """Heralded link-level entanglement generation between two memories.
 
 Geometry: a heralding station (linear-optics Bell-state measurement) at the midpoint; each
-memory emits a photon that crosses L/2 of fibre. The number of attempts to the first success
+memory emits a photon that crosses L/2 of fiber. The number of attempts to the first success
 is geometric, so the success time is sampled directly instead of emulating every attempt.
 """
 
@@ -102,7 +102,7 @@ def conversion_penalty(
 ) -> tuple[float, float]:
     """Quantum frequency conversion cost: (extra_loss_db, fidelity_factor).
 
-    Model: a memory emitting inside the low-loss fibre band (O to U band, nm) needs no
+    Model: a memory emitting inside the low-loss fiber band (O to U band, nm) needs no
     converter -> (0.0, 1.0); otherwise a converter adds ``loss_db`` (dB) and multiplies the
     pair fidelity by ``fidelity_factor`` (dimensionless, (0, 1]).
     """

@@ -82,7 +82,7 @@ def swap(
     measured qubits are replaced by the maximally mixed state (two-qubit depolarizing) before
     measurement; ``measurement_error`` the probability that each of the two classical outcome
     bits is flipped. Returns the reported outcome (0..3, see the module docstring) and the
-    normalised (A, C) state conditioned on that report, BEFORE correction.
+    normalized (A, C) state conditioned on that report, BEFORE correction.
     """
     _checks.pair_matrix("rho_left", rho_left)
     _checks.pair_matrix("rho_right", rho_right)
@@ -168,7 +168,7 @@ _DISAGREE = np.array([1, 2])
 def _purify_branches(
     rho1: np.ndarray, rho2: np.ndarray, u: np.ndarray, uh: np.ndarray
 ) -> tuple[float, np.ndarray, np.ndarray]:
-    """(p_success, unnormalised kept-pair state on success, on failure)."""
+    """(p_success, unnormalized kept-pair state on success, on failure)."""
     full = (u @ _pair_outer(rho1, rho2) @ uh).reshape(4, 4, 4, 4)  # (k1, m, k1', m')
     ok = full[:, _AGREE, :, _AGREE].sum(axis=0)
     bad = full[:, _DISAGREE, :, _DISAGREE].sum(axis=0)
@@ -184,7 +184,7 @@ def dejmps(rho1: np.ndarray, rho2: np.ndarray) -> tuple[float, np.ndarray]:
 
     Model: Alice applies Rx(pi/2) and Bob Rx(-pi/2) to their qubits of both pairs, then a
     bilateral CNOT (pair 1 controls pair 2); pair 2 is measured in Z and pair 1 kept when the
-    outcomes agree. Returns (p_success, normalised kept pair); the state is I/4 if p = 0.
+    outcomes agree. Returns (p_success, normalized kept pair); the state is I/4 if p = 0.
     """
     _checks.pair_matrix("rho1", rho1)
     _checks.pair_matrix("rho2", rho2)
@@ -209,7 +209,7 @@ def bbpssw(rho1: np.ndarray, rho2: np.ndarray) -> tuple[float, np.ndarray]:
 
     Model: each input is first twirled to the Werner state of its fidelity to Phi+, then a
     bilateral CNOT (pair 1 controls pair 2), pair 2 measured in Z, pair 1 kept when the
-    outcomes agree. Returns (p_success, normalised kept pair, not re-twirled).
+    outcomes agree. Returns (p_success, normalized kept pair, not re-twirled).
     """
     _checks.pair_matrix("rho1", rho1)
     _checks.pair_matrix("rho2", rho2)
@@ -228,7 +228,7 @@ _PURIFY_METHODS = {
 def purify(
     rng: np.random.Generator, rho1: np.ndarray, rho2: np.ndarray, method: str = "dejmps"
 ) -> tuple[bool, np.ndarray]:
-    """Sampled purification round: (success, normalised kept-pair state of that branch).
+    """Sampled purification round: (success, normalized kept-pair state of that branch).
 
     Model: ``method`` 'dejmps' or 'bbpssw' (see those functions); success is drawn with the
     exact probability. On failure the returned state is the kept pair conditioned on the
@@ -273,7 +273,7 @@ def measure(
     """Projective measurement of ``qubit`` (0 or 1) of the pair in Pauli ``basis`` ('X', 'Y', 'Z').
 
     Model: Born rule; outcome 0 is the +1 eigenstate, 1 the -1 eigenstate. Returns the
-    outcome and the normalised post-measurement pair state (4x4).
+    outcome and the normalized post-measurement pair state (4x4).
     """
     _checks.pair_matrix("rho", rho)
     proj0 = _MEAS_PROJ.get((qubit, basis, 0))

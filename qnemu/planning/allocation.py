@@ -11,7 +11,7 @@ Steps, in tenant (admission) order, all deterministic:
    rate, need = min(1, rate_hz / R_unloaded); what is left goes to the first tenant).
    A share s of a link is a time-division share of its attempts: the tenant sees the link's
    rate times s, so it waits longer and its pairs decohere more (Q-NUM predicts both).
-3. With its path fixed, each tenant takes the purification depth that maximises its utility
+3. With its path fixed, each tenant takes the purification depth that maximizes its utility
    under its shares among the depths whose memory it can still reserve: per pipeline one
    mode per side at interior nodes (2) and rounds + 1 at each end (end-to-end purification
    keeps the pairs waiting there).

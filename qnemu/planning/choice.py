@@ -1,4 +1,4 @@
-"""The routing decision: the (path, purification rounds) that maximises a tenant's
+"""The routing decision: the (path, purification rounds) that maximizes a tenant's
 utility U = min(R, requested) q(F)."""
 
 from __future__ import annotations
@@ -51,7 +51,7 @@ def choose(
     registry: AppRegistry = APPS,
     routing: str = "qnum",
 ) -> Choice:
-    """The (path, rounds) that maximises the tenant's utility.
+    """The (path, rounds) that maximizes the tenant's utility.
 
     ``candidates``: (path, predictions by rounds) pairs, best-first by the caller's order.
     Ties go to the earlier path, then to fewer rounds.

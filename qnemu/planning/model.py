@@ -64,7 +64,7 @@ class NetworkModel:
 
     @classmethod
     def from_scenario(cls, scenario: Scenario) -> NetworkModel:
-        """Link models for every fibre of the scenario (one slot pair each), node memories."""
+        """Link models for every fiber of the scenario (one slot pair each), node memories."""
         links = {}
         for spec in scenario.links:
             m = link_model(

@@ -15,7 +15,7 @@ import networkx as nx
 
 from qnemu.control.api import Controller
 from qnemu.control.registry import load_controller
-from qnemu.control.sites import ControllerSite, controller_sites, graph_centre
+from qnemu.control.sites import ControllerSite, controller_sites, graph_center
 from qnemu.errors import ScenarioError
 from qnemu.physics.hardware import HardwareProfile
 from qnemu.physics.link import LinkModel, link_model
@@ -83,7 +83,7 @@ class NodePlan:
     memories: int
     cutoff_s: float
     swap_success: float
-    links: dict[str, LinkPlan] = field(default_factory=dict)  # by neighbour
+    links: dict[str, LinkPlan] = field(default_factory=dict)  # by neighbor
 
     @property
     def longest_cutoff_s(self) -> float:
@@ -225,7 +225,7 @@ class NetworkPlan:
         elif controller.placement == "central":
             setup = {t.name: sites[0].location for t in scenario.tenants}
         else:
-            root = control.location or graph_centre(graph)
+            root = control.location or graph_center(graph)
             setup = {t.name: root for t in scenario.tenants}
         return cls(
             scenario,
@@ -483,14 +483,14 @@ def _allocate_slots(
 ) -> dict[str, dict[str, tuple[int, ...]]]:
     """Split each node's memory slots evenly over the links its tenants use (peers in
     the scenario's node order, so nothing depends on names)."""
-    neighbours: dict[str, list[str]] = {n.id: [] for n in scenario.nodes}
+    neighbors: dict[str, list[str]] = {n.id: [] for n in scenario.nodes}
     for a, b in used:
-        neighbours[a].append(b)
-        neighbours[b].append(a)
+        neighbors[a].append(b)
+        neighbors[b].append(a)
     problems = []
     slots: dict[str, dict[str, tuple[int, ...]]] = {}
     for spec in scenario.nodes:
-        peers = sorted(neighbours[spec.id], key=order.__getitem__)
+        peers = sorted(neighbors[spec.id], key=order.__getitem__)
         slots[spec.id] = {}
         if not peers:
             continue

@@ -1,11 +1,11 @@
-"""Q-NUM: predicted end-to-end (R, F) of swap-ASAP on a path, and the choice that maximises
+"""Q-NUM: predicted end-to-end (R, F) of swap-ASAP on a path, and the choice that maximizes
 a tenant's utility U = R q(F) over candidate paths and purification depths.
 
 Prediction model (every formula is a ``physics.analytic`` call; the assumptions are here):
 
 - Links start together; link i needs a geometric number of attempts (success p_i, one
   attempt every period_i s), mean m_i = period_i / p_i. Swaps are immediate and happen as
-  soon as both neighbouring links hold a pair (swap-ASAP); no cutoff.
+  soon as both neighboring links hold a pair (swap-ASAP); no cutoff.
 - Mean time until every link holds a pair, E[T]: one link m_1; two links with equal (p,
   period) the exact R8 closed form ``two_segment_mean_wait_attempts``; otherwise link times
   are taken as exponential with rate r_i = p_i / period_i (small-p limit) and E[max_i T_i]

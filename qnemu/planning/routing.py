@@ -1,9 +1,9 @@
-"""Routing: Q-NUM (non-additive, utility-maximising) or the additive Dijkstra baseline.
+"""Routing: Q-NUM (non-additive, utility-maximizing) or the additive Dijkstra baseline.
 
 Both return a :class:`~qnemu.planning.choice.Choice`, so a controller switches by
 ``control.routing`` alone. ``qnum`` scores the k shortest simple paths (cached per model)
 by predicted (R, F) under 0..2 purification rounds and keeps the best utility.
-``dijkstra`` (alias ``additive``) takes the single path of least additive cost (fibre
+``dijkstra`` (alias ``additive``) takes the single path of least additive cost (fiber
 length, -ln(eta) or hops) and only then picks the purification depth on it by the same
 utility, so a comparison isolates the path metric.
 """
@@ -24,7 +24,7 @@ from qnemu.scenario import TenantSpec
 
 #: Routing names accepted by :func:`route` (``control.routing``).
 ROUTINGS = registry.ROUTINGS
-#: Edge costs the additive baseline can minimise.
+#: Edge costs the additive baseline can minimize.
 ADDITIVE_COSTS = ("length_km", "neg_log_eta", "hops")
 
 
@@ -56,7 +56,7 @@ def qnum_route(
     method: str = "dejmps",
     registry: AppRegistry = APPS,
 ) -> Choice:
-    """Best (path, rounds) over the ``k`` shortest simple paths by fibre length."""
+    """Best (path, rounds) over the ``k`` shortest simple paths by fiber length."""
     paths = candidate_paths(
         model.graph, tenant.src, tenant.dst, _check_k(k), "length_km", model.paths
     )

@@ -1,6 +1,6 @@
 """Dilated emulated time: t_emu = (wall - t0) / dilation.
 
-Wall time is ``time.time()`` so that processes on one machine (and, with synchronised
+Wall time is ``time.time()`` so that processes on one machine (and, with synchronized
 clocks, on a cluster) agree on t0 without exchanging anything but the number.
 """
 

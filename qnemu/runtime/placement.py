@@ -17,7 +17,7 @@ def auto_nodes_per_actor(n_nodes: int, cpus: int | None = None) -> int:
 def group_nodes(
     node_ids: list[str], per_actor: int, machines: dict[str, str | None] | None = None
 ) -> list[list[str]]:
-    """Consecutive nodes share an actor, so neighbours on a chain are co-located.
+    """Consecutive nodes share an actor, so neighbors on a chain are co-located.
 
     With ``machines`` (node -> its ``machine`` label or None), a pack also ends where the label
     changes, so that one actor (one process, on one machine) never mixes machines.

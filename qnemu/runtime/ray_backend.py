@@ -433,7 +433,7 @@ def plan_placement(
     label goes to the Ray node answering to that label (every label in a group must be
     the same; a label no Ray node answers to is an :class:`EmulationError`). The other
     groups follow ``placement``: ``pack`` puts them on the driver's Ray node, ``spread``
-    cuts them into contiguous blocks, one per Ray node (neighbours on a chain stay
+    cuts them into contiguous blocks, one per Ray node (neighbors on a chain stay
     together, so few messages cross machines).
     """
     if not nodes:
@@ -543,7 +543,7 @@ def check_clock_offsets(offsets: dict[str, dict[str, float]], tolerance_s: float
         raise EmulationError(
             f"clock: Ray node {worst_node[:12]} is {worst * 1e3:.3f} ms off the driver's clock, "
             f"more than the {tolerance_s * 1e3:.3f} ms tolerated (a fraction of the shortest "
-            f"emulated delay x dilation); synchronise the machines' clocks (chrony/NTP/PTP) "
+            f"emulated delay x dilation); synchronize the machines' clocks (chrony/NTP/PTP) "
             f"or raise the dilation"
         )
     return worst

@@ -8,7 +8,7 @@ anything: a peer that fails the handshake is dropped and counted (``peers_reject
 
 After the handshake a frame that cannot be decoded or handled (:class:`BadFrame`) is
 dropped and counted (``frames_rejected``); the connection stays up. Only a frame longer
-than the size limit ends a connection (the byte stream cannot be re-synchronised). A
+than the size limit ends a connection (the byte stream cannot be re-synchronized). A
 connection from a known peer that ends while the run is going is recorded in ``lost``.
 """
 

@@ -1,6 +1,6 @@
 """Scenarios: YAML in, validated frozen dataclasses out.
 
-A scenario is the *description* of an emulation (nodes, fibres, hardware, classical
+A scenario is the *description* of an emulation (nodes, fibers, hardware, classical
 plane, control plane, tenants). :mod:`.yaml_text` reads YAML safely, :mod:`.schema`
 validates it with pydantic models that forbid unknown keys, :mod:`.problems` turns
 validation errors into one line each (``path: problem, got value``, inside a

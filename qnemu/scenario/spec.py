@@ -46,7 +46,7 @@ MAX_MEMORIES = 1_000
 MAX_DURATION_S = 3_600.0
 #: Wall seconds of one real-time run, ``duration_s * dilation`` (one day).
 MAX_WALL_S = 86_400.0
-#: Longest fibre, hop, radius or area side in km (about the Earth's circumference).
+#: Longest fiber, hop, radius or area side in km (about the Earth's circumference).
 MAX_LENGTH_KM = 40_000.0
 #: Most reports a node sends its controller in one run (``duration_s / report_interval_s``).
 MAX_REPORTS = 1_000_000
@@ -101,7 +101,7 @@ class NodeSpec:
 
 @dataclass(frozen=True)
 class LinkSpec:
-    """One fibre between nodes ``a`` and ``b``."""
+    """One fiber between nodes ``a`` and ``b``."""
 
     a: str
     b: str
@@ -223,7 +223,7 @@ class Scenario:
         return self.profiles[self.node(node_id).hardware]
 
     def shortest_path(self, src: str, dst: str) -> list[str]:
-        """Node ids of the shortest path by fibre length (KeyError / ValueError if none)."""
+        """Node ids of the shortest path by fiber length (KeyError / ValueError if none)."""
         self.node(src)
         self.node(dst)
         try:

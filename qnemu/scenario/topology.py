@@ -1,4 +1,4 @@
-"""Topology builders: plain networkx graphs of named nodes and fibre lengths.
+"""Topology builders: plain networkx graphs of named nodes and fiber lengths.
 
 Every builder returns an undirected :class:`networkx.Graph` whose nodes are strings
 (``n0``, ``n1``, ... for generated graphs) and whose edges carry ``length_km``. Nodes may
@@ -76,7 +76,7 @@ def ring(n: int, hop_km: float) -> nx.Graph:
     _require(n >= 3, f"ring needs n >= 3, got {n}")
     _require_size(n, "ring")
     _require(hop_km > 0, f"hop_km must be > 0, got {hop_km}")
-    radius = n * hop_km / (2 * math.pi)  # circumference = total fibre, for the drawing only
+    radius = n * hop_km / (2 * math.pi)  # circumference = total fiber, for the drawing only
     g = nx.Graph()
     for i, name in enumerate(_named(n)):
         angle = 2 * math.pi * i / n
@@ -137,7 +137,7 @@ def _from_positions(g: nx.Graph, pos: Mapping[Any, Any], scale_km: float) -> nx.
 def _connected(build: Callable[[int], nx.Graph], seed: int, what: str) -> nx.Graph:
     for attempt_seed in _attempt_seeds(seed):
         g = build(attempt_seed)
-        # A zero-length edge (coincident points) is not a fibre: treat like a failed draw.
+        # A zero-length edge (coincident points) is not a fiber: treat like a failed draw.
         lengths_ok = all(d["length_km"] > 0 for _, _, d in g.edges(data=True))
         if nx.is_connected(g) and lengths_ok:
             return g

@@ -1,4 +1,4 @@
-"""Live telemetry: the metric catalogue, the collector, the ``/metrics`` endpoint.
+"""Live telemetry: the metric catalog, the collector, the ``/metrics`` endpoint.
 
 Start it before a run and pass it to the emulation::
 

@@ -1,4 +1,4 @@
-"""The metric catalogue: every metric qnemu exports, defined once.
+"""The metric catalog: every metric qnemu exports, defined once.
 
 Each :class:`MetricSpec` names one Prometheus metric: its type, its labels, its HELP text
 and whether the quantity it measures is in emulated or wall time. The recorder, the
@@ -348,11 +348,11 @@ def spec(name: str) -> MetricSpec:
 
 
 if len(BY_NAME) != len(CATALOG):
-    raise ValueError("metric catalogue: duplicate metric name")
+    raise ValueError("metric catalog: duplicate metric name")
 
 
 def markdown_table(catalog: tuple[MetricSpec, ...] = CATALOG) -> str:
-    """The catalogue as the Markdown table of ``docs/telemetry.md``."""
+    """The catalog as the Markdown table of ``docs/telemetry.md``."""
     lines = ["| name | type | labels | meaning | time |", "| --- | --- | --- | --- | --- |"]
     for metric in catalog:
         meaning = metric.help.replace("|", "/")

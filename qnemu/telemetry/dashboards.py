@@ -81,7 +81,7 @@ class PanelSpec:
 
 
 def metrics_used(expr: str) -> set[str]:
-    """The catalogue metric names a PromQL expression reads (histogram suffixes removed)."""
+    """The catalog metric names a PromQL expression reads (histogram suffixes removed)."""
     found = set()
     for match in _METRIC.finditer(expr):
         name = match.group(0)

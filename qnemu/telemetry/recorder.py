@@ -30,7 +30,7 @@ import numpy as np
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from qnemu import records
-from qnemu.apps import quality, realised_utility
+from qnemu.apps import quality, realized_utility
 from qnemu.records import DISCARD_REASONS, RunEvent
 from qnemu.results import VIOLATION_KINDS
 from qnemu.telemetry.catalog import CATALOG, PHASES, MetricSpec
@@ -117,7 +117,7 @@ def run_name(scenario_name: str, at: float | None = None) -> str:
 def build_metrics(
     registry: CollectorRegistry, catalog: tuple[MetricSpec, ...] = CATALOG
 ) -> dict[str, Any]:
-    """Register every metric of the catalogue on ``registry``; returns them by full name.
+    """Register every metric of the catalog on ``registry``; returns them by full name.
 
     Each has its spec's labels plus ``run`` first (:attr:`MetricSpec.series_labels`).
     """
@@ -316,7 +316,7 @@ class MetricsRecorder:
         for tenant in self.run.tenants:
             _, quality_sum = self._delivered.get(tenant.name, (0, 0.0))
             self._series("tenant_utility", tenant.name, self._controller()).set(
-                realised_utility(quality_sum, self._emulated_s)
+                realized_utility(quality_sum, self._emulated_s)
             )
 
     def _controller(self) -> str:

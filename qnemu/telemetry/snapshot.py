@@ -331,7 +331,7 @@ def _timeseries(
         )
         axes.plot(when, series.values, label=series.legend, **style)
     alarm = _alarm(defaults)
-    if alarm is not None:  # Grafana colours the region beyond the red threshold
+    if alarm is not None:  # Grafana colors the region beyond the red threshold
         axes.axhline(alarm, color="red", linewidth=0.8, alpha=0.5)
     low, high = defaults.get("min"), defaults.get("max")
     if low is not None or high is not None:
@@ -374,8 +374,8 @@ def _stat(axes: Any, panel: Mapping[str, Any], found: list[Series]) -> None:
     width = 1 / len(shown)
     for i, (name, value) in enumerate(shown):
         red = alarm is not None and value >= alarm
-        colour = "#d44a3a" if red else ("#299c46" if alarm is not None else "#f4f4f4")
-        axes.add_patch(_box(i * width, width, colour, axes))
+        color = "#d44a3a" if red else ("#299c46" if alarm is not None else "#f4f4f4")
+        axes.add_patch(_box(i * width, width, color, axes))
         text = words.get(f"{value:g}") or _format(value, unit, decimals)
         ink = "white" if alarm is not None else "black"
         # as large as fits the box: about 1.6 points per character per inch of box width
@@ -406,7 +406,7 @@ def _stat(axes: Any, panel: Mapping[str, Any], found: list[Series]) -> None:
         )
 
 
-def _box(x: float, width: float, colour: str, axes: Any) -> Any:
+def _box(x: float, width: float, color: str, axes: Any) -> Any:
     from matplotlib.patches import Rectangle
 
-    return Rectangle((x + 0.005, 0.02), width - 0.01, 0.96, color=colour, transform=axes.transAxes)
+    return Rectangle((x + 0.005, 0.02), width - 0.01, 0.96, color=color, transform=axes.transAxes)

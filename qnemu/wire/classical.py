@@ -1,4 +1,4 @@
-"""The emulated classical network's delay model: per-hop fibre propagation plus
+"""The emulated classical network's delay model: per-hop fiber propagation plus
 processing, Gaussian jitter never faster than light, and loss."""
 
 from __future__ import annotations

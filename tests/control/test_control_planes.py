@@ -144,15 +144,15 @@ def test_centring_the_controller_or_raising_t2_closes_the_gap(tmp_path):
     far, far_late = _rates(
         tmp_path, SEEDS, n=7, t2_s=0.004, architecture="centralized", location="n0"
     )
-    centred, centred_late = _rates(
+    centered, centered_late = _rates(
         tmp_path, SEEDS, n=7, t2_s=0.004, architecture="centralized", location="n3"
     )
     far_long, far_long_late = _rates(
         tmp_path, SEEDS, n=7, t2_s=0.05, architecture="centralized", location="n0"
     )
-    (m_far, e_far), (m_centred, e_centred) = _mean_and_error(far), _mean_and_error(centred)
-    assert m_centred - m_far > 4 * math.hypot(e_far, e_centred)
-    assert centred_late.mean() < 0.25 * far_late.mean()
+    (m_far, e_far), (m_centered, e_centered) = _mean_and_error(far), _mean_and_error(centered)
+    assert m_centered - m_far > 4 * math.hypot(e_far, e_centered)
+    assert centered_late.mean() < 0.25 * far_late.mean()
     # with long-lived memories the coherence race is won: no violations, rate recovers
     # (what remains is memory held during the control round trip, not decoherence)
     # (a far controller's short-T2 runs are bimodal: most stall, a few get through)

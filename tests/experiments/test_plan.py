@@ -101,7 +101,7 @@ def test_default_seed_is_the_scenarios():
     [
         ("control.nosuch=1,2", "control.nosuch: unknown key"),
         ("topology.nosuch.deep=1,2", "'topology.nosuch' does not exist"),
-        ("hardware.nv_centre.t2_s=0.1,1", "changes nothing"),
+        ("hardware.nv_center.t2_s=0.1,1", "changes nothing"),
         ("topology.hop_km=-1,5", "topology.hop_km: must be > 0"),
     ],
 )

@@ -156,7 +156,7 @@ def test_labels_are_horizontal_inside_the_figure_and_apart(params):
             assert whole.y0 <= box.y0 and box.y1 <= whole.y1, box
         ticks = sorted((t.get_window_extent(renderer) for t in labels), key=lambda b: b.x0)
         for left, right in itertools.pairwise(ticks):
-            assert left.x1 <= right.x0  # no tick label over its neighbour
+            assert left.x1 <= right.x0  # no tick label over its neighbor
 
 
 # -- the table ------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ predicts (virtual time, bundled examples).
 Path setups and swap outcomes are resent until acknowledged; every other wait on a
 classical message (discards, reports, instructions, purification) is bounded by the
 cutoff, or by a timeout where no cutoff applies. Heralds and free-memory notices travel
-on the link's own fibre to and from its heralding station and are not subject to
+on the link's own fiber to and from its heralding station and are not subject to
 classical-network loss.
 """
 

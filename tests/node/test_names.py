@@ -1,4 +1,4 @@
-"""No behaviour depends on node names: renaming nodes (same order) gives the same run."""
+"""No behavior depends on node names: renaming nodes (same order) gives the same run."""
 
 from qnemu.emulation import Emulation
 from qnemu.scenario import load_scenario

@@ -15,7 +15,7 @@ from qnemu.physics import (
 
 EXPECTED = {
     "trapped_ion",
-    "nv_centre",
+    "nv_center",
     "atomic_ensemble",
     "superconducting_transduction",
     "er_telecom",

@@ -13,7 +13,7 @@ from qnemu.scenario import load_scenario
 
 pytestmark = pytest.mark.ray
 
-RAW = {"max_purification_rounds": 0}  # these tests check raw link and swap behaviour
+RAW = {"max_purification_rounds": 0}  # these tests check raw link and swap behavior
 
 STABLE = {
     "mem": {

@@ -1,4 +1,4 @@
-"""The metric catalogue: naming rules, bounded labels, and its documentation table."""
+"""The metric catalog: naming rules, bounded labels, and its documentation table."""
 
 from pathlib import Path
 

@@ -1,4 +1,4 @@
-"""The shipped dashboards/ tree: reproducible from code, queries only catalogue metrics."""
+"""The shipped dashboards/ tree: reproducible from code, queries only catalog metrics."""
 
 import json
 from pathlib import Path
@@ -32,7 +32,7 @@ def test_the_shipped_tree_is_what_the_generator_writes(tmp_path):
         )
 
 
-def test_both_views_exist_and_every_query_reads_catalogue_metrics():
+def test_both_views_exist_and_every_query_reads_catalog_metrics():
     names = {path.stem for path in SHIPPED.glob("*.json")}
     assert names == {"qnemu-overview", "qnemu-controllers"}
     queries = shipped_queries()
