@@ -194,6 +194,8 @@ class Emulation:
         finally:
             emulator = emulator or self._emulator
             self._conclude(builder, emulator, status, reason, details)
+        if self.summary is None:  # _conclude always writes one; a bug otherwise
+            raise EmulationError("the run ended without a summary")
         return self.summary
 
     def _conclude(
@@ -216,7 +218,7 @@ class Emulation:
             if self.folder is not None:
                 self.folder.close()
             if self.telemetry is not None:
-                self.telemetry.close(self.summary)
+                self.telemetry.close(self.summary or {})
 
     # -- virtual time ------------------------------------------------------------------------
     def _run_virtual(self, builder: SummaryBuilder) -> dict[str, Any]:
@@ -508,9 +510,15 @@ class Emulation:
             if self.telemetry is not None:
                 self.telemetry.record(batch)
         if events:
-            events.sort(key=lambda e: e.get("t_s", e.get("t_delivered_s", 0.0)))
-            self.folder.write(events)
+            events.sort(key=lambda e: e["t_s"])  # every record has t_s (qnemu.records)
+            self._folder().write(events)
             builder.add(events)
+
+    def _folder(self) -> RunFolder:
+        """The results folder (made when the run begins)."""
+        if self.folder is None:
+            raise EmulationError("no results folder before the run began")
+        return self.folder
 
     def _watch_overload(self, final: bool = False) -> None:
         """Warn once, as soon as more than 1% of the lateness samples so far are beyond the
@@ -555,7 +563,7 @@ class Emulation:
             "emulated_s": emulated_s,
             "seed": self.scenario.seed,
             "interrupted": status == "interrupted",
-            "results": str(self.folder.path),
+            "results": str(self._folder().path),
             "tenants": tenants,
             "utility": sum(t["utility"] for t in tenants.values()),
             "controller_decision_latency_s": builder.decision_latency_s(),

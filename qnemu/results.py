@@ -21,6 +21,7 @@ import os
 import re
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -186,6 +187,20 @@ def _plain(value: Any) -> Any:
     raise TypeError(f"not JSON-serializable: {type(value).__name__}")
 
 
+@dataclass
+class TenantTally:
+    """What the summary keeps of one tenant while a run goes (see ``tenant_table``)."""
+
+    app: str
+    f_min: float
+    fidelities: list[float] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+    quality_sum: float = 0.0  # Σ q(F_i) over delivered pairs
+    requested: int = 0
+    waits: list[float] = field(default_factory=list)  # of requests served
+    unrequested: int = 0
+
+
 class SummaryBuilder:
     """Accumulates per-tenant figures and violation counts from the event stream.
 
@@ -194,19 +209,7 @@ class SummaryBuilder:
     """
 
     def __init__(self, tenants: list[tuple[str, str, float]]) -> None:
-        self.tenants = {
-            name: {
-                "fidelities": [],
-                "latencies": [],
-                "quality": 0.0,
-                "app": app,
-                "f_min": f_min,
-                "requested": 0,
-                "waits": [],
-                "unrequested": 0,
-            }
-            for name, app, f_min in tenants
-        }
+        self.tenants = {name: TenantTally(app, f_min) for name, app, f_min in tenants}
         self.violations = dict.fromkeys(VIOLATION_KINDS, 0)
         self.counts: dict[str, int] = {}
         self.decision_latencies: list[float] = []
@@ -219,16 +222,16 @@ class SummaryBuilder:
             self.counts[event.event] = self.counts.get(event.event, 0) + 1
             match event:
                 case records.Delivered():
-                    record = self.tenants[event.tenant]
-                    record["fidelities"].append(event.fidelity)
-                    record["latencies"].append(event.latency_s)
-                    record["quality"] += quality(record["app"], event.fidelity, record["f_min"])
+                    tally = self.tenants[event.tenant]
+                    tally.fidelities.append(event.fidelity)
+                    tally.latencies.append(event.latency_s)
+                    tally.quality_sum += quality(tally.app, event.fidelity, tally.f_min)
                 case records.Request():
-                    self.tenants[event.tenant]["requested"] += 1
+                    self.tenants[event.tenant].requested += 1
                 case records.Served():
-                    self.tenants[event.tenant]["waits"].append(event.waited_s)
+                    self.tenants[event.tenant].waits.append(event.waited_s)
                 case records.Discard(reason="unrequested") if event.tenant is not None:
-                    self.tenants[event.tenant]["unrequested"] += 1
+                    self.tenants[event.tenant].unrequested += 1
                 case records.Violation():
                     self.violations[event.kind] = self.violations.get(event.kind, 0) + 1
                 case records.Decision():
@@ -247,17 +250,17 @@ class SummaryBuilder:
     def tenant_table(self, duration_s: float) -> dict[str, dict[str, float | int | None]]:
         """The per-tenant block of ``summary.json``; rates per ``duration_s``, the emulated
         time the run actually reached."""
-        table = {}
-        for name, record in self.tenants.items():
-            fidelities, latencies = record["fidelities"], record["latencies"]
+        table: dict[str, dict[str, float | int | None]] = {}
+        for name, tally in self.tenants.items():
+            fidelities, latencies = tally.fidelities, tally.latencies
             table[name] = {
                 "pairs_delivered": len(fidelities),
                 "rate_hz": len(fidelities) / duration_s if duration_s > 0 else 0.0,
                 "fidelity_mean": float(np.mean(fidelities)) if fidelities else None,
                 "fidelity_min": float(np.min(fidelities)) if fidelities else None,
                 "latency_mean_s": float(np.mean(latencies)) if latencies else None,
-                "utility": realized_utility(record["quality"], duration_s),
-                **_demand(record),
+                "utility": realized_utility(tally.quality_sum, duration_s),
+                **_demand(tally),
             }
         return table
 
@@ -266,16 +269,16 @@ class SummaryBuilder:
         return float(np.mean(self.decision_latencies)) if self.decision_latencies else None
 
 
-def _demand(record: dict[str, Any]) -> dict[str, Any]:
+def _demand(tally: TenantTally) -> dict[str, Any]:
     """A tenant's demand figures: requests, those served, and how long they waited."""
-    waits, requested = record["waits"], record["requested"]
+    waits, requested = tally.waits, tally.requested
     return {
         "requested": requested,
         "served": len(waits),
         "served_ratio": len(waits) / requested if requested else None,
         "request_wait_mean_s": float(np.mean(waits)) if waits else None,
         "request_wait_p95_s": percentile(waits, 95),
-        "unrequested_discarded": record["unrequested"],
+        "unrequested_discarded": tally.unrequested,
     }
 
 

@@ -8,6 +8,7 @@ messages from the controller's node, stamped ``now + compute time × cpu_scale``
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -57,7 +58,7 @@ class ControllerHost:
         self.controller = cls(context)
         self.decisions = 0
 
-    def dispatch(self, events: list[ControllerEvent]) -> None:
+    def dispatch(self, events: Sequence[ControllerEvent]) -> None:
         """Hand events to the controller; send what it decided, after its compute time.
 
         Real time charges the measured wall time of the handlers; virtual time charges
@@ -77,6 +78,8 @@ class ControllerHost:
             self._send(instruction, now + compute, compute)
 
     def _send(self, instruction: Instruction, at_s: float, compute_s: float) -> None:
+        message_type: type[SwapInstruction] | type[DiscardInstruction]
+        fields: dict[str, Any]
         if isinstance(instruction, Swap):
             message_type, fields = (
                 SwapInstruction,

@@ -104,13 +104,28 @@ def controller_name(controller: str | type[Controller]) -> str:
     load_controller(controller)
     module_name, _, class_name = controller.rpartition(":")
     module = _import(module_name, "control.architecture")
+    if module.__file__ is None:
+        raise ScenarioError(f"control.architecture: {module_name!r} is not loaded from a file")
     return f"{Path(module.__file__).resolve()}:{class_name}"
+
+
+#: User-code names under this top-level name that are not found where the user is are
+#: looked up in the bundled ``qnemu/examples`` (so the README's examples work anywhere).
+_BUNDLED = "examples"
+
+
+def _bundled_file(path: Path) -> Path:
+    """``path`` resolved; ``examples/...`` missing here is the bundled file of that name."""
+    bundled = Path(__file__).resolve().parent.parent / path
+    if not path.exists() and not path.is_absolute() and path.parts[:1] == (_BUNDLED,):
+        return bundled.resolve()
+    return path.resolve()
 
 
 def _import(module_name: str, where: str) -> ModuleType:
     try:
         if module_name.endswith(".py"):
-            path = Path(module_name).resolve()
+            path = _bundled_file(Path(module_name))
             spec = importlib.util.spec_from_file_location(f"qnemu_user_{path.stem}", path)
             if spec is None or spec.loader is None or not path.exists():
                 raise ImportError(f"no such file {path}")
@@ -125,10 +140,14 @@ def _import(module_name: str, where: str) -> ModuleType:
         try:
             return importlib.import_module(module_name)
         except ImportError:
-            if os.getcwd() in sys.path:
-                raise
-            sys.path.insert(0, os.getcwd())  # like ``python -m``: the working directory
-            return importlib.import_module(module_name)
+            if os.getcwd() not in sys.path:
+                sys.path.insert(0, os.getcwd())  # like ``python -m``: the working directory
+            try:
+                return importlib.import_module(module_name)
+            except ImportError:
+                if module_name.split(".")[0] != _BUNDLED:
+                    raise
+            return importlib.import_module(f"qnemu.{module_name}")  # the bundled examples
     except Exception as exc:  # any failure to import user code is the user's input error
         raise ScenarioError(
             f"{where}: cannot import {module_name!r}: {type(exc).__name__}: {exc}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import networkx as nx
@@ -24,7 +25,7 @@ def graph_center(graph: nx.Graph) -> str:
 
 
 def domains_of(
-    graph: nx.Graph, domains: dict[str, tuple[str, ...]] | None, seed: int
+    graph: nx.Graph, domains: Mapping[str, tuple[str, ...]] | None, seed: int
 ) -> dict[str, tuple[str, ...]]:
     """The scenario's domains, or Louvain communities of the graph (seeded)."""
     if domains is not None:
@@ -38,7 +39,7 @@ def controller_sites(
     graph: nx.Graph,
     placement: str,
     location: str | None,
-    domains: dict[str, tuple[str, ...]] | None,
+    domains: Mapping[str, tuple[str, ...]] | None,
     seed: int,
     label: str,
 ) -> list[ControllerSite]:

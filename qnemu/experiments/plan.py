@@ -167,8 +167,8 @@ def parse_sweep(items: Iterable[str]) -> list[Sweep]:
     problems: list[str] = []
     for item in items:
         sweep, problem = _one_sweep(item)
-        if problem:
-            problems.append(problem)
+        if problem or sweep is None:
+            problems.append(problem or f"--sweep {item}: not a sweep")
         elif sweep.param in {s.param for s in sweeps}:
             problems.append(f"--sweep {sweep.param}: swept twice; give its values once")
         else:

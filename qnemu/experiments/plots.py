@@ -44,23 +44,33 @@ LINESTYLES = ("-", "--", ":", "-.")
 DODGE = 0.04
 
 
-def write_plots(folder: Path, groups: Sequence[Group], rows: Sequence[Mapping[str, str]],
-                params: Sequence[str], controllers: Sequence[str],
-                tenants: Sequence[str]) -> list[Path]:
+def write_plots(
+    folder: Path,
+    groups: Sequence[Group],
+    rows: Sequence[Mapping[str, str]],
+    params: Sequence[str],
+    controllers: Sequence[str],
+    tenants: Sequence[str],
+) -> list[Path]:
     """Draw every plot that has data; returns the files written."""
     written = []
     for metric, _, _ in TABLE_METRICS:
         if any(g.stats[metric].n for g in groups):
-            written.append(_save(bar_figure(groups, metric, controllers),
-                                 folder / f"bar-{metric}.png"))
+            written.append(
+                _save(bar_figure(groups, metric, controllers), folder / f"bar-{metric}.png")
+            )
     if params:
         for metric in SWEEP_METRICS:
             if any(g.stats[metric].n for g in groups):
-                written.append(_save(sweep_figure(groups, metric, params),
-                                     folder / f"sweep-{metric}.png"))
+                written.append(
+                    _save(sweep_figure(groups, metric, params), folder / f"sweep-{metric}.png")
+                )
     for tenant in tenants:
-        written.append(_save(scatter_figure(rows, tenant, controllers),
-                             folder / f"scatter-{_safe(tenant)}.png"))
+        written.append(
+            _save(
+                scatter_figure(rows, tenant, controllers), folder / f"scatter-{_safe(tenant)}.png"
+            )
+        )
     return written
 
 
@@ -84,8 +94,9 @@ def _legend(axes: Axes) -> None:
     """Below the axes, where it hides no data and long labels do not squeeze the plot."""
     handles, labels = axes.get_legend_handles_labels()
     columns = 1 if max(len(label) for label in labels) > 40 else min(len(labels), 3)
-    axes.figure.legend(handles, labels, loc="outside lower center", ncols=columns,
-                       fontsize="small", frameon=False)
+    axes.figure.legend(
+        handles, labels, loc="outside lower center", ncols=columns, fontsize="small", frameon=False
+    )
 
 
 def _point_label(point: Sequence[tuple[str, str]]) -> str:
@@ -100,10 +111,10 @@ def _ordered(groups: Sequence[Group], controllers: Sequence[str]) -> list[str]:
 def _error(interval: Interval, bounds: Bounds, scale: float) -> tuple[float, float]:
     """Distances from the mean down and up to the interval's ends, clipped to ``bounds``
     (0, 0 for one run: a mean without an interval)."""
-    ends = interval.ends(bounds)
-    if ends is None:
+    ends, mean = interval.ends(bounds), interval.mean
+    if ends is None or mean is None:
         return 0.0, 0.0
-    return max(interval.mean - ends[0], 0.0) * scale, max(ends[1] - interval.mean, 0.0) * scale
+    return max(mean - ends[0], 0.0) * scale, max(ends[1] - mean, 0.0) * scale
 
 
 def _range_text(bounds: Bounds) -> str:
@@ -121,7 +132,7 @@ def _title(heading: str, what: str, clipped: bool, bounds: Bounds) -> str:
 
 
 def _series(groups: Sequence[Group], params: Sequence[str]) -> dict[tuple, list[Group]]:
-    """Groups by line (or bar colour): controller and the values of every swept
+    """Groups by line (or bar color): controller and the values of every swept
     parameter but the first, which is the x axis."""
     series: dict[tuple, list[Group]] = {}
     for group in groups:
@@ -140,8 +151,11 @@ def bar_figure(groups: Sequence[Group], metric: str, controllers: Sequence[str])
     heading, scale = _LABELS[metric]
     bounds = metric_bounds(metric)
     params = [p for p, _ in groups[0].point]
-    xs = list(dict.fromkeys(dict(g.point).get(params[0], "all runs") if params else "all runs"
-                            for g in groups))
+    xs = list(
+        dict.fromkeys(
+            dict(g.point).get(params[0], "all runs") if params else "all runs" for g in groups
+        )
+    )
     order = {c: i for i, c in enumerate(_ordered(groups, controllers))}
     series = sorted(_series(groups, params).items(), key=lambda item: order[item[0][0]])
     width = 0.8 / len(series)
@@ -160,8 +174,7 @@ def bar_figure(groups: Sequence[Group], metric: str, controllers: Sequence[str])
             down.append(low)
             up.append(high)
             clipped = clipped or interval.is_clipped(bounds)
-        axes.bar(at, ys, width, yerr=[down, up], capsize=3,
-                 label=_series_label(controller, rest))
+        axes.bar(at, ys, width, yerr=[down, up], capsize=3, label=_series_label(controller, rest))
     axes.set_xticks(range(len(xs)), xs)
     axes.set_xlabel(params[0] if params else "")
     axes.set_ylabel(heading)
@@ -180,7 +193,7 @@ def _as_numbers(texts: Sequence[str]) -> list[float] | None:
 
 def _dodge(x: float, shift: float, log: bool, step: float) -> float:
     """``x`` moved sideways by ``shift`` steps (a step is a factor on a log axis)."""
-    return x * step ** shift if log else x + shift * step
+    return x * step**shift if log else x + shift * step
 
 
 def sweep_figure(groups: Sequence[Group], metric: str, params: Sequence[str]) -> Figure:
@@ -201,13 +214,20 @@ def sweep_figure(groups: Sequence[Group], metric: str, params: Sequence[str]) ->
         kept.sort(key=lambda g: position[dict(g.point)[params[0]]])
         shift = DODGE * (i - (len(lines) - 1) / 2)
         xs = [_dodge(position[dict(g.point)[params[0]]], shift, log, step) for g in kept]
-        ys = [g.stats[metric].mean * scale for g in kept]
+        ys = [(g.stats[metric].mean or 0.0) * scale for g in kept]  # kept: not None
         errors = [_error(g.stats[metric], bounds, scale) for g in kept]
         clipped = clipped or any(g.stats[metric].is_clipped(bounds) for g in kept)
         label = _series_label(controller, rest)
-        axes.errorbar(xs, ys, yerr=[[e[0] for e in errors], [e[1] for e in errors]],
-                      marker=MARKERS[i % len(MARKERS)], linestyle=LINESTYLES[i % len(LINESTYLES)],
-                      markersize=7 - 1.5 * (i % 3), capsize=3, label=label)
+        axes.errorbar(
+            xs,
+            ys,
+            yerr=[[e[0] for e in errors], [e[1] for e in errors]],
+            marker=MARKERS[i % len(MARKERS)],
+            linestyle=LINESTYLES[i % len(LINESTYLES)],
+            markersize=7 - 1.5 * (i % 3),
+            capsize=3,
+            label=label,
+        )
     if numeric is None:
         axes.set_xticks(range(len(texts)), texts)
     elif log:
@@ -229,8 +249,9 @@ def _step(positions: list[float], log: bool) -> float:
     return (ends[-1] - ends[0]) / (len(ends) - 1) or 1.0
 
 
-def scatter_figure(rows: Sequence[Mapping[str, str]], tenant: str,
-                   controllers: Sequence[str]) -> Figure:
+def scatter_figure(
+    rows: Sequence[Mapping[str, str]], tenant: str, controllers: Sequence[str]
+) -> Figure:
     """One tenant's delivered rate against mean fidelity, one point per run; hollow
     markers of a shape per controller, so runs that coincide stay visible."""
     rate, fidelity = tenant_column(tenant, "rate_hz"), tenant_column(tenant, "fidelity_mean")
@@ -239,18 +260,27 @@ def scatter_figure(rows: Sequence[Mapping[str, str]], tenant: str,
     cycle = rcParams["axes.prop_cycle"].by_key()["color"]
     for i, name in enumerate(names):
         mine = [r for r in rows if r["controller"] == name]
-        points = [(numbers([r.get(rate)]), numbers([r.get(fidelity)]), is_overloaded(r))
-                  for r in mine]
+        points = [
+            (numbers([r.get(rate)]), numbers([r.get(fidelity)]), is_overloaded(r)) for r in mine
+        ]
         good = [(x[0], y[0]) for x, y, bad in points if x and y and not bad]
         bad = [(x[0], y[0]) for x, y, over in points if x and y and over]
-        colour = cycle[i % len(cycle)]
+        color = cycle[i % len(cycle)]
         if good:
-            axes.scatter(*zip(*good, strict=True), marker=MARKERS[i % len(MARKERS)],
-                         facecolors="none", edgecolors=colour, linewidths=1.5,
-                         s=60 - 12 * (i % 3), label=name)
+            good_x, good_y = zip(*good, strict=True)
+            axes.scatter(
+                good_x,
+                good_y,
+                marker=MARKERS[i % len(MARKERS)],
+                facecolors="none",
+                edgecolors=color,
+                linewidths=1.5,
+                s=60 - 12 * (i % 3),
+                label=name,
+            )
         if bad:
-            axes.scatter(*zip(*bad, strict=True), color=colour, marker="x",
-                         label=f"{name} (overloaded)")
+            bad_x, bad_y = zip(*bad, strict=True)
+            axes.scatter(bad_x, bad_y, color=color, marker="x", label=f"{name} (overloaded)")
     axes.set_xlabel("delivered rate (Hz)")
     axes.set_ylabel("mean true fidelity")
     axes.set_title(f"tenant {tenant}: rate against fidelity, one point per run")

@@ -34,9 +34,21 @@ from qnemu.experiments.metrics import (
 )
 from qnemu.experiments.stats import Interval, format_interval, mean_ci
 
-__all__ = ["MAX_WIDTH", "TABLE_METRICS", "Column", "ComparisonTable", "Group", "Section",
-           "group_rows", "markdown_table", "rich_table", "sections", "split_columns",
-           "table_width", "write_summary"]
+__all__ = [
+    "MAX_WIDTH",
+    "TABLE_METRICS",
+    "Column",
+    "ComparisonTable",
+    "Group",
+    "Section",
+    "group_rows",
+    "markdown_table",
+    "rich_table",
+    "sections",
+    "split_columns",
+    "table_width",
+    "write_summary",
+]
 
 #: Whole-run columns of the table: (column, heading, scale for display).
 TABLE_METRICS = (
@@ -48,18 +60,25 @@ TABLE_METRICS = (
     ("lateness_p99_s", "lateness p99 (ms)", 1e3),
 )
 #: Per-tenant columns of the tenant tables.
-TENANT_TABLE = (("rate_hz", "rate (Hz)", 1.0), ("fidelity_mean", "F mean", 1.0),
-                ("utility", "utility", 1.0))
+TENANT_TABLE = (
+    ("rate_hz", "rate (Hz)", 1.0),
+    ("fidelity_mean", "F mean", 1.0),
+    ("utility", "utility", 1.0),
+)
 #: The widest a table may be, in characters (markdown source and terminal alike); more
 #: metrics than fit go to a further table that repeats the sweep point and controller.
 MAX_WIDTH = 100
 #: Said under a table where some interval was clipped to its metric's range.
-CLIPPED_NOTE = ("[a, b]: the 95% interval clipped to what the metric can take (rates, "
-                "counts, latencies and utility are >= 0, fidelity <= 1); summary.json "
-                "keeps the raw mean ± half-width.")
-LEGEND = ("Mean ± half-width of the 95% t-interval over repeats, both to the interval's "
-          "precision. runs: the group's runs, and in brackets how many of them were "
-          "overloaded and are excluded from its statistics.")
+CLIPPED_NOTE = (
+    "[a, b]: the 95% interval clipped to what the metric can take (rates, "
+    "counts, latencies and utility are >= 0, fidelity <= 1); summary.json "
+    "keeps the raw mean ± half-width."
+)
+LEGEND = (
+    "Mean ± half-width of the 95% t-interval over repeats, both to the interval's "
+    "precision. runs: the group's runs, and in brackets how many of them were "
+    "overloaded and are excluded from its statistics."
+)
 
 
 @dataclass(frozen=True)
@@ -74,9 +93,13 @@ class Group:
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for ``summary.json``."""
-        return {"point": dict(self.point), "controller": self.controller, "runs": self.runs,
-                "excluded_overloaded": self.excluded,
-                "metrics": {k: v.to_dict() for k, v in self.stats.items()}}
+        return {
+            "point": dict(self.point),
+            "controller": self.controller,
+            "runs": self.runs,
+            "excluded_overloaded": self.excluded,
+            "metrics": {k: v.to_dict() for k, v in self.stats.items()},
+        }
 
 
 def is_overloaded(row: Mapping[str, str]) -> bool:
@@ -84,8 +107,12 @@ def is_overloaded(row: Mapping[str, str]) -> bool:
     return row.get("overloaded", "") == "true"
 
 
-def group_rows(rows: Sequence[Mapping[str, str]], params: Sequence[str],
-               controllers: Sequence[str], metrics: Sequence[str]) -> list[Group]:
+def group_rows(
+    rows: Sequence[Mapping[str, str]],
+    params: Sequence[str],
+    controllers: Sequence[str],
+    metrics: Sequence[str],
+) -> list[Group]:
     """Groups in sweep-point order (as first seen), then in ``controllers`` order; a
     controller only found in the rows (a resumed, wider comparison) comes last."""
     buckets: dict[tuple, list[Mapping[str, str]]] = {}
@@ -94,8 +121,7 @@ def group_rows(rows: Sequence[Mapping[str, str]], params: Sequence[str],
         buckets.setdefault((point, row["controller"]), []).append(row)
     order = {c: i for i, c in enumerate(controllers)}
     points = list(dict.fromkeys(point for point, _ in buckets))
-    keys = sorted(buckets, key=lambda k: (points.index(k[0]), order.get(k[1], len(order)),
-                                          k[1]))
+    keys = sorted(buckets, key=lambda k: (points.index(k[0]), order.get(k[1], len(order)), k[1]))
     groups = []
     for point, controller in keys:
         members = buckets[(point, controller)]
@@ -158,31 +184,37 @@ def split_columns(section: Section, width: int = MAX_WIDTH) -> list[tuple[Column
 
 def _key_columns(groups: Sequence[Group], params: Sequence[str]) -> tuple[Column, ...]:
     """Sweep values, controller (whole: never cut) and runs (excluded)."""
-    columns = [Column(p.rsplit(".", 1)[-1], tuple(dict(g.point)[p] for g in groups), False)
-               for p in params]
+    columns = [
+        Column(p.rsplit(".", 1)[-1], tuple(dict(g.point)[p] for g in groups), False) for p in params
+    ]
     columns.append(Column("controller", tuple(g.controller for g in groups), False))
     columns.append(Column("runs", tuple(f"{g.runs} ({g.excluded})" for g in groups)))
     return tuple(columns)
 
 
-def _section(heading: str, groups: Sequence[Group], params: Sequence[str],
-             metrics: Sequence[tuple[str, str, float]]) -> Section:
+def _section(
+    heading: str,
+    groups: Sequence[Group],
+    params: Sequence[str],
+    metrics: Sequence[tuple[str, str, float]],
+) -> Section:
     shown = _shown(groups, metrics)
-    columns = tuple(Column(title, tuple(format_interval(g.stats[c], scale, metric_bounds(c))
-                                        for g in groups))
-                    for c, title, scale in shown)
+    columns = tuple(
+        Column(title, tuple(format_interval(g.stats[c], scale, metric_bounds(c)) for g in groups))
+        for c, title, scale in shown
+    )
     clipped = any(g.stats[c].is_clipped(metric_bounds(c)) for g in groups for c, _, _ in shown)
     return Section(heading, _key_columns(groups, params), columns, clipped)
 
 
-def sections(groups: Sequence[Group], params: Sequence[str],
-             tenants: Sequence[str]) -> list[Section]:
+def sections(
+    groups: Sequence[Group], params: Sequence[str], tenants: Sequence[str]
+) -> list[Section]:
     """The whole-network section, then one per tenant (tenants with nothing measured
     are left out)."""
     out = [_section("Whole network", groups, params, TABLE_METRICS)]
     for tenant in tenants:
-        columns = [(tenant_column(tenant, m), heading, scale) for m, heading, scale in
-                   TENANT_TABLE]
+        columns = [(tenant_column(tenant, m), heading, scale) for m, heading, scale in TENANT_TABLE]
         section = _section(f"Tenant {tenant}", groups, params, columns)
         if section.metrics:
             out.append(section)
@@ -191,24 +223,33 @@ def sections(groups: Sequence[Group], params: Sequence[str],
 
 def _markdown(columns: Sequence[Column]) -> list[str]:
     """A markdown table with its cells padded, so the source reads as a table too."""
+
     def line(cells: Sequence[str]) -> str:
-        padded = [cell.rjust(c.width) if c.numeric else cell.ljust(c.width)
-                  for c, cell in zip(columns, cells, strict=True)]
+        padded = [
+            cell.rjust(c.width) if c.numeric else cell.ljust(c.width)
+            for c, cell in zip(columns, cells, strict=True)
+        ]
         return "| " + " | ".join(padded) + " |"
 
-    rule = "|" + "|".join("-" * (c.width + 1) + (":" if c.numeric else "-")
-                          for c in columns) + "|"
+    rule = "|" + "|".join("-" * (c.width + 1) + (":" if c.numeric else "-") for c in columns) + "|"
     rows = zip(*(c.cells for c in columns), strict=True)
     return [line([c.heading for c in columns]), rule, *(line(r) for r in rows)]
 
 
-def markdown_table(groups: Sequence[Group], params: Sequence[str],
-                   tenants: Sequence[str], title: str) -> str:
+def markdown_table(
+    groups: Sequence[Group], params: Sequence[str], tenants: Sequence[str], title: str
+) -> str:
     """``table.md``: mean ± 95% CI per controller and sweep point, whole network and per
     tenant, each split into tables of at most :data:`MAX_WIDTH` characters."""
     excluded = sum(g.excluded for g in groups)
-    parts = [f"# {title}", "", textwrap.fill(LEGEND, MAX_WIDTH), "",
-             f"Overloaded runs excluded from the statistics: {excluded}.", ""]
+    parts = [
+        f"# {title}",
+        "",
+        textwrap.fill(LEGEND, MAX_WIDTH),
+        "",
+        f"Overloaded runs excluded from the statistics: {excluded}.",
+        "",
+    ]
     for section in sections(groups, params, tenants):
         parts += [f"## {section.heading}", ""]
         for columns in split_columns(section):
@@ -232,8 +273,9 @@ class ComparisonTable:
             table = Table()
             for column in columns:
                 # fold rather than cut: a console narrower than the keys wraps a name
-                table.add_column(column.heading, justify="right" if column.numeric else "left",
-                                 overflow="fold")
+                table.add_column(
+                    column.heading, justify="right" if column.numeric else "left", overflow="fold"
+                )
             for row in zip(*(c.cells for c in columns), strict=True):
                 table.add_row(*row)
             yield table
@@ -243,16 +285,22 @@ class ComparisonTable:
 def rich_table(groups: Sequence[Group], params: Sequence[str], title: str) -> ComparisonTable:
     """The terminal table (whole-network metrics)."""
     section = sections(groups, params, ())[0]
-    caption = (f"mean ± 95% CI; overloaded runs excluded: {sum(g.excluded for g in groups)}"
-               + (f"\n{CLIPPED_NOTE}" if section.clipped else ""))
+    caption = f"mean ± 95% CI; overloaded runs excluded: {sum(g.excluded for g in groups)}" + (
+        f"\n{CLIPPED_NOTE}" if section.clipped else ""
+    )
     return ComparisonTable(section, title, caption)
 
 
-def write_summary(path: Path, plan: Mapping[str, Any], rows: Sequence[Mapping[str, str]],
-                  groups: Sequence[Group]) -> None:
+def write_summary(
+    path: Path, plan: Mapping[str, Any], rows: Sequence[Mapping[str, str]], groups: Sequence[Group]
+) -> None:
     """``summary.json``: the plan, every run row, and every group's statistics."""
-    data = {**plan, "runs": list(rows), "groups": [g.to_dict() for g in groups],
-            "excluded_overloaded": sum(g.excluded for g in groups)}
+    data = {
+        **plan,
+        "runs": list(rows),
+        "groups": [g.to_dict() for g in groups],
+        "excluded_overloaded": sum(g.excluded for g in groups),
+    }
     temporary = path.with_suffix(".json.tmp")
     temporary.write_text(json.dumps(data, indent=2))
     os.replace(temporary, path)

@@ -46,20 +46,26 @@ class Interval:
     @property
     def low(self) -> float | None:
         """Lower end of the interval (None without one)."""
-        return None if self.half_width is None else self.mean - self.half_width
+        if self.half_width is None or self.mean is None:
+            return None
+        return self.mean - self.half_width
 
     @property
     def high(self) -> float | None:
         """Upper end of the interval (None without one)."""
-        return None if self.half_width is None else self.mean + self.half_width
+        if self.half_width is None or self.mean is None:
+            return None
+        return self.mean + self.half_width
 
     def ends(self, bounds: Bounds = (None, None)) -> tuple[float, float] | None:
         """The interval's ends clipped to ``bounds`` (None without an interval)."""
         if self.low is None or self.high is None:
             return None
         low, high = bounds
-        return (self.low if low is None else max(self.low, low),
-                self.high if high is None else min(self.high, high))
+        return (
+            self.low if low is None else max(self.low, low),
+            self.high if high is None else min(self.high, high),
+        )
 
     def is_clipped(self, bounds: Bounds = (None, None)) -> bool:
         """Whether ``bounds`` cut the interval (its display then differs from mean ± h)."""
@@ -68,8 +74,13 @@ class Interval:
 
     def to_dict(self) -> dict[str, float | int | None]:
         """Plain data for ``summary.json``."""
-        return {"n": self.n, "mean": self.mean, "half_width": self.half_width,
-                "low": self.low, "high": self.high}
+        return {
+            "n": self.n,
+            "mean": self.mean,
+            "half_width": self.half_width,
+            "low": self.low,
+            "high": self.high,
+        }
 
 
 def numbers(values: Iterable[object]) -> list[float]:
@@ -82,7 +93,7 @@ def numbers(values: Iterable[object]) -> list[float]:
     for value in values:
         if value is None or value == "":
             continue
-        number = float(value)  # raises ValueError naming the text
+        number = float(value if isinstance(value, int | float) else str(value))  # ValueError
         if math.isfinite(number):
             out.append(number)
     return out
@@ -130,8 +141,7 @@ def _fixed(value: float, places: int) -> str:
     return f"{rounded:.{max(places, 0)}f}"
 
 
-def format_interval(interval: Interval, scale: float = 1.0,
-                    bounds: Bounds = (None, None)) -> str:
+def format_interval(interval: Interval, scale: float = 1.0, bounds: Bounds = (None, None)) -> str:
     """``0.498 ± 0.012``: mean and half-width to the same decimal place, set by the
     half-width (:func:`decimals`); ``30 [0, 94]`` where ``bounds`` clip the interval
     (``30 ± 64`` of a rate); ``2`` for one sample (four significant digits); ``-`` for
@@ -140,7 +150,7 @@ def format_interval(interval: Interval, scale: float = 1.0,
         return "-"
     mean = interval.mean * scale
     ends = interval.ends(bounds)
-    if ends is None:
+    if ends is None or interval.half_width is None:
         return f"{mean:.{MEAN_DIGITS}g}"
     half = interval.half_width * scale
     places = decimals(mean, half)

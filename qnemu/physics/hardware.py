@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.optimize import brentq
@@ -81,7 +82,7 @@ class HardwareProfile:
         if self.conversion_fidelity_factor == 0.0:
             raise ValueError("conversion_fidelity_factor: must be in (0, 1], got 0.0")
 
-    def replace(self, **overrides: object) -> HardwareProfile:
+    def replace(self, **overrides: Any) -> HardwareProfile:
         """A validated copy with ``overrides`` applied; unknown field names raise ValueError."""
         valid = [f.name for f in dataclasses.fields(self)]
         unknown = sorted(set(overrides) - set(valid))

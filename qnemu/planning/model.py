@@ -94,12 +94,12 @@ class NetworkModel:
             for end in (spec.a, spec.b):
                 node_cutoff[end] = min(node_cutoff[end], cutoff)
         nodes = {}
-        for spec in scenario.nodes:
-            prof = scenario.profile_of(spec.id)
+        for node in scenario.nodes:
+            prof = scenario.profile_of(node.id)
             swap_p = swap_success_probability(
                 prof.swap_success, prof.timing_jitter_s, prof.wavepacket_s
             )
-            nodes[spec.id] = NodeParams(prof.t2_s, swap_p, spec.memories, node_cutoff[spec.id])
+            nodes[node.id] = NodeParams(prof.t2_s, swap_p, node.memories, node_cutoff[node.id])
         return cls.from_params(links, nodes)
 
     def link(self, u: str, v: str) -> LinkParams:

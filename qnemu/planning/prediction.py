@@ -165,16 +165,16 @@ def _exp_max_mean(rates: Sequence[float]) -> float:
             signs += [-x for x in signs]
         return sum(-sg / sm for sg, sm in zip(signs[1:], sums[1:], strict=True))
     if len(rates) <= _EXACT_MAX_LINKS:
-        sums = np.zeros(1)
-        signs = np.ones(1)
+        subset_sums = np.zeros(1)
+        subset_signs = np.ones(1)
         for r in rates:
-            sums = np.concatenate((sums, sums + r))
-            signs = np.concatenate((signs, -signs))
-        return float(np.sum(-signs[1:] / sums[1:]))
-    r = np.asarray(rates, dtype=float)
-    t_max = (math.log(len(r)) + 40.0) / float(r.min())
+            subset_sums = np.concatenate((subset_sums, subset_sums + r))
+            subset_signs = np.concatenate((subset_signs, -subset_signs))
+        return float(np.sum(-subset_signs[1:] / subset_sums[1:]))
+    array = np.asarray(rates, dtype=float)
+    t_max = (math.log(len(array)) + 40.0) / float(array.min())
     t = np.linspace(0.0, t_max, 8001)
-    survival = 1.0 - np.prod(-np.expm1(-np.outer(t, r)), axis=1)
+    survival = 1.0 - np.prod(-np.expm1(-np.outer(t, array)), axis=1)
     return float(np.sum((survival[1:] + survival[:-1]) * 0.5) * (t[1] - t[0]))
 
 

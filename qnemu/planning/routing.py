@@ -10,7 +10,7 @@ utility, so a comparison isolates the path metric.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 
 import networkx as nx
 
@@ -19,7 +19,13 @@ from qnemu.control import registry
 from qnemu.planning.choice import Choice, choose
 from qnemu.planning.model import NetworkModel
 from qnemu.planning.paths import _check_ends, _check_k, candidate_paths
-from qnemu.planning.prediction import MAX_ROUNDS, _check_method, _check_rounds, predict_rounds
+from qnemu.planning.prediction import (
+    MAX_ROUNDS,
+    Prediction,
+    _check_method,
+    _check_rounds,
+    predict_rounds,
+)
 from qnemu.scenario import TenantSpec
 
 #: Routing names accepted by :func:`route` (``control.routing``).
@@ -42,7 +48,7 @@ def _candidates(
     max_rounds: int,
     method: str,
     shares: Mapping[tuple[str, str], float] | None,
-):
+) -> Iterator[tuple[tuple[str, ...], list[Prediction]]]:
     for path in paths:
         links, nodes = model.path_inputs(path, shares)
         yield path, predict_rounds(links, nodes, max_rounds, method)

@@ -16,6 +16,7 @@ import numpy as np
 
 from qnemu.control.api import PairHeralded, PairReleased
 from qnemu.control.hosting import ControllerHost
+from qnemu.errors import EmulationError
 from qnemu.node.node import Node
 from qnemu.planning.plan import NetworkPlan
 from qnemu.records import FrameRejected, RunEvent
@@ -44,8 +45,8 @@ class Host:
         self.plan = plan
         self.placement = placement
         self.store = GroundTruthStore(host_id, self._send_internal)
-        self.scheduler: _Kernel | None = None
-        self._send_frame: Callable[[int, list[Any]], None] | None = None
+        self._scheduler: _Kernel | None = None
+        self._send_frame: Callable[[int, list[Any]], None] = _detached
         self._events: list[dict[str, Any]] = []
         rngs = generators(plan)
         self.controllers = {
@@ -61,8 +62,15 @@ class Host:
 
     def attach(self, scheduler: _Kernel, send_frame: Callable[[int, list[Any]], None]) -> None:
         """Connect the host to its clock and to the other hosts."""
-        self.scheduler = scheduler
+        self._scheduler = scheduler
         self._send_frame = send_frame
+
+    @property
+    def scheduler(self) -> _Kernel:
+        """The kernel this host runs on (set by :meth:`attach`)."""
+        if self._scheduler is None:
+            raise EmulationError(f"host {self.host_id}: not attached to a scheduler")
+        return self._scheduler
 
     def start(self) -> None:
         """Start every node (link generation begins at emulated time 0)."""
@@ -156,7 +164,7 @@ class Host:
         """Record a refused frame or peer as an event (the first ``MAX_REJECT_EVENTS``)."""
         self.rejected += 1
         if self.rejected <= MAX_REJECT_EVENTS:
-            now = self.scheduler.now() if self.scheduler is not None else 0.0
+            now = self._scheduler.now() if self._scheduler is not None else 0.0
             self.emit(FrameRejected(t_s=now, host=self.host_id, reason=reason[:200]))
 
     def blame(self, event: ScheduledCall | None) -> str:
@@ -203,7 +211,7 @@ class Host:
         ``lateness_s``: wall seconds each released message was late;
         ``message_latency_s``: emulated seconds from send to release.
         """
-        lateness = getattr(self.scheduler, "lateness_s", [])
+        lateness = getattr(self._scheduler, "lateness_s", [])
         fresh = lateness[:]
         lateness.clear()  # handed over: the driver keeps the run's samples, not every actor
         latency, self._message_latency_s = self._message_latency_s, []
@@ -239,3 +247,7 @@ def _report_events(report: Report) -> list[PairHeralded | PairReleased]:
         for pair, neighbor, tenant, created, known in report.heralded
     ]
     return events
+
+
+def _detached(host: int, payload: list[Any]) -> None:
+    raise EmulationError(f"a frame for host {host} before this host was attached")

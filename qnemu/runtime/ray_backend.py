@@ -125,9 +125,7 @@ class HostActor:
             scheduler.schedule(i * spacing_s, lambda: None, measured=True)
         scheduler.schedule(samples * spacing_s, lambda: done.set_result(None))
         scheduler.start()
-        await self.transport.connect(
-            {-1: (self.transport.bind_host, self.transport._server.sockets[0].getsockname()[1])}
-        )
+        await self.transport.connect({-1: (self.transport.bind_host, self.transport.port)})
         for _ in range(samples // 2):
             self.transport.send(-1, [PING, time.time()])
             await asyncio.sleep(spacing_s)
@@ -443,7 +441,7 @@ def plan_placement(
         raise EmulationError(f"runtime.placement: must be auto, pack or spread, got {mode!r}")
     targets: list[str | None] = []
     for group in groups:
-        labels = {machines.get(node) for node in group} - {None}
+        labels = {label for node in group if (label := machines.get(node)) is not None}
         if len(labels) > 1:
             raise EmulationError(
                 f"topology.nodes: {', '.join(group)} share one actor but name "
@@ -535,7 +533,7 @@ def clock_offsets(
 
 def check_clock_offsets(offsets: dict[str, dict[str, float]], tolerance_s: float) -> float:
     """The largest |offset| (wall s); ``EmulationError`` when it exceeds ``tolerance_s``."""
-    worst_node, worst = None, 0.0
+    worst_node, worst = "", 0.0
     for node, measured in offsets.items():
         if abs(measured["offset_s"]) >= worst:
             worst_node, worst = node, abs(measured["offset_s"])

@@ -91,7 +91,9 @@ class SocketTransport:
     @property
     def port(self) -> int:
         """The listening port."""
-        return self._server.sockets[0].getsockname()[1]
+        if self._server is None:
+            raise OSError("transport: not listening")
+        return int(self._server.sockets[0].getsockname()[1])
 
     async def listen(self) -> tuple[str, int]:
         """Start accepting connections; returns the address other hosts dial."""
@@ -126,18 +128,19 @@ class SocketTransport:
                 reader.readexactly(_HELLO.size + MAC_BYTES), HANDSHAKE_TIMEOUT_S
             )
         except (TimeoutError, asyncio.IncompleteReadError, ConnectionError, OSError):
-            return self._refuse("no handshake")
+            self._refuse("no handshake")
+            return None
         (peer,) = _HELLO.unpack_from(hello)
         if not self._secret or not hmac.compare_digest(
             hello[_HELLO.size :], mac(self._secret, nonce, peer)
         ):
-            return self._refuse("bad handshake")
+            self._refuse("bad handshake")
+            return None
         return peer
 
     def _refuse(self, why: str) -> None:
         self.peers_rejected += 1
         self._on_reject(f"peer refused: {why}")
-        return None
 
     async def _read_frames(self, peer: int, reader: asyncio.StreamReader) -> None:
         frames = FrameSplitter()

@@ -191,7 +191,7 @@ class _Resolver:
         if missing:
             return None
         params = {p: getattr(topo, p) for p in needed}
-        if name == "file":
+        if name == "file" and topo.file is not None:
             params["file"] = self.base_dir / topo.file
         try:
             raw = topology.generate(name, params, seed)

@@ -11,16 +11,15 @@ import functools
 import typing
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Literal
 
 import networkx as nx
 
 from qnemu.control import registry
+from qnemu.examples import EXAMPLES_DIR
 from qnemu.physics.hardware import PROFILES, HardwareProfile
 from qnemu.scenario import topology
 
-EXAMPLES_DIR = Path(__file__).parent.parent / "examples"
 #: The scenario ``qnemu run`` uses when given none (shipped as package data).
 DEFAULT_SCENARIO_PATH = EXAMPLES_DIR / "default.yaml"
 

@@ -207,9 +207,8 @@ def read_graph_file(path: str | Path) -> nx.Graph:
     """
     path = Path(path)
     reader = _READERS.get(path.suffix.lower())
-    _require(
-        reader is not None, f"unsupported file type '{path.suffix}' (valid: {', '.join(_READERS)})"
-    )
+    if reader is None:
+        raise ValueError(f"unsupported file type '{path.suffix}' (valid: {', '.join(_READERS)})")
     _require(path.is_file(), f"file not found: {path}")
     try:
         raw = reader(str(path))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import typing
+from collections.abc import Iterable
 from typing import Any
 
 import yaml
@@ -46,7 +47,8 @@ class ScenarioLoader(yaml.SafeLoader):
     Expanded size (alias bombs) is checked on the loaded data by :func:`load_yaml`.
     """
 
-    yaml_implicit_resolvers: typing.ClassVar[dict] = {
+    # a class attribute here as in PyYAML, whose stubs declare it per instance
+    yaml_implicit_resolvers: typing.ClassVar[dict] = {  # type: ignore[misc]
         first: [(tag, regexp) for tag, regexp in resolvers if tag != _FLOAT_TAG]
         for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
     }
@@ -137,7 +139,9 @@ def _expanded_size(value: Any, sizes: dict[int, int], path: list[Any]) -> int:
             f"{_loc_path(path)}: nested deeper than {MAX_YAML_DEPTH} levels (MAX_YAML_DEPTH)"
         )
     keyed = isinstance(value, dict)  # a key is one value more
-    items = value.items() if keyed else enumerate(value)
+    items: Iterable[tuple[Any, Any]] = (
+        value.items() if isinstance(value, dict) else enumerate(value)
+    )
     size = 1 + sum(keyed + _expanded_size(child, sizes, [*path, key]) for key, child in items)
     sizes[id(value)] = size
     return size

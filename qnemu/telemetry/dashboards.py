@@ -152,7 +152,7 @@ def _floor() -> Query:
     )
 
 
-FIDELITY = {"unit": "none", "high": 1.0, "decimals": 3}  # a 0-1 number, never a percentage
+FIDELITY: dict[str, Any] = {"unit": "none", "high": 1.0, "decimals": 3}  # 0-1, never %
 # The phase as one number per run (0, 1, 2), so that the last value of the series is the
 # phase now, even after the run's endpoint stopped; value mappings name it.
 PHASE = PanelSpec(
@@ -557,9 +557,10 @@ FLOOR_STYLE = [
 
 def _panel(spec: PanelSpec, datasource: DataSourceRef, panel_id: int) -> Any:
     if spec.kind == "stat":
-        builder = gstat.Panel().reduce_options(gcommon.ReduceDataOptions().calcs(["lastNotNull"]))
+        stat = gstat.Panel().reduce_options(gcommon.ReduceDataOptions().calcs(["lastNotNull"]))
+        builder: gstat.Panel | gtime.Panel = stat
         if spec.names:
-            builder.mappings(
+            stat.mappings(
                 [
                     gmodel.ValueMap(
                         {
@@ -569,11 +570,11 @@ def _panel(spec: PanelSpec, datasource: DataSourceRef, panel_id: int) -> Any:
                     )
                 ]
             )
-            builder.color_mode(BigValueColorMode.NONE)
+            stat.color_mode(BigValueColorMode.NONE)
         elif spec.alarm:
-            builder.color_mode(BigValueColorMode.BACKGROUND)
+            stat.color_mode(BigValueColorMode.BACKGROUND)
     else:
-        builder = gtime.Panel().legend(
+        series = gtime.Panel().legend(
             gcommon.VizLegendOptions()
             .display_mode(LegendDisplayMode.LIST)
             .placement(LegendPlacement.BOTTOM)
@@ -581,7 +582,8 @@ def _panel(spec: PanelSpec, datasource: DataSourceRef, panel_id: int) -> Any:
         )
         for i, query in enumerate(spec.queries):
             if query.floor:
-                builder.override_by_query(_ref(i), FLOOR_STYLE)
+                series.override_by_query(_ref(i), FLOOR_STYLE)
+        builder = series
     builder.id(panel_id).title(spec.title).datasource(datasource).unit(spec.unit)
     builder.height(8).span(8)
     if spec.low is not None:

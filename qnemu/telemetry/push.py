@@ -71,7 +71,7 @@ def _missing(exc: Any) -> bool:
     return getattr(exc, "status_code", None) == 404
 
 
-def _upsert_datasource(api: Any, config: dict[str, Any], client_error: type) -> None:
+def _upsert_datasource(api: Any, config: dict[str, Any], client_error: type[Exception]) -> None:
     try:
         api.datasource.get_datasource_by_uid(DATASOURCE_UID)
     except client_error as exc:
@@ -82,7 +82,7 @@ def _upsert_datasource(api: Any, config: dict[str, Any], client_error: type) -> 
     api.datasource.update_datasource_by_uid(DATASOURCE_UID, config)
 
 
-def _ensure_folder(api: Any, client_error: type) -> None:
+def _ensure_folder(api: Any, client_error: type[Exception]) -> None:
     try:
         api.folder.get_folder(FOLDER)
     except client_error as exc:

@@ -124,6 +124,7 @@ def build_metrics(
     made: dict[str, Any] = {}
     for spec in catalog:
         labels = spec.series_labels
+        metric: Counter | Gauge | Histogram
         if spec.type == "counter":
             metric = Counter(spec.name, spec.help_text, labels, registry=registry)
         elif spec.type == "gauge":
@@ -230,13 +231,13 @@ class MetricsRecorder:
             self._series("swaps_total", node, result)
             self._series("purifications_total", node, result)
         for kind in VIOLATION_KINDS:
-            self._series("violations_total", kind, node, self.run.controller, self._where(node))
+            self._series("violations_total", kind, node, self._controller(), self._where(node))
         # a node's own discard reasons start at 0, so a panel shows 0, not "No data"
         for reason in DISCARD_REASONS:
             self._series("discards_total", node, reason)
 
     def _start_tenant(self, tenant: TenantInfo) -> None:
-        controller = self.run.controller
+        controller = self._controller()
         self._delivered[tenant.name] = [0, 0.0]
         self._series("tenant_min_fidelity", tenant.name).set(tenant.f_min)
         self._series("pairs_delivered_total", tenant.name, controller)

@@ -244,14 +244,14 @@ def _heading(
     return f"{dashboard.get('title', '')}   ({window}{'; ' + chosen if chosen else ''})"
 
 
-def _rect(grid: Mapping[str, int], bottom: int) -> list[float]:
+def _rect(grid: Mapping[str, int], bottom: int) -> tuple[float, float, float, float]:
     """A panel's gridPos as figure coordinates, with room for its title and tick labels."""
     height = bottom * INCH_PER_GRID_ROW + 1
     left = (grid["x"] + 0.9) / GRID_WIDTH
     width = (grid["w"] - 1.3) / GRID_WIDTH
     top = 1 - (grid["y"] * INCH_PER_GRID_ROW + 1.0) / height
     panel_height = (grid["h"] * INCH_PER_GRID_ROW - 0.95) / height
-    return [left, top - panel_height - 0.15 / height, width, panel_height]
+    return (left, top - panel_height - 0.15 / height, width, panel_height)
 
 
 def _row(figure: Any, panel: Mapping[str, Any], bottom: int) -> None:

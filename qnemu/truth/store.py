@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +25,11 @@ import numpy as np
 from qnemu.physics import apply_correction, decohere, exchange_qubits, fidelity, purify, swap
 
 Qubit = tuple[str, str]  # (node id, the link pair that first put it in memory): unique forever
+
+
+def _as_qubit(qubit: Sequence[str]) -> Qubit:
+    """A qubit id as a hashable tuple (one that crossed the wire arrives as a list)."""
+    return (qubit[0], qubit[1])
 
 
 @dataclass
@@ -45,7 +50,7 @@ class PairRecord:
 
     def index(self, qubit: Qubit) -> int:
         """Position (0 or 1) of ``qubit`` in this pair's density matrix."""
-        return self.qubits.index(tuple(qubit))
+        return self.qubits.index(_as_qubit(qubit))
 
     def advance(self, index: int, time_s: float) -> None:
         """Apply the memory's T1/T2 noise to one qubit up to emulated time ``time_s``."""
@@ -239,8 +244,8 @@ class GroundTruthStore:
         """Take ownership of a record (new, merged or handed over)."""
         self._records[record.pair_id] = record
         for qubit in record.qubits:
-            self._by_qubit[tuple(qubit)] = record.pair_id
-            self._trail.pop(tuple(qubit), None)
+            self._by_qubit[_as_qubit(qubit)] = record.pair_id
+            self._trail.pop(_as_qubit(qubit), None)
 
     def place(self, record: PairRecord, host_id: int) -> None:
         """Hand a new record to ``host_id`` at once (this host if it is ours)."""
@@ -248,7 +253,7 @@ class GroundTruthStore:
             self.add(record)
             return
         for qubit in record.qubits:
-            self._trail[tuple(qubit)] = host_id
+            self._trail[_as_qubit(qubit)] = host_id
         self.handovers += 1
         self._send(host_id, [self.TRANSFER, record.to_wire()])
 
@@ -256,8 +261,8 @@ class GroundTruthStore:
         """Forget a record (consumed or merged into another one)."""
         self._records.pop(record.pair_id, None)
         for qubit in record.qubits:
-            if self._by_qubit.get(tuple(qubit)) == record.pair_id:
-                del self._by_qubit[tuple(qubit)]
+            if self._by_qubit.get(_as_qubit(qubit)) == record.pair_id:
+                del self._by_qubit[_as_qubit(qubit)]
 
     def forget_qubit(self, qubit: Qubit) -> None:
         """A qubit was measured or reset: nothing will ask for it again."""
@@ -320,7 +325,7 @@ class GroundTruthStore:
         if record is not None:
             self.remove(record)
             for q in record.qubits:
-                self._trail[tuple(q)] = requester
+                self._trail[_as_qubit(q)] = requester
             self.handovers += 1
             self._send(requester, [self.TRANSFER, record.to_wire()])
         elif qubit in self._requested:
@@ -333,7 +338,7 @@ class GroundTruthStore:
     def _on_transfer(self, record: PairRecord) -> None:
         self.add(record)
         for qubit in record.qubits:
-            self._requested.discard(tuple(qubit))
+            self._requested.discard(_as_qubit(qubit))
         self._run_pending()
         for qubit in list(self._waiting_peers):
             if qubit not in self._requested:
