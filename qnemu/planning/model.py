@@ -66,6 +66,8 @@ class NetworkModel:
     def from_scenario(cls, scenario: Scenario) -> NetworkModel:
         """Link models for every fiber of the scenario (one slot pair each), node memories."""
         links = {}
+        cache: dict[tuple, float] = {}  # T_longEB per (profiles, fidelity): a root find
+        node_cutoff = dict.fromkeys((node.id for node in scenario.nodes), math.inf)
         for spec in scenario.links:
             m = link_model(
                 scenario.profile_of(spec.a),
@@ -80,15 +82,6 @@ class NetworkModel:
                 delay_s=propagation_delay_s(spec.length_km),
                 length_km=spec.length_km,
                 transmissivity=m.fiber_transmissivity,
-            )
-        cache: dict[tuple, float] = {}
-        node_cutoff = dict.fromkeys((spec.id for spec in scenario.nodes), math.inf)
-        for spec in scenario.links:
-            m = link_model(
-                scenario.profile_of(spec.a),
-                scenario.profile_of(spec.b),
-                spec.length_km,
-                spec.attenuation_db_per_km,
             )
             cutoff = cutoff_s(scenario, spec.a, spec.b, m, cache=cache)
             for end in (spec.a, spec.b):
