@@ -39,11 +39,11 @@ from grafana_foundation_sdk.models.common import (
 from grafana_foundation_sdk.models.dashboard import DataSourceRef
 
 from qnemu.telemetry.catalog import BY_NAME, PHASES
-from qnemu.telemetry.collector import DEFAULT_HOST, DEFAULT_PORT, TelemetryError
+from qnemu.telemetry.collector import TelemetryError
+from qnemu.telemetry.endpoints import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_PROMETHEUS_URL
 
 DATASOURCE_UID = "qnemu-prometheus"
 DATASOURCE_NAME = "qnemu Prometheus"
-DEFAULT_PROMETHEUS_URL = "http://127.0.0.1:9090"
 FOLDER = "qnemu"
 SCRAPE_INTERVAL = "1s"
 RATE = "$__rate_interval"  # Grafana's rate window; tests substitute a real one
@@ -286,9 +286,10 @@ OVERVIEW: tuple[tuple[str, tuple[PanelSpec, ...]], ...] = (
                 "Memory occupancy by node",
                 (
                     Query(
-                        f"sum by (node) ({sel('qnemu_memory_slots_occupied')}) / "
-                        f"sum by (node) ({sel('qnemu_memory_slots')})",
-                        "{{node}}",
+                        # per run: runs of one comparison reuse node names
+                        f"sum by (run, node) ({sel('qnemu_memory_slots_occupied')}) / "
+                        f"sum by (run, node) ({sel('qnemu_memory_slots')})",
+                        "{{node}} {{run}}",
                     ),
                 ),
                 "percentunit",
