@@ -84,11 +84,23 @@ class TelemetrySink(Protocol):
 
 @dataclass
 class Progress:
-    """What the driver reports while a run goes: emulated time and pairs so far."""
+    """What the driver reports while a run goes: emulated time and pairs so far, and (for
+    a live view) each tenant's figures so far, violations by kind, and message lateness."""
 
     emulated_s: float
     duration_s: float
     delivered: int
+    #: ``summary.json``'s per-tenant block so far (rates per emulated second reached)
+    tenants: dict[str, dict[str, Any]] = dataclasses.field(default_factory=dict)
+    violations: dict[str, int] = dataclasses.field(default_factory=dict)
+    #: p99 of the last :data:`LATENESS_WINDOW` messages' lateness (wall s); None in
+    #: virtual time or before any message
+    lateness_p99_s: float | None = None
+    overloaded: bool = False
+
+
+#: Messages the live lateness figure of :class:`Progress` is taken over (the latest ones).
+LATENESS_WINDOW = 10_000
 
 
 class Emulation:
@@ -543,7 +555,17 @@ class Emulation:
 
     def _progress(self, emulated_s: float, builder: SummaryBuilder) -> None:
         if self.on_progress is not None:
-            self.on_progress(Progress(emulated_s, self.scenario.duration_s, builder.delivered))
+            self.on_progress(
+                Progress(
+                    emulated_s,
+                    self.scenario.duration_s,
+                    builder.delivered,
+                    builder.tenant_table(emulated_s) if emulated_s > 0 else {},
+                    dict(builder.violations),
+                    percentile(self._lateness_s[-LATENESS_WINDOW:], 99),
+                    self._overload_seen_at is not None,
+                )
+            )
 
     def _summary(
         self,

@@ -18,6 +18,7 @@ from typing import Any
 from qnemu.control.registry import load_controller
 from qnemu.errors import QnemuError, ScenarioError
 from qnemu.scenario import ARCHITECTURES, Scenario, load_scenario, load_yaml
+from qnemu.scenario.unused import unused_reason
 
 __all__ = [
     "MAX_POINTS",
@@ -219,7 +220,7 @@ def build_plan(
         problems.append(f"--seed: must be an integer >= 0, got {seed!r}")
     if problems:  # before loading every sweep point: there may be billions
         raise ScenarioError(problems)
-    points, tenants = _check_points(scenario_path, base, sweeps, problems, overrides)
+    points, tenants = _check_points(scenario_path, base, sweeps, problems, overrides, controllers)
     if problems:
         raise ScenarioError(problems)
     start = base.seed if seed is None else seed
@@ -280,11 +281,13 @@ def _check_points(
     sweeps: Sequence[Sweep],
     problems: list[str],
     fixed: Mapping[str, Any],
+    controllers: Sequence[str] = (),
 ) -> tuple[list, list[str]]:
-    """Load the scenario at every grid point; report what fails or changes nothing."""
+    """Load the scenario at every grid point; report what fails or does nothing (the
+    rule of :mod:`qnemu.scenario.unused`, as ``qnemu run --set`` warns of)."""
     points = []
     tenants = [t.name for t in base.tenants]
-    resolved: dict[tuple, dict] = {}
+    resolved: dict[tuple, Scenario] = {}
     for combo in itertools.product(*(range(len(s.texts)) for s in sweeps)):
         point = tuple((s.param, s.texts[i]) for s, i in zip(sweeps, combo, strict=True))
         overrides = {**fixed, **{s.param: s.values[i] for s, i in zip(sweeps, combo, strict=True)}}
@@ -296,15 +299,13 @@ def _check_points(
                 if line not in problems:
                     problems.append(line)
             continue
-        resolved[combo] = scenario.to_dict()
+        resolved[combo] = scenario
         tenants += [t.name for t in scenario.tenants if t.name not in tenants]
         points.append((point, overrides))
     for axis, sweep in enumerate(sweeps):
-        if len(sweep.texts) > 1 and _no_effect(resolved, axis, len(sweep.texts)):
-            problems.append(
-                f"--sweep {sweep.param}: changes nothing in scenario "
-                f"{base.name!r} (is it used by any node, link or tenant?)"
-            )
+        reason = _no_effect(resolved, axis, sweep, controllers or [base.control.architecture])
+        if len(sweep.texts) > 1 and reason:
+            problems.append(f"--sweep {sweep.param}: {reason} (scenario {base.name!r})")
     return points, tenants
 
 
@@ -316,11 +317,15 @@ def _point_problem(point: Sequence[tuple[str, str]], problem: str) -> str:
     return f"--sweep {', '.join(f'{p}={v}' for p, v in point)}: {problem}"
 
 
-def _no_effect(resolved: Mapping[tuple, dict], axis: int, count: int) -> bool:
-    """True when, with the other parameters held, every value of ``axis`` resolves alike."""
-    lines: dict[tuple, list[dict]] = {}
-    for combo, data in resolved.items():
+def _no_effect(
+    resolved: Mapping[tuple, Scenario], axis: int, sweep: Sweep, controllers: Sequence[str]
+) -> str | None:
+    """Why ``sweep`` does nothing: with the other parameters held, at every point of the
+    other axes (:func:`qnemu.scenario.unused.unused_reason`); None when it does something."""
+    lines: dict[tuple, list[Scenario]] = {}
+    for combo, scenario in resolved.items():
         rest = combo[:axis] + combo[axis + 1 :]
-        lines.setdefault(rest, []).append(data)
-    full = [line for line in lines.values() if len(line) == count]
-    return bool(full) and all(all(d == line[0] for d in line) for line in full)
+        lines.setdefault(rest, []).append(scenario)
+    full = [line for line in lines.values() if len(line) == len(sweep.texts)]
+    reasons = [unused_reason(sweep.param, line, controllers) for line in full]
+    return reasons[0] if reasons and all(reasons) else None

@@ -21,10 +21,8 @@ from typing import Any
 from prometheus_client import CollectorRegistry, generate_latest, start_http_server
 
 from qnemu.errors import QnemuError
+from qnemu.telemetry.endpoints import DEFAULT_HOST, DEFAULT_PORT
 from qnemu.telemetry.recorder import MetricsRecorder, RunInfo
-
-DEFAULT_HOST = "127.0.0.1"
-DEFAULT_PORT = 9300
 
 
 class TelemetryError(QnemuError):
