@@ -174,3 +174,87 @@ def renewal_link_rate_hz(p: float, period_s: float, hold_s: float, memory_pairs:
         return 0.0
     cycle = (1.0 / p - 1.0) * period_s + hold_s
     return memory_pairs / cycle
+
+
+# -- applications (docs/apps.md derives each) -----------------------------------------------
+
+
+def qber_with_measurement_error(qber: float, error_a: float, error_b: float) -> float:
+    """Observed QBER when each end's outcome is flipped with probability ``error_a`` /
+    ``error_b``: Q' = Q (1 - e) + (1 - Q) e, e = e_a (1 - e_b) + e_b (1 - e_a)."""
+    q = _checks.probability("qber", qber)
+    ea = _checks.probability("error_a", error_a)
+    eb = _checks.probability("error_b", error_b)
+    e = ea * (1.0 - eb) + eb * (1.0 - ea)
+    return q * (1.0 - e) + (1.0 - q) * e
+
+
+def shor_preskill_fraction(qber_x: float, qber_z: float) -> float:
+    """Asymptotic secret bits per sifted bit of BBM92/BB84 (Shor and Preskill, PRL 85, 441
+    (2000)): r = 1 - h(e_x) - h(e_z), floored at 0; e_x (e_z) is the QBER in X (Z)."""
+    return max(0.0, 1.0 - binary_entropy(qber_x) - binary_entropy(qber_z))
+
+
+def teleport_mean_fidelity(f: float) -> float:
+    """Teleportation through a pair of fidelity F to Phi+ with the standard Bell measurement
+    and Pauli corrections, averaged over Haar-random inputs: (2F + 1)/3 (Horodecki et al.,
+    PRA 60, 1888 (1999); the protocol turns the pair into the Pauli channel of its
+    Bell-diagonal weights, whose entanglement fidelity is F)."""
+    f = _checks.probability("f", f)
+    return (2.0 * f + 1.0) / 3.0
+
+
+def average_gate_fidelity(process_fidelity: float, dim: int) -> float:
+    """Average gate fidelity from the process (entanglement) fidelity of a channel on a
+    ``dim``-dimensional system: (d F_pro + 1)/(d + 1) (Horodecki et al. 1999; Nielsen,
+    Phys. Lett. A 303, 249 (2002))."""
+    fp = _checks.probability("process_fidelity", process_fidelity)
+    d = _checks.positive_int("dim", dim)
+    return (d * fp + 1.0) / (d + 1.0)
+
+
+def remote_cnot_average_fidelity(f: float) -> float:
+    """Average gate fidelity of a remote CNOT (cat-entangler / disentangler, Eisert et al.,
+    PRA 62, 052317 (2000)) through a Werner pair of fidelity F, ideal local operations:
+    the pair's Pauli errors on the target-side half become X on the target, Z on the
+    control or both, so F_pro = F and F_avg = (4F + 1)/5 (docs/apps.md)."""
+    return average_gate_fidelity(_checks.probability("f", f), 4)
+
+
+def ghz_fidelity_from_werner(fidelities: Iterable[float]) -> float:
+    """Fidelity to the n-party GHZ state of the fusion (ideal, at a hub) of n Werner pairs
+    of fidelities F_i: with q_i = (1 - F_i)/3,
+    F_GHZ = [prod(F_i + q_i) + prod(F_i - q_i) + prod(2 q_i)] / 2 (docs/apps.md).
+
+    Each pair leaves an independent Pauli error (I, X, Y, Z with F, q, q, q) on its party's
+    qubit; the state survives exactly when the error is in the GHZ stabilizer group: no X
+    part and an even number of Z parts, or an X part on every qubit and an even number of
+    Z parts. n = 2 gives the swap of two Werner pairs (R1)."""
+    fs = [_checks.probability(f"fidelities[{i}]", f) for i, f in enumerate(fidelities)]
+    if len(fs) < 2:
+        raise ValueError(f"fidelities: need at least 2 pairs, got {len(fs)}")
+    qs = [(1.0 - f) / 3.0 for f in fs]
+    plus = math.prod(f + q for f, q in zip(fs, qs, strict=True))
+    minus = math.prod(f - q for f, q in zip(fs, qs, strict=True))
+    flips = math.prod(2.0 * q for q in qs)
+    return (plus + minus + flips) / 2.0
+
+
+def phase_variance_limits(n: int, repetitions: int) -> tuple[float, float]:
+    """(Heisenberg, standard quantum) limits on the variance of a phase estimated from
+    ``repetitions`` probes of ``n`` qubits each: 1/(nu n^2) and 1/(nu n) (rad^2)."""
+    parties = _checks.positive_int("n", n)
+    nu = _checks.positive_int("repetitions", repetitions)
+    return 1.0 / (nu * parties**2), 1.0 / (nu * parties)
+
+
+def ghz_phase_variance(visibility: float, n: int, repetitions: int) -> float:
+    """Variance (rad^2) of the phase estimated from the parity of ``repetitions`` n-qubit
+    GHZ probes at the most sensitive point, parity <P> = V cos(n phi): error propagation
+    gives 1/(nu n^2 V^2) (V = 1: the Heisenberg limit)."""
+    v = _checks.probability("visibility", visibility)
+    parties = _checks.positive_int("n", n)
+    nu = _checks.positive_int("repetitions", repetitions)
+    if v == 0.0:
+        return math.inf
+    return 1.0 / (nu * parties**2 * v**2)
