@@ -15,7 +15,7 @@ the Heisenberg variance 1/(nu n^2) when V = 1.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 import numpy as np
 
@@ -41,17 +41,22 @@ def fuse(pairs: Sequence[np.ndarray]) -> np.ndarray:
         state = mq.tensor(state, pair)  # (h1, p1..p_i, h_new, p_new)
         h_new, p_new = i + 1, i + 2
         state = mq.apply(state, mq.CNOT, [0, h_new])
-        fused = sum(
+        fused = _total(
             mq.apply(mq.apply(state, mq.projector("Z", m), [h_new]), mq.X if m else mq.I2, [p_new])
             for m in (0, 1)
         )
         keep = [q for q in range(i + 3) if q != h_new]
         state = mq.partial_trace(fused, keep)
-    final = sum(
+    final = _total(
         mq.apply(mq.apply(state, mq.projector("X", m), [0]), mq.Z if m else mq.I2, [1])
         for m in (0, 1)
     )
     return mq.partial_trace(final, list(range(1, n + 1)))
+
+
+def _total(branches: Iterable[np.ndarray]) -> np.ndarray:
+    """The sum of the outcome branches (each already corrected)."""
+    return np.sum(list(branches), axis=0)
 
 
 def ghz_fidelity(rho: np.ndarray) -> float:
