@@ -23,6 +23,7 @@ started itself; ``emulator.ray_node_id`` and ``ray_started`` say which it was.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import math
 import secrets
@@ -39,7 +40,7 @@ from qnemu.control.api import Controller
 from qnemu.control.registry import controller_name
 from qnemu.errors import EmulationError, ScenarioError
 from qnemu.planning.plan import NetworkPlan
-from qnemu.results import RunFolder, SummaryBuilder, check_results_root, percentile
+from qnemu.results import RunFolder, Summary, SummaryBuilder, check_results_root, percentile
 from qnemu.runtime.failure import RunFailed
 from qnemu.runtime.host import Host
 from qnemu.runtime.pacing import (
@@ -166,8 +167,9 @@ class Emulation:
         """The emulator block as far as the run got (dilation, calibration, actors, ...)."""
         return self._emulator
 
-    def run(self) -> dict[str, Any]:
-        """Run to the end (or to Ctrl-C); returns the summary also written to disk.
+    def run(self) -> Summary:
+        """Run to the end (or to Ctrl-C); returns the summary also written to disk (a dict
+        with attribute access and the run's records as DataFrames: :class:`Summary`).
 
         The results folder is created only once the nodes are placed and about to start,
         so a run that cannot start (bad address, unknown machine label) leaves nothing behind.
@@ -208,7 +210,12 @@ class Emulation:
             self._conclude(builder, emulator, status, reason, details)
         if self.summary is None:  # _conclude always writes one; a bug otherwise
             raise EmulationError("the run ended without a summary")
-        return self.summary
+        return Summary(self.summary)
+
+    async def run_async(self) -> Summary:
+        """:meth:`run` without blocking the caller's event loop (Jupyter's, for one): the
+        run goes in a worker thread and this coroutine waits for it."""
+        return await asyncio.to_thread(self.run)
 
     def _conclude(
         self,
@@ -628,6 +635,6 @@ def _portable(scenario: Scenario) -> Scenario:
     )
 
 
-def run(scenario: Scenario, **options: Any) -> dict[str, Any]:
+def run(scenario: Scenario, **options: Any) -> Summary:
     """Run a scenario and return its summary (see :class:`Emulation` for the options)."""
     return Emulation(scenario, **options).run()

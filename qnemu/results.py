@@ -28,8 +28,9 @@ from typing import Any
 import numpy as np
 import yaml
 
-from qnemu import records
+from qnemu import analysis, records
 from qnemu.apps import quality, realized_utility
+from qnemu.apps.outcomes import AppOutcomes
 from qnemu.errors import EmulationError
 from qnemu.runtime.failure import RunFailed
 
@@ -181,6 +182,44 @@ class RunFolder:
         self._release_reserve()
 
 
+class Summary(dict[str, Any]):
+    """What ``summary.json`` holds, as returned by :meth:`qnemu.Emulation.run`: a dict (so
+    ``summary["tenants"]`` works and it serialises as JSON) whose top-level keys also read
+    as attributes (``summary.tenants``), with the run's records as pandas DataFrames
+    (:meth:`pairs`, :meth:`events`: the optional ``qnemu[analysis]`` extra)."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(f"summary has no field {name!r}") from None
+
+    def to_dict(self) -> dict[str, Any]:
+        """A plain dict copy (what ``summary.json`` holds)."""
+        return dict(self)
+
+    @property
+    def folder(self) -> Path:
+        """The run's results folder."""
+        return Path(self["results"])
+
+    def pairs(self) -> Any:
+        """``pairs.jsonl`` as a DataFrame: one row per delivered pair."""
+        return _frame(self.folder / "pairs.jsonl")
+
+    def events(self) -> Any:
+        """``events.jsonl`` as a DataFrame: one row per run event (kinds in docs/events.md)."""
+        return _frame(self.folder / "events.jsonl")
+
+
+def _frame(path: Path) -> Any:
+    """A JSON-lines file as a pandas DataFrame (pandas is the ``analysis`` extra)."""
+    pd = analysis.pandas()
+    if not path.is_file() or path.stat().st_size == 0:
+        return pd.DataFrame()
+    return pd.read_json(path, lines=True)
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
@@ -199,6 +238,7 @@ class TenantTally:
     requested: int = 0
     waits: list[float] = field(default_factory=list)  # of requests served
     unrequested: int = 0
+    outcomes: AppOutcomes = field(default_factory=AppOutcomes)  # what the app got
 
 
 class SummaryBuilder:
@@ -226,6 +266,12 @@ class SummaryBuilder:
                     tally.fidelities.append(event.fidelity)
                     tally.latencies.append(event.latency_s)
                     tally.quality_sum += quality(tally.app, event.fidelity, tally.f_min)
+                    if event.app is not None:
+                        tally.outcomes.add(event.app)
+                case records.GateDone():
+                    self.tenants[event.tenant].outcomes.gate_done(
+                        event.gate, event.pair, event.started_s, event.t_s
+                    )
                 case records.Request():
                     self.tenants[event.tenant].requested += 1
                 case records.Served():
@@ -261,6 +307,7 @@ class SummaryBuilder:
                 "latency_mean_s": float(np.mean(latencies)) if latencies else None,
                 "utility": realized_utility(tally.quality_sum, duration_s),
                 **_demand(tally),
+                **tally.outcomes.blocks(duration_s),
             }
         return table
 

@@ -17,6 +17,8 @@ __all__ = [
     "Interval",
     "Sweep",
     "compare",
+    "export_parquet",
+    "load_runs",
     "mean_ci",
     "parse_controllers",
     "parse_sweep",
@@ -25,6 +27,8 @@ __all__ = [
 _HOME = {
     "ComparisonInterrupted": "qnemu.experiments.runner",
     "compare": "qnemu.experiments.runner",
+    "export_parquet": "qnemu.experiments.frames",
+    "load_runs": "qnemu.experiments.frames",
     "Interval": "qnemu.experiments.stats",
     "mean_ci": "qnemu.experiments.stats",
     "Sweep": "qnemu.experiments.plan",

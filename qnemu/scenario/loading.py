@@ -7,7 +7,10 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+import networkx as nx
+
 from qnemu.errors import ScenarioError
+from qnemu.scenario import topology
 from qnemu.scenario.overrides import apply_overrides
 from qnemu.scenario.resolve import _Resolver
 from qnemu.scenario.spec import Scenario
@@ -22,7 +25,9 @@ def load_scenario(
     """Load, validate and resolve a scenario.
 
     ``source`` is a YAML file path, YAML text (a string with a newline) or an already
-    parsed mapping. ``overrides`` maps dotted paths (``topology.hop_km``,
+    parsed mapping, whose ``topology`` may be a networkx graph (node attributes
+    ``hardware``, ``memories``, ``machine``, ``x``, ``y``; edge attributes ``length_km``,
+    ``attenuation_db_per_km``). ``overrides`` maps dotted paths (``topology.hop_km``,
     ``hardware.trapped_ion.t2_s``, ``tenants.0.rate_hz``) to values set on the raw
     scenario before validation. A ``topology.file`` path is relative to the scenario
     file (to the working directory for text or a mapping). Raises :class:`ScenarioError`
@@ -38,8 +43,11 @@ def load_scenario(
 
 def _read_source(source: str | Path | Mapping[str, Any]) -> tuple[dict, Path, str | None]:
     if isinstance(source, Mapping):
-        _check_size(dict(source), "scenario")
-        return copy.deepcopy(dict(source)), Path.cwd(), None
+        raw = dict(source)
+        if isinstance(raw.get("topology"), nx.Graph):
+            raw["topology"] = topology.explicit_topology(raw["topology"])
+        _check_size(raw, "scenario")
+        return copy.deepcopy(raw), Path.cwd(), None
     if isinstance(source, str) and "\n" in source:
         return _parse_yaml(source, "scenario"), Path.cwd(), None
     path = Path(source)

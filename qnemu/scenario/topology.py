@@ -247,6 +247,26 @@ def _normalise_file_graph(raw: nx.Graph, path: Path) -> nx.Graph:
     return g
 
 
+def explicit_topology(graph: nx.Graph) -> dict[str, Any]:
+    """A networkx graph as the scenario's explicit ``topology`` section (``nodes`` and
+    ``links``): node attributes ``hardware``, ``memories``, ``machine``, ``x``, ``y`` and edge
+    attributes ``length_km``, ``attenuation_db_per_km`` are kept, others dropped, ids made
+    strings; validation then checks them like any YAML topology."""
+    nodes = [
+        {"id": str(node), **{k: data[k] for k in _NODE_ATTRS if k in data}}
+        for node, data in graph.nodes(data=True)
+    ]
+    links = [
+        {
+            "a": str(u),
+            "b": str(v),
+            **{k: data[k] for k in ("length_km", "attenuation_db_per_km") if k in data},
+        }
+        for u, v, data in graph.edges(data=True)
+    ]
+    return {"nodes": nodes, "links": links}
+
+
 #: Each generator's YAML parameters (all required), besides the common hardware/memories.
 GENERATOR_PARAMS: dict[str, tuple[str, ...]] = {
     "chain": ("n", "hop_km"),
