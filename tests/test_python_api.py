@@ -56,7 +56,7 @@ def test_run_returns_a_summary_with_attributes_and_dataframes(tmp_path):
     events = summary.events()
     assert set(events["event"]) >= {"pair_generated", "herald", "swap", "delivered"}
     with pytest.raises(AttributeError, match="no field 'nope'"):
-        summary.nope
+        _ = summary.nope
 
 
 def test_run_async_does_not_block_the_event_loop(tmp_path):
