@@ -1,4 +1,10 @@
-"""The ``qnemu`` command: parses arguments and calls one library function per command."""
+"""The ``qnemu`` command: parses arguments and calls one library function per command.
+
+Start-up stays cheap (well under half a second before Ray starts): this module and the
+command modules it registers import typer, rich and qnemu's error types only; each
+command imports what it needs when it runs (``tests/test_cli_ux.py`` checks that
+importing this module pulls in no numpy, scipy, Ray or prometheus_client).
+"""
 
 from __future__ import annotations
 
@@ -6,13 +12,12 @@ import signal
 import sys
 import traceback
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
+from qnemu.cli_errors import HELP, fail, say_error, warn
 from qnemu.errors import QnemuError, one_line
 from qnemu.experiments.cli import compare as compare_command
 from qnemu.telemetry.cli import (
@@ -27,26 +32,44 @@ from qnemu.telemetry.cli import (
     metrics_sink,
 )
 
+if TYPE_CHECKING:
+    from qnemu.cli_view import LiveView
+
 
 class _App(typer.Typer):
     """The typer app, whose usage errors (unknown option, ``--dilation abc``) are one
-    ``error:`` line and exit status 2, like every other input error."""
+    ``error:`` line and exit status 2, like every other input error, and whose help
+    shows flags as flags (no ``<bool>`` after ``--virtual``)."""
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Run the command line; returns the exit status (``sys.exit`` it)."""
         kwargs.setdefault("standalone_mode", False)
+        command = typer.main.get_command(self)
+        _flags_as_flags(command)
         try:
-            return super().__call__(*args, **kwargs)
+            return command(*args, **kwargs)
         except typer.TyperException as exc:  # typer's click: usage errors, bad values
             ctx = getattr(exc, "ctx", None)
             if type(exc).__name__ == "NoArgsIsHelpError" and ctx is not None:
                 sys.stdout.write(ctx.get_help() + "\n")  # bare ``qnemu``: the help, as before
                 return 2
-            sys.stderr.write(f"error: {_usage_problem(exc)}\n")
+            say_error(_usage_problem(exc))
             return 2
         except typer.Abort:
             sys.stderr.write("aborted\n")
             return 1
+
+
+def _flags_as_flags(command: Any, parent: Any = None) -> None:
+    """Show every flag (``--virtual``, ``--help``) without a value placeholder, in
+    ``command`` and every command under it."""
+    ctx = typer.Context(command, parent=parent, help_option_names=HELP)
+    help_option = command.get_help_option(ctx)
+    for param in [*command.params, *([help_option] if help_option is not None else [])]:
+        if getattr(param, "is_flag", False) and param.metavar is None:
+            param.metavar = ""
+    for sub in getattr(command, "commands", {}).values():
+        _flags_as_flags(sub, ctx)
 
 
 def _usage_problem(exc: Exception) -> str:
@@ -58,22 +81,281 @@ def _usage_problem(exc: Exception) -> str:
     return one_line(where + reason)
 
 
-app = _App(add_completion=False, no_args_is_help=True, help="qnemu: a quantum network emulator.")
+app = _App(
+    add_completion=False,
+    no_args_is_help=True,
+    context_settings={"help_option_names": HELP},
+    help="qnemu: a quantum network emulator. Try: qnemu run two-node --virtual",
+)
 console = Console(soft_wrap=True)  # never wrap a path or a reason mid-line
+examples_app = typer.Typer(
+    add_completion=False,
+    invoke_without_command=True,
+    help="The bundled example scenarios: list them, or print one to copy and edit.",
+)
+_SCENARIO_HELP = "Scenario YAML file, or a bundled example's name (see qnemu examples)."
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        typer.echo(f"qnemu {version('qnemu')}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """qnemu: a quantum network emulator. Try: qnemu run two-node --virtual"""
+
+
+def _scenario_path(text: str) -> Path:
+    """The scenario file a command's argument names: a file or a bundled example."""
+    from qnemu.examples import find_scenario
+
+    return find_scenario(text)
+
+
+_RUN_HELP = (
+    "Run an emulation and write its results folder.\n\n"
+    "Exit status: 0 completed, 1 failed while running (one line; traceback in the results "
+    "folder's error.txt), 2 bad input or an environment that cannot run it, 130 Ctrl-C, "
+    "143 SIGTERM."
+)
+
+
+@app.command(help=_RUN_HELP)
+def run(
+    scenario: Annotated[
+        str | None,
+        typer.Argument(
+            metavar="SCENARIO",
+            help="Scenario YAML file, or a bundled example's name (default: the bundled "
+            "default, a 4-node chain; see qnemu examples).",
+        ),
+    ] = None,
+    topo: Annotated[
+        str | None,
+        typer.Option(
+            "--topo",
+            metavar="KIND,SIZE",
+            help="Build the scenario here instead of reading a file: chain,N | ring,N | "
+            "star,N | grid,ROWS,COLS (nodes n0, n1, ...; 10 km hops).",
+        ),
+    ] = None,
+    hardware: Annotated[
+        str | None,
+        typer.Option(
+            "--hardware", metavar="PROFILE", help="With --topo: the nodes' hardware profile."
+        ),
+    ] = None,
+    tenant: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--tenant",
+            metavar="APP:SRC-DST[@RATE]",
+            help="With --topo: a tenant, e.g. qkd:n0-n4@20 (rate in Hz, default 10; "
+            "f_min 0.5; repeatable).",
+        ),
+    ] = None,
+    save: Annotated[
+        Path | None,
+        typer.Option(
+            "--save", metavar="FILE", help="With --topo: also write the scenario to FILE."
+        ),
+    ] = None,
+    results: Annotated[
+        Path, typer.Option(metavar="DIR", help="Folder for the run's results.")
+    ] = Path("runs"),
+    address: Annotated[
+        str | None,
+        typer.Option(
+            metavar="ADDRESS",
+            help="Ray cluster to join (auto, HOST:PORT or ray://...); default: embedded local Ray.",
+        ),
+    ] = None,
+    dilation: Annotated[
+        float | None,
+        typer.Option(
+            metavar="D", help="Wall seconds per emulated second (default: the scenario's, auto)."
+        ),
+    ] = None,
+    virtual: Annotated[
+        bool,
+        typer.Option(
+            "--virtual", help="Run in virtual time in this process (no Ray, no wall clock)."
+        ),
+    ] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", help="No live view (tenants, violations, lateness).")
+    ] = False,
+    controller: Annotated[
+        str | None,
+        typer.Option(
+            metavar="NAME",
+            help="Control plane: distributed, centralized, hierarchical, package.module:Class "
+            "or file.py:Class (default: the scenario's control.architecture).",
+        ),
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            metavar="PARAM=VALUE",
+            help="Override a scenario field, e.g. --set hardware.trapped_ion.t2_s=0.1 "
+            "(repeatable; one that does nothing here is a warning).",
+        ),
+    ] = None,
+    metrics_port: MetricsPort = DEFAULT_PORT,
+    metrics_host: MetricsHost = DEFAULT_HOST,
+    metrics_linger: MetricsLinger = DEFAULT_LINGER_S,
+    no_metrics: NoMetrics = False,
+    debug: Annotated[
+        bool,
+        typer.Option(
+            "--debug", help="On a failure, print the full traceback too (always in error.txt)."
+        ),
+    ] = False,
+) -> None:
+    """Run an emulation and write its results folder.
+
+    Exit status: 0 completed, 1 failed while running (one line; traceback in the results
+    folder's error.txt), 2 bad input or an environment that cannot run it, 130 Ctrl-C,
+    143 SIGTERM.
+    """
+    from qnemu.emulation import Emulation
+    from qnemu.results import check_results_root
+    from qnemu.scenario import load_scenario, parse_overrides
+
+    try:
+        source = _run_source(scenario, topo, hardware, tenant or [])
+        settings = parse_overrides(set_ or [])
+        overrides = dict(settings)
+        if dilation is not None:  # checked with the scenario: finite, duration x dilation bound
+            overrides["dilation"] = dilation
+        if controller is not None:
+            overrides["control.architecture"] = controller
+        loaded = load_scenario(source, overrides=overrides)
+        if save is not None:
+            _save(source, overrides, save, _topo_command(topo, hardware, tenant or []))
+        _warn_unused(source, overrides, settings, loaded)
+        check_results_root(results)  # before Ray (or telemetry) starts
+        emulation = Emulation(
+            loaded,
+            address=address,
+            results_dir=results,
+            dilation=dilation,
+            mode="virtual" if virtual else "ray",
+            say=lambda text: console.print(text, markup=False),
+            warn=warn,
+            dilation_reason=dilation_reason(dilation, loaded),
+        )
+        sink = metrics_sink(
+            no_metrics,
+            metrics_host,
+            metrics_port,
+            metrics_linger,
+            virtual,
+            address=address,
+            say=lambda text: console.print(text, markup=False),
+        )
+    except QnemuError as exc:
+        fail(exc)
+    emulation.telemetry = sink
+    if sink is not None:
+        console.print(f"metrics: {sink.url}", markup=False, highlight=False)
+    console.print(
+        f"qnemu: {loaded.name}: {len(loaded.nodes)} nodes, {len(loaded.links)} links, "
+        f"{len(loaded.tenants)} tenants, {loaded.duration_s:g} s emulated",
+        markup=False,
+    )
+    from qnemu.cli_view import LiveView, print_summary
+
+    view = LiveView(console, loaded.duration_s, enabled=not quiet and console.is_terminal)
+    emulation.on_progress = view.update
+    summary = _run_to_the_end(emulation, view, debug)
+    print_summary(console, summary)
+    console.print(f"results: {summary['results']}", markup=False, highlight=False)
+
+
+def _run_source(
+    scenario: str | None, topo: str | None, hardware: str | None, tenants: list[str]
+) -> Any:
+    """What ``run`` loads: a file, a bundled example, or the scenario ``--topo`` builds."""
+    from qnemu.errors import ScenarioError
+    from qnemu.scenario import DEFAULT_SCENARIO_PATH
+    from qnemu.scenario.oneline import scenario_from_flags
+
+    if topo is None:
+        unused = [
+            flag for flag, given in (("--hardware", hardware), ("--tenant", tenants)) if given
+        ]
+        if unused:
+            raise ScenarioError(
+                f"{', '.join(unused)}: only with --topo (a scenario file has its own)"
+            )
+        return DEFAULT_SCENARIO_PATH if scenario is None else _scenario_path(scenario)
+    if scenario is not None:
+        raise ScenarioError(f"{scenario}: give a scenario file or --topo, not both")
+    return scenario_from_flags(topo, hardware, tenants)
+
+
+def _topo_command(topo: str | None, hardware: str | None, tenants: list[str]) -> str:
+    """The flags that built a one-line scenario, to say so at the top of its file."""
+    words = ["qnemu run", f"--topo {topo}"]
+    words += [f"--hardware {hardware}"] if hardware else []
+    return " ".join(words + [f"--tenant {t}" for t in tenants])
+
+
+def _save(source: Any, overrides: dict[str, Any], target: Path, command: str) -> None:
+    """Write the scenario ``--topo`` built (with ``--set``, ``--controller`` and
+    ``--dilation`` applied) to ``target``, to edit and run again."""
+    import yaml
+
+    from qnemu.errors import ScenarioError
+    from qnemu.scenario import apply_overrides
+
+    if not isinstance(source, dict):
+        raise ScenarioError(f"--save {target}: only with --topo (the scenario is a file already)")
+    header = f"# {source['name']}: built by {command}.\n"
+    text = yaml.safe_dump(apply_overrides(source, overrides), sort_keys=False)
+    try:
+        target.write_text(header + text, encoding="utf-8")
+    except OSError as exc:
+        raise ScenarioError(f"--save {target}: cannot write: {exc.strerror}") from None
+    console.print(f"scenario: {target}", markup=False, highlight=False)
+
+
+def _warn_unused(
+    source: Any, overrides: dict[str, Any], settings: dict[str, Any], loaded: Any
+) -> None:
+    """One warning per ``--set`` that does nothing in this run (the rule of
+    :mod:`qnemu.scenario.unused`, which ``compare --sweep`` refuses by)."""
+    if not settings:
+        return
+    from qnemu.scenario import load_scenario
+    from qnemu.scenario.unused import unused_overrides
+
+    def load(rest: Any) -> Any:
+        return load_scenario(source, overrides=rest)
+
+    for line in unused_overrides(load, overrides, settings, loaded):
+        warn(line)
+
+
 app.command(name="compare")(compare_command)
-app.add_typer(dashboards_app, name="dashboards")
-
-
-def _fail(exc: QnemuError) -> None:
-    problems = getattr(exc, "problems", None) or [str(exc)]
-    for problem in problems:  # plain writes: one problem is one line, never wrapped
-        sys.stderr.write(f"error: {one_line(problem)}\n")
-    raise typer.Exit(2)
 
 
 @app.command()
 def validate(
-    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    scenario: Annotated[str, typer.Argument(metavar="SCENARIO", help=_SCENARIO_HELP)],
     load_controllers: Annotated[
         bool,
         typer.Option(
@@ -88,13 +370,13 @@ def validate(
     from qnemu.scenario import describe, load_scenario
 
     try:
-        resolved = load_scenario(scenario)
+        resolved = load_scenario(_scenario_path(scenario))
         user = resolved.control.architecture if _is_user_controller(resolved) else None
         plan = NetworkPlan.build(
             resolved if load_controllers or user is None else _with_builtin_controller(resolved)
         )
     except QnemuError as exc:
-        _fail(exc)
+        fail(exc)
     console.print(describe(resolved), markup=False, highlight=False)
     console.print(_describe_plan(plan), markup=False, highlight=False)
     if user is not None and not load_controllers:
@@ -104,6 +386,27 @@ def validate(
             markup=False,
             highlight=False,
         )
+
+
+@app.command()
+def topo(
+    scenario: Annotated[str, typer.Argument(metavar="SCENARIO", help=_SCENARIO_HELP)],
+    out: Annotated[Path, typer.Option(metavar="FILE", help="PNG file to write.")] = Path(
+        "topology.png"
+    ),
+    lengths: Annotated[
+        bool, typer.Option("--lengths", help="Label every link with its length in km.")
+    ] = False,
+) -> None:
+    """Draw the scenario's network, its tenants' paths and its controllers to a PNG."""
+    from qnemu.drawing import draw_topology
+    from qnemu.scenario import load_scenario
+
+    try:
+        written = draw_topology(load_scenario(_scenario_path(scenario)), out, lengths=lengths)
+    except QnemuError as exc:
+        fail(exc)
+    console.print(f"topology: {written}", markup=False, highlight=False)
 
 
 def _describe_plan(plan: Any) -> str:
@@ -153,140 +456,44 @@ def _with_builtin_controller(scenario: Any) -> Any:
     return dataclasses.replace(scenario, control=control)
 
 
-@app.command()
-def topo(
-    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
-    out: Annotated[Path, typer.Option(help="PNG file to write.")] = Path("topology.png"),
-) -> None:
-    """Draw the scenario's network, its tenants' paths and its controllers to a PNG."""
-    from qnemu.drawing import draw_topology
-    from qnemu.scenario import load_scenario
+@examples_app.callback()
+def examples(ctx: typer.Context) -> None:
+    """List the bundled example scenarios, each with its one-line description."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from rich.table import Table
 
-    try:
-        written = draw_topology(load_scenario(scenario), out)
-    except QnemuError as exc:
-        _fail(exc)
-    console.print(f"topology: {written}", markup=False, highlight=False)
+    from qnemu.examples import description, example_path, names
 
-
-@app.command()
-def run(
-    scenario: Annotated[
-        Path | None, typer.Argument(help="Scenario YAML file (default: the bundled 5-node chain).")
-    ] = None,
-    results: Annotated[Path, typer.Option(help="Folder for the run's results.")] = Path("runs"),
-    address: Annotated[
-        str | None,
-        typer.Option(
-            help="Ray cluster to join (auto, HOST:PORT or ray://...); default: embedded local Ray."
-        ),
-    ] = None,
-    dilation: Annotated[
-        float | None,
-        typer.Option(help="Wall seconds per emulated second (default: the scenario's, auto)."),
-    ] = None,
-    virtual: Annotated[
-        bool,
-        typer.Option(
-            "--virtual", help="Run in virtual time in this process (no Ray, no wall clock)."
-        ),
-    ] = False,
-    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
-    controller: Annotated[
-        str | None,
-        typer.Option(
-            help="Control plane: distributed, centralized, hierarchical or package.module:Class "
-            "(default: the scenario's control.architecture)."
-        ),
-    ] = None,
-    set_: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--set",
-            help="Override a scenario field, e.g. --set hardware.trapped_ion.t2_s=0.1 "
-            "(repeatable).",
-        ),
-    ] = None,
-    metrics_port: MetricsPort = DEFAULT_PORT,
-    metrics_host: MetricsHost = DEFAULT_HOST,
-    metrics_linger: MetricsLinger = DEFAULT_LINGER_S,
-    no_metrics: NoMetrics = False,
-    debug: Annotated[
-        bool,
-        typer.Option(
-            "--debug", help="On a failure, print the full traceback too (always in error.txt)."
-        ),
-    ] = False,
-) -> None:
-    """Run an emulation and write its results folder.
-
-    Exit status: 0 completed, 1 failed while running (one line; traceback in the results
-    folder's error.txt), 2 bad input or an environment that cannot run it, 130 Ctrl-C,
-    143 SIGTERM.
-    """
-    from qnemu.emulation import Emulation
-    from qnemu.results import check_results_root
-    from qnemu.scenario import DEFAULT_SCENARIO_PATH, load_scenario, parse_overrides
-
-    try:
-        overrides = parse_overrides(set_ or [])
-        if dilation is not None:  # checked with the scenario: finite, duration x dilation bound
-            overrides["dilation"] = dilation
-        if controller is not None:
-            overrides["control.architecture"] = controller
-        loaded = load_scenario(scenario or DEFAULT_SCENARIO_PATH, overrides=overrides)
-        check_results_root(results)  # before Ray (or telemetry) starts
-        emulation = Emulation(
-            loaded,
-            address=address,
-            results_dir=results,
-            dilation=dilation,
-            mode="virtual" if virtual else "ray",
-            say=lambda text: console.print(text, markup=False),
-            warn=_warn,
-            dilation_reason=dilation_reason(dilation, loaded),
-        )
-        sink = metrics_sink(
-            no_metrics,
-            metrics_host,
-            metrics_port,
-            metrics_linger,
-            virtual,
-            address=address,
-            say=lambda text: console.print(text, markup=False),
-        )
-    except QnemuError as exc:
-        _fail(exc)
-    emulation.telemetry = sink
-    if sink is not None:
-        console.print(f"metrics: {sink.url}", markup=False, highlight=False)
+    table = Table(box=None, padding=(0, 2), show_header=False)
+    table.add_column("name", no_wrap=True, style="bold")
+    table.add_column("what it shows")
+    for name in names():
+        path = example_path(name)
+        table.add_row(name, description(path) if path is not None else "")
+    console.print(table)
     console.print(
-        f"qnemu: {loaded.name}: {len(loaded.nodes)} nodes, {len(loaded.links)} links, "
-        f"{len(loaded.tenants)} tenants, {loaded.duration_s:g} s emulated",
+        "Run one with: qnemu run NAME; print it to copy and edit: qnemu examples show NAME",
         markup=False,
+        highlight=False,
     )
-    bar = Progress(
-        TextColumn("emulating"),
-        BarColumn(),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        console=console,
-        disable=quiet or not console.is_terminal,
-    )
-    task = bar.add_task("", total=loaded.duration_s)
 
-    def on_progress(progress: Any) -> None:
-        bar.update(
-            task,
-            completed=progress.emulated_s,
-            description=f"{progress.emulated_s:.3f}/{progress.duration_s:g} s, "
-            f"{progress.delivered} pairs delivered",
-        )
 
-    emulation.on_progress = on_progress
-    summary = _run_to_the_end(emulation, bar, debug)
-    print_summary(summary)
-    console.print(f"results: {summary['results']}", markup=False, highlight=False)
+@examples_app.command("show")
+def examples_show(
+    name: Annotated[str, typer.Argument(metavar="NAME", help="A bundled example's name.")],
+) -> None:
+    """Print a bundled example's YAML (redirect it to a file to edit it)."""
+    from qnemu.examples import example_path, names
+
+    path = example_path(name)
+    if path is None:
+        fail(f"{name}: no bundled example by that name (bundled: {', '.join(names())})")
+    sys.stdout.write(path.read_text(encoding="utf-8"))
+
+
+app.add_typer(examples_app, name="examples")
+app.add_typer(dashboards_app, name="dashboards")
 
 
 def dilation_reason(option: float | None, scenario: Any) -> str:
@@ -296,20 +503,14 @@ def dilation_reason(option: float | None, scenario: Any) -> str:
     return f"set by the scenario's dilation: {scenario.dilation:g}" if scenario.dilation else ""
 
 
-def _warn(text: str) -> None:
-    """A live warning (the run goes on): one line on stderr."""
-    sys.stderr.write(f"warning: {one_line(text)}\n")
-    sys.stderr.flush()
-
-
-def _run_to_the_end(emulation: Any, bar: Progress, debug: bool) -> dict[str, Any]:
+def _run_to_the_end(emulation: Any, view: LiveView, debug: bool) -> dict[str, Any]:
     """Run; turn how it ended into one line and an exit status (see ``run``)."""
     from qnemu.emulation import Terminated
     from qnemu.runtime.failure import RunFailed
 
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        with bar:
+        with view:
             return emulation.run()
     except KeyboardInterrupt as exc:
         if emulation.folder is None:
@@ -320,7 +521,7 @@ def _run_to_the_end(emulation: Any, bar: Progress, debug: bool) -> dict[str, Any
     except RunFailed as exc:
         _run_failed(str(exc), exc.details, emulation.folder, debug)
     except QnemuError as exc:
-        _fail(exc)
+        fail(exc)
     except Exception as exc:  # a bug: still one line, the traceback kept in error.txt
         text = " ".join(str(exc).split())
         _run_failed(
@@ -345,62 +546,13 @@ def _run_failed(line: str, details: str, folder: Any, debug: bool) -> None:
     """A run that failed while it ran: one line (and where its records are), exit 1."""
     if debug and details:
         sys.stderr.write(details if details.endswith("\n") else details + "\n")
-    sys.stderr.write(f"error: {line}\n")
-    if folder is not None:
-        console.print(
-            f"results: {folder.path} (status failed; traceback in error.txt)",
-            markup=False,
-            highlight=False,
-        )
+    fail(line, status=1) if folder is None else say_error(line)
+    console.print(
+        f"results: {folder.path} (status failed; traceback in error.txt)",
+        markup=False,
+        highlight=False,
+    )
     raise typer.Exit(1)
-
-
-def print_summary(summary: dict[str, Any]) -> None:
-    """The end-of-run tables: per tenant, violations, emulator health."""
-    table = Table(title=f"{summary['scenario']} ({summary['controller']})")
-    table.add_column("tenant", justify="right", no_wrap=True)
-    for column in ("pairs", "rate (Hz)", "F mean", "F min", "latency (ms)", "served"):
-        table.add_column(column, justify="right")
-    for name, row in summary["tenants"].items():
-        # requests served / requests that arrived (the tenant's demand)
-        served = f"{row['served']}/{row['requested']}" if row.get("requested") else "-"
-        table.add_row(
-            name,
-            str(row["pairs_delivered"]),
-            f"{row['rate_hz']:.1f}",
-            _fmt(row["fidelity_mean"], "{:.4f}"),
-            _fmt(row["fidelity_min"], "{:.4f}"),
-            _fmt(row["latency_mean_s"], "{:.3f}", 1e3),
-            served,
-        )
-    console.print(table)
-    violations = ", ".join(f"{k} {v}" for k, v in summary["violations"].items() if v) or "none"
-    console.print(f"violations: {violations}", markup=False)
-    emulator = summary["emulator"]
-    if emulator.get("mode") == "ray":
-        console.print(
-            f"emulator: {emulator['actors']} actors on {emulator.get('ray_nodes_used', 1)} Ray "
-            f"node(s) ({emulator.get('placement', 'pack')}), "
-            f"dilation {emulator['dilation']:g}, "
-            f"lateness p50 {_fmt(emulator['lateness_p50_s'], '{:.3f}', 1e3)} ms "
-            f"p99 {_fmt(emulator['lateness_p99_s'], '{:.3f}', 1e3)} ms (wall), "
-            f"overloaded: {_overload(emulator)}",
-            markup=False,
-        )
-    elif emulator:
-        console.print(f"emulator: virtual time, {emulator['wall_s']:.2f} s wall", markup=False)
-
-
-def _overload(emulator: dict[str, Any]) -> str:
-    if not emulator["overloaded"]:
-        return "no"
-    seen = emulator.get("overload_seen_at_s")
-    at = "" if seen is None else f" (first seen at {seen:.3g} s emulated)"
-    return f"YES - numbers not trusted{at}"
-
-
-def _fmt(value: float | None, pattern: str, scale: float = 1.0) -> str:
-    return "-" if value is None else pattern.format(value * scale)
 
 
 def main() -> None:

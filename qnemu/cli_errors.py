@@ -17,10 +17,12 @@ import typer
 
 from qnemu.errors import QnemuError, one_line
 
-__all__ = ["BAD_INPUT", "fail", "problems", "say_error", "warn"]
+__all__ = ["BAD_INPUT", "HELP", "fail", "problems", "say_error", "warn"]
 
 #: Exit status of bad input or an environment a command cannot run in.
 BAD_INPUT = 2
+#: The help option of every command and group.
+HELP = ["-h", "--help"]
 
 
 def problems(exc: BaseException) -> list[str]:

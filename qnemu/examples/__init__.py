@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-__all__ = ["EXAMPLES_DIR", "description", "example_path", "names"]
+from qnemu.errors import ScenarioError
+
+__all__ = ["EXAMPLES_DIR", "description", "example_path", "find_scenario", "names"]
 
 #: Where the bundled scenario files are.
 EXAMPLES_DIR = Path(__file__).parent
@@ -46,3 +48,30 @@ def description(path: Path) -> str:
         lines.append(text)
     paragraph = " ".join(lines)
     return _SENTENCE_END.split(paragraph, maxsplit=1)[0]
+
+
+#: Words a user may have meant as a flag's value (``--virtual true``): flags take none.
+_FLAG_WORDS = frozenset({"true", "false", "yes", "no", "on", "off", "1", "0"})
+
+
+def find_scenario(text: str | Path) -> Path:
+    """The scenario file ``text`` names: a file, else a bundled example by name.
+
+    Raises :class:`~qnemu.errors.ScenarioError` listing the bundled names when it is
+    neither (and saying that flags take no value when ``text`` is ``true`` or the like).
+    """
+    path = Path(text)
+    if path.exists():
+        return path
+    bundled = example_path(str(text))
+    if bundled is not None:
+        return bundled
+    if str(text).lower() in _FLAG_WORDS:
+        raise ScenarioError(
+            f"{text}: not a scenario; flags such as --virtual or --quiet take no value "
+            "(write --virtual, not --virtual true)"
+        )
+    raise ScenarioError(
+        f"{text}: scenario file not found, nor a bundled example "
+        f"(bundled: {', '.join(names())}; see qnemu examples)"
+    )

@@ -13,6 +13,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from qnemu.cli_errors import HELP, fail, warn
 from qnemu.errors import QnemuError
 
 __all__ = ["compare", "main"]
@@ -20,14 +21,11 @@ __all__ = ["compare", "main"]
 console = Console(soft_wrap=True)  # never wrap a path or a reason mid-line
 
 
-def _fail(exc: QnemuError) -> None:
-    for problem in getattr(exc, "problems", None) or [str(exc)]:
-        sys.stderr.write(f"error: {problem}\n")  # one problem, one line
-    raise typer.Exit(2)
-
-
 def compare(
-    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    scenario: Annotated[
+        str,
+        typer.Argument(metavar="SCENARIO", help="Scenario YAML file, or a bundled example's name."),
+    ],
     controllers: Annotated[
         str,
         typer.Option(
@@ -42,8 +40,9 @@ def compare(
     sweep: Annotated[
         list[str] | None,
         typer.Option(
+            metavar="PARAM=V1,V2",
             help="PARAM=v1,v2,... (repeatable; the grid of all values is run), e.g. "
-            "hardware.trapped_ion.t2_s=0.01,0.1,1."
+            "hardware.trapped_ion.t2_s=0.01,0.1,1.",
         ),
     ] = None,
     results: Annotated[
@@ -70,6 +69,7 @@ def compare(
         list[str] | None,
         typer.Option(
             "--set",
+            metavar="PARAM=VALUE",
             help="Override a scenario field for every run, e.g. --set "
             "hardware.trapped_ion.t2_s=0.1 (repeatable).",
         ),
@@ -105,19 +105,22 @@ def compare(
     ] = 5.0,
 ) -> None:
     """Compare control planes on one scenario: repeats, sweeps, 95% CIs, tables, plots."""
+    from qnemu.examples import find_scenario
     from qnemu.experiments.runner import ComparisonInterrupted, MetricsOptions
     from qnemu.experiments.runner import compare as run_comparison
     from qnemu.scenario import parse_overrides
 
     try:
         overrides = parse_overrides(set_ or [])  # as ``qnemu run --set`` reads them
+        source = find_scenario(scenario)
+        _warn_unused(source, overrides, controllers)
         metrics = (
             None
             if metrics_port is None
             else MetricsOptions(metrics_port, metrics_host, metrics_linger)
         )
         folder = run_comparison(
-            scenario,
+            source,
             controllers,
             repeats,
             seed,
@@ -133,16 +136,39 @@ def compare(
             metrics=metrics,
         )
     except QnemuError as exc:
-        _fail(exc)
+        fail(exc)
     except ComparisonInterrupted as exc:
         sys.stderr.write(f"{exc}\n")
         raise typer.Exit(130) from None
     console.print(f"comparison: {folder}", markup=False, highlight=False)
 
 
+def _warn_unused(source: Path, overrides: dict, controllers: str) -> None:
+    """A warning for each ``--set`` that does nothing under every compared controller
+    (the rule of :mod:`qnemu.scenario.unused`; a swept one is an error, in the plan)."""
+    if not overrides:
+        return
+    from qnemu.experiments.plan import parse_controllers
+    from qnemu.scenario import load_scenario
+    from qnemu.scenario.unused import unused_overrides
+
+    try:
+        names = parse_controllers(controllers)
+        scenario = load_scenario(source, overrides)
+    except QnemuError:
+        return  # the comparison's plan reports it, with everything else
+    lines = unused_overrides(
+        lambda rest: load_scenario(source, rest), overrides, overrides, scenario, names
+    )
+    for line in lines:
+        warn(line)
+
+
 def main() -> None:
     """Run ``compare`` as a command of its own."""
-    typer.run(compare)
+    command = typer.Typer(add_completion=False, context_settings={"help_option_names": HELP})
+    command.command()(compare)
+    command()
 
 
 if __name__ == "__main__":

@@ -67,10 +67,13 @@ def unused_overrides(
     overrides: Mapping[str, Any],
     params: Iterable[str],
     scenario: Scenario,
+    architectures: Iterable[str] | None = None,
 ) -> list[str]:
     """``--set PARAM: why`` for each of ``params`` (keys of ``overrides``) that does
-    nothing in ``scenario`` (loaded with ``overrides``); ``load`` loads the same source
-    with other overrides. A scenario that does not load without a parameter uses it."""
+    nothing in ``scenario`` (loaded with ``overrides``) under ``architectures`` (default:
+    the scenario's); ``load`` loads the same source with other overrides. A scenario
+    that does not load without a parameter uses it."""
+    planes = list(architectures or [scenario.control.architecture])
     lines = []
     for param in params:
         rest = {key: value for key, value in overrides.items() if key != param}
@@ -78,7 +81,7 @@ def unused_overrides(
             without = load(rest)
         except QnemuError:
             continue
-        reason = unused_reason(param, [scenario, without], [scenario.control.architecture])
+        reason = unused_reason(param, [scenario, without], planes)
         if reason:
             lines.append(f"--set {param}: {reason}")
     return lines

@@ -14,18 +14,37 @@ running yet (and shut down with the sink). A port in use, a bad host or a bad li
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
-from qnemu.telemetry.actor import RayTelemetry
-from qnemu.telemetry.catalog import CATALOG, MetricSpec
-from qnemu.telemetry.collector import (
-    DEFAULT_HOST,
-    DEFAULT_PORT,
-    Collector,
-    InProcessTelemetry,
-    TelemetryError,
-)
-from qnemu.telemetry.recorder import MetricsRecorder, RunInfo
+from qnemu.telemetry.endpoints import DEFAULT_HOST, DEFAULT_PORT
+
+if TYPE_CHECKING:
+    from qnemu.telemetry.actor import RayTelemetry
+    from qnemu.telemetry.catalog import CATALOG, MetricSpec
+    from qnemu.telemetry.collector import Collector, InProcessTelemetry, TelemetryError
+    from qnemu.telemetry.recorder import MetricsRecorder, RunInfo
+
+# Where each name lives: imported on first use, so that the command line (which imports
+# ``qnemu.telemetry.cli``) does not pay for prometheus_client, numpy or scipy.
+_HOME = {
+    "RayTelemetry": "qnemu.telemetry.actor",
+    "CATALOG": "qnemu.telemetry.catalog",
+    "MetricSpec": "qnemu.telemetry.catalog",
+    "Collector": "qnemu.telemetry.collector",
+    "InProcessTelemetry": "qnemu.telemetry.collector",
+    "TelemetryError": "qnemu.telemetry.collector",
+    "MetricsRecorder": "qnemu.telemetry.recorder",
+    "RunInfo": "qnemu.telemetry.recorder",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOME:
+        raise AttributeError(f"module 'qnemu.telemetry' has no attribute {name!r}")
+    return getattr(importlib.import_module(_HOME[name]), name)
+
 
 __all__ = [
     "CATALOG",
@@ -61,5 +80,9 @@ def start_telemetry(
     ``qnemu_emulator_phase{phase="starting"}`` is 1.
     """
     if in_process:
+        from qnemu.telemetry.collector import InProcessTelemetry
+
         return InProcessTelemetry(host, port, linger_s, say, run)
+    from qnemu.telemetry.actor import RayTelemetry
+
     return RayTelemetry(host, port, linger_s, address, say, run)

@@ -1,27 +1,30 @@
 """The ``qnemu dashboards`` commands and the ``--metrics-*`` options of ``qnemu run``.
 
 Parses arguments and calls one library function per command; a
-:class:`~qnemu.errors.QnemuError` becomes one line on stderr and exit status 2.
+:class:`~qnemu.errors.QnemuError` becomes one line on stderr and exit status 2
+(:mod:`qnemu.cli_errors`). Cheap to import: telemetry itself loads when a command runs.
 """
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from qnemu.cli_errors import fail
 from qnemu.errors import QnemuError
-from qnemu.telemetry.collector import DEFAULT_HOST, DEFAULT_PORT
-from qnemu.telemetry.dashboards import DEFAULT_PROMETHEUS_URL
+from qnemu.telemetry.endpoints import DEFAULT_HOST, DEFAULT_PORT, DEFAULT_PROMETHEUS_URL
 
 if TYPE_CHECKING:
     from qnemu.telemetry import InProcessTelemetry, RayTelemetry
 
 dashboards_app = typer.Typer(
-    add_completion=False, no_args_is_help=True, help="Grafana dashboards for watching runs live."
+    add_completion=False,
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    help="Grafana dashboards for watching runs live.",
 )
 
 # The options `qnemu run` takes for telemetry, as typer annotations (same names everywhere).
@@ -69,11 +72,6 @@ def metrics_sink(
     return start_telemetry(host, port, linger_s, in_process=virtual, address=address, say=say)
 
 
-def _fail(exc: QnemuError) -> None:
-    sys.stderr.write(f"error: {exc}\n")
-    raise typer.Exit(2)
-
-
 @dashboards_app.command("push")
 def dashboards_push(
     url: Annotated[str, typer.Option("--url", help="Grafana base URL, e.g. http://127.0.0.1:3000")],
@@ -95,7 +93,7 @@ def dashboards_push(
     try:
         pushed = push_dashboards(url, token, prometheus_url, say=typer.echo)
     except QnemuError as exc:
-        _fail(exc)
+        fail(exc)
     typer.echo(f"pushed {len(pushed)} dashboards to {url}")
 
 
@@ -128,9 +126,9 @@ def dashboards_export(
             metrics_port=metrics_port,
         )
     except QnemuError as exc:
-        _fail(exc)
+        fail(exc)
     except OSError as exc:
-        _fail(QnemuError(f"dashboards export: cannot write {directory}: {exc.strerror}"))
+        fail(QnemuError(f"dashboards export: cannot write {directory}: {exc.strerror}"))
     for path in written:
         typer.echo(str(path))
     typer.echo(
@@ -176,9 +174,9 @@ def dashboards_snapshot(
     try:
         written = snapshot(directory, prometheus_url, range_s=last, variables=chosen)
     except QnemuError as exc:
-        _fail(exc)
+        fail(exc)
     except OSError as exc:
-        _fail(QnemuError(f"dashboards snapshot: cannot write {directory}: {exc.strerror}"))
+        fail(QnemuError(f"dashboards snapshot: cannot write {directory}: {exc.strerror}"))
     for path in written:
         typer.echo(str(path))
 
