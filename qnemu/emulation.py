@@ -40,7 +40,14 @@ from qnemu.control.api import Controller
 from qnemu.control.registry import controller_name
 from qnemu.errors import EmulationError, ScenarioError
 from qnemu.planning.plan import NetworkPlan
-from qnemu.results import RunFolder, Summary, SummaryBuilder, check_results_root, percentile
+from qnemu.results import (
+    RunFolder,
+    Summary,
+    SummaryBuilder,
+    TenantTally,
+    check_results_root,
+    percentile,
+)
 from qnemu.runtime.failure import RunFailed
 from qnemu.runtime.host import Host
 from qnemu.runtime.pacing import (
@@ -52,12 +59,16 @@ from qnemu.runtime.pacing import (
 from qnemu.runtime.placement import auto_nodes_per_actor, group_nodes
 from qnemu.runtime.scheduler import VirtualScheduler
 from qnemu.scenario import Scenario
+from qnemu.service.sla import ServiceLedger, sla_predicted
 
 # Wall seconds between arming the actors and emulated time 0: a few times what one call to
 # every actor took while connecting (the arming call is alike), within these bounds.
 START_MARGIN_S = 1.5
 MIN_START_MARGIN_S = 0.25
 START_MARGIN_CALLS = 4.0
+#: SLA windows are counted this many wall seconds behind the drained time (records of
+#: the last moments may still be on their way from the actors).
+HEARTBEAT_LAG_S = 0.3
 SALVAGE_TIMEOUT_S = 2.0  # wall seconds to collect the last records after a stop or failure
 
 
@@ -136,6 +147,10 @@ class Emulation:
             )
         self.scenario = scenario
         self.plan = NetworkPlan.build(scenario)
+        # the service layer: arrivals, departures, SLA windows; the API when one serves
+        admitted = [t for t in scenario.tenants if t.name in self.plan.paths]
+        self.ledger = ServiceLedger(admitted, sla_predicted(self.plan))
+        self.api: Any = None
         self.address = address
         self.results_dir = Path(results_dir)
         self.dilation = dilation if dilation is not None else scenario.dilation
@@ -229,6 +244,7 @@ class Emulation:
         try:
             if self.folder is not None:
                 emulated = self.scenario.duration_s if status == "completed" else self._reached_s
+                self._close_windows(builder, emulated)
                 self.summary = self._summary(builder, emulator, status, reason, emulated)
                 if status == "failed":
                     self.folder.write_error(details or f"{reason}\n")
@@ -266,6 +282,7 @@ class Emulation:
                 ) from exc
             self._record(builder, [host.drain()])
             self._reached_s = i * step
+            self._close_windows(builder, i * step)
             self._progress(i * step, builder)
         return {
             **self._emulator,
@@ -459,6 +476,7 @@ class Emulation:
             )
             self._record(builder, batches)
             self._reached_s = min(duration, max(self._reached_s, issued))
+            self._close_windows(builder, self._reached_s - HEARTBEAT_LAG_S / dilation)
             self._watch_overload()
             if first_pair_wall is None and builder.delivered > before:
                 first_pair_wall = time.time()
@@ -531,7 +549,23 @@ class Emulation:
         if events:
             events.sort(key=lambda e: e["t_s"])  # every record has t_s (qnemu.records)
             self._folder().write(events)
+            self._new_tenants(builder, events)
             builder.add(events)
+            self.ledger.observe(events)
+
+    # -- the service layer (tenants arriving and leaving, SLA windows) ------------------------
+    def _new_tenants(self, builder: SummaryBuilder, events: list[dict[str, Any]]) -> None:
+        """A tenant added live gets its tally before its first record is folded in."""
+        for event in events:
+            if event["event"] == "tenant_added" and event["tenant"] not in builder.tenants:
+                builder.tenants[event["tenant"]] = TenantTally(event["app"], event["f_min"])
+
+    def _close_windows(self, builder: SummaryBuilder, reached_s: float) -> None:
+        """Count the SLA windows that ended by ``reached_s``; record the violated ones."""
+        missed = self.ledger.close_windows(reached_s)
+        if missed:
+            batch = {"events": missed, "lateness_s": [], "message_latency_s": [], "host": -1}
+            self._record(builder, [{**batch, "nodes": []}])
 
     def _folder(self) -> RunFolder:
         """The results folder (made when the run begins)."""
@@ -583,6 +617,8 @@ class Emulation:
         emulated_s: float,
     ) -> dict[str, Any]:
         tenants = builder.tenant_table(emulated_s)
+        for name, block in tenants.items():
+            block.update(self.ledger.tenant_fields(name))
         return {
             "scenario": self.scenario.name,
             "controller": self.scenario.control.architecture,

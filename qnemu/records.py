@@ -159,6 +159,10 @@ DISCARD_REASONS = (
     "swap_failed",
     "purification_failed",
     "unrequested",
+    "departed",
+    "link_down",
+    "crash",
+    "reroute",
 )
 
 
@@ -288,7 +292,9 @@ class Use(RunEvent):
 class Delivered(RunEvent):
     """An end-to-end pair delivered: its true ``fidelity`` (ground truth, oracle side) and
     ``latency_s`` from its first link pair. ``t_s`` equals ``t_delivered_s``. These
-    records also make up ``pairs.jsonl``."""
+    records also make up ``pairs.jsonl``. ``app``: what the tenant's application did with
+    the pair (``name`` and its results, see docs/apps.md; null for a pure quality
+    function)."""
 
     event: ClassVar[str] = "delivered"
     tenant: str
@@ -302,9 +308,146 @@ class Delivered(RunEvent):
     dst_used_s: float
     src_waited_s: float
     dst_waited_s: float
+    app: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class GateDone(RunEvent):
+    """A remote CNOT finished at the source: its disentangler bit arrived. ``gate`` counts
+    the tenant's gates from 0; ``started_s`` is when the source used its half."""
+
+    event: ClassVar[str] = "gate_done"
+    tenant: str
+    pair: str
+    gate: int
+    started_s: float
+
+
+# -- the service layer: tenants arriving and leaving, SLAs ---------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TenantAdded(RunEvent):
+    """A tenant arrived: its path setup left ``node`` (``origin``: ``scenario`` for a
+    tenant with ``at_s``, ``api`` for one added through the northbound API)."""
+
+    event: ClassVar[str] = "tenant_added"
+    node: str
+    tenant: str
+    origin: str
+    app: str
+    f_min: float
+    path: list[str]
+    slice: str | None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TenantRemoved(RunEvent):
+    """A tenant left (its ``until_s``, or removed through the API): ``node`` told its
+    path to stop serving it; its idle qubits are discarded as ``departed``."""
+
+    event: ClassVar[str] = "tenant_removed"
+    node: str
+    tenant: str
+    origin: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SlaPredicted(RunEvent):
+    """The planner's SLA verdict: the model's probability that a window of ``window_s``
+    holds at least ``target_pairs`` pairs above f_min, from the delivery renewal process
+    (mean and standard deviation of the gap between such pairs)."""
+
+    event: ClassVar[str] = "sla_predicted"
+    tenant: str
+    window_s: float
+    target_pairs: int
+    probability: float
+    required: float
+    gap_mean_s: float | None
+    gap_std_s: float | None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SlaMissed(RunEvent):
+    """An SLA window of a tenant ended (at ``t_s``) with fewer than ``target_pairs``
+    pairs above f_min: ``pairs`` arrived in [``start_s``, ``t_s``)."""
+
+    event: ClassVar[str] = "sla_missed"
+    tenant: str
+    start_s: float
+    pairs: int
+    target_pairs: int
 
 
 # -- the runtime -----------------------------------------------------------------------------
+
+
+# -- faults, detection, recovery, the live console ---------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Fault(RunEvent):
+    """A fault began (``kind``, ``target`` as the scenario's ``faults:`` names it; until
+    ``until_s``, null: the end of the run). ``pairs_lost``: pair halves it destroyed at
+    once; ``tenants``: those whose path crossed the target then; ``origin``: ``scenario``
+    or ``console``."""
+
+    event: ClassVar[str] = "fault"
+    kind: str
+    target: str
+    until_s: float | None = None
+    value: float | None = None
+    pairs_lost: int = 0
+    tenants: list[str] = dataclasses.field(default_factory=list)
+    origin: str = "scenario"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FaultEnded(RunEvent):
+    """A fault ended: the link is back, the node restarted empty, the controller decides again."""
+
+    event: ClassVar[str] = "fault_end"
+    kind: str
+    target: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Detected(RunEvent):
+    """``node`` concluded from its own heartbeats that ``link`` went down (``up`` false:
+    silent for ``silent_s``) or came back (``up`` true)."""
+
+    event: ClassVar[str] = "detected"
+    node: str
+    link: str
+    up: bool
+    silent_s: float | None = None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Reroute(RunEvent):
+    """The routing controller at ``node`` moved ``tenant`` to ``path`` (epoch ``epoch``;
+    null: no path left, the tenant is unserved until one returns), because of ``reason``
+    (the link states it knew). ``compute_s``: the route computation's time."""
+
+    event: ClassVar[str] = "reroute"
+    node: str
+    tenant: str
+    epoch: int
+    path: list[str] | None
+    previous: list[str] | None
+    reason: str
+    compute_s: float = 0.0
+    architecture: str = ""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ConsoleAction(RunEvent):
+    """A command typed at the live console (``qnemu run --console``) that changed the
+    run; ``qnemu run --replay`` repeats these at the same emulated times."""
+
+    event: ClassVar[str] = "console"
+    command: str
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -19,6 +19,7 @@ import numpy as np
 from qnemu import records
 from qnemu.apps.requests import request_gap_s
 from qnemu.control.api import tenant_roles
+from qnemu.node.app_runner import AppRunner
 from qnemu.node.dispatch import receives
 from qnemu.node.environment import Environment
 from qnemu.node.memory import HeldQubit, Memory
@@ -113,11 +114,57 @@ class EndNode:
         sources = [t for t, path in plan.paths.items() if path[0] == node_id]
         self._requests: dict[str, deque[float]] = {t: deque() for t in sources}
         self._stock: dict[str, list[tuple[HeldQubit, list[list[str]]]]] = {t: [] for t in sources}
+        self._departed: set[str] = set()  # tenants that left (the service layer)
+        self.apps = AppRunner(node_id, plan, env, rng, node.send, self._use, self._serve)
 
     def start(self) -> None:
-        """The tenants this node is the source of start asking for pairs."""
+        """The tenants this node is the source of start asking for pairs (at their
+        ``at_s``)."""
         for tenant in self._requests:
+            self._start_requests(tenant)
+
+    def _start_requests(self, tenant: str) -> None:
+        at = self._specs[tenant].at_s
+        if at > self.env.now():
+            self.env.schedule(at, self._next_request, tenant)
+        else:
             self._next_request(tenant)
+
+    # -- tenants arriving and leaving (the service layer) -----------------------------------
+    def spec(self, tenant: str) -> TenantSpec:
+        """The spec of a tenant this node knows (from the scenario, or learned live)."""
+        return self._specs[tenant]
+
+    def learn_tenant(self, spec: TenantSpec, path: list[str]) -> None:
+        """A tenant added live (its path already in this node's plan view): take its
+        place here (source, destination or repeater) and, at its source, start its
+        requests."""
+        tenant = spec.name
+        self._specs[tenant] = spec
+        self.apps._specs[tenant] = spec  # the app runner reads the same specs (issue 14's)
+        self.roles.update(tenant_roles({tenant: path}, self.node_id))
+        self._outcomes[tenant] = {}
+        self._end_pairs[tenant] = {}
+        self._deferred[tenant] = []
+        if path[0] == self.node_id:
+            self._requests[tenant] = deque()
+            self._stock[tenant] = []
+            self._start_requests(tenant)
+
+    def reroute(self, tenant: str) -> None:
+        """``tenant``'s path changed (faults): this node's place on it follows (a node off
+        the new path keeps its last place, with nothing left to do there)."""
+        path = self.plan.paths[tenant]
+        self.roles.update(tenant_roles({tenant: path}, self.node_id))
+        self._outcomes.setdefault(tenant, {})
+        self._end_pairs.setdefault(tenant, {})
+        self._deferred.setdefault(tenant, [])
+
+    def leave(self, tenant: str) -> None:
+        """``tenant`` left: no more requests; waiting ones are dropped."""
+        self._departed.add(tenant)
+        if tenant in self._requests:
+            self._requests[tenant].clear()
 
     def progress(self, tenant: str) -> None:
         """End nodes deliver what is complete; repeaters wait for their controller."""
@@ -137,6 +184,7 @@ class EndNode:
         """The node is discarding ``held``: take it out of the stock and of the pairs
         awaiting purification."""
         self.unstock(held)
+        self.apps.forget(held)
         for pairs in self._end_pairs.values():
             for key, pair in list(pairs.items()):
                 if pair.held is held:
@@ -217,8 +265,10 @@ class EndNode:
     ) -> None:
         """A finished pair at this end: the destination's application takes its half at
         once; the source keeps its half until a request of the tenant is waiting."""
-        if tenant not in self._stock:
-            self._use(tenant, held, corrections, chain)
+        if tenant not in self._stock:  # the destination (its app may wait for the source)
+            key = _pair_key(self.plan.paths[tenant], held, chain)
+            if not self.apps.hold(tenant, key, held, corrections, chain):
+                self._use(tenant, held, corrections, chain)
             return
         stock = self._stock[tenant]
         stock.append((held, chain))
@@ -227,7 +277,11 @@ class EndNode:
 
     def _next_request(self, tenant: str) -> None:
         spec = self._specs[tenant]
+        if tenant in self._departed:
+            return
         gap = request_gap_s(self.rng, spec.rate_hz, spec.arrivals)
+        if spec.until_s is not None and self.env.now() + gap >= spec.until_s:
+            return
         if math.isfinite(gap):
             self.env.schedule(self.env.now() + gap, self._on_request, tenant)
 
@@ -242,12 +296,12 @@ class EndNode:
         """Match waiting requests (oldest first) with finished pairs (freshest first)."""
         stock, waiting = self._stock[tenant], self._requests[tenant]
         if self._specs[tenant].arrivals == "backlog":  # a request is always waiting
-            while stock:
+            while stock and not self.apps.busy(tenant):
                 self.env.emit(records.Request(t_s=self.env.now(), tenant=tenant))
                 waiting.append(self.env.now())
                 self._serve_one(tenant, *stock.pop())
             return
-        while stock and waiting:
+        while stock and waiting and not self.apps.busy(tenant):  # a circuit: one gate at a time
             self._serve_one(tenant, *stock.pop())
 
     def _serve_one(self, tenant: str, held: HeldQubit, chain: list[list[str]]) -> None:
@@ -281,10 +335,12 @@ class EndNode:
         qubit = (self.node_id, held.link_pair)
         role = "src" if self.node_id == path[0] else "dst"
         waited = now - held.created_at_s
+        key = _pair_key(path, held, chain)
 
         def operation(record: PairRecord) -> None:
             use_qubit(record, qubit, now, corrections)
             record.uses[role] = [now, waited]
+            self.apps.on_use(tenant, role, key, record, now)
             self.env.store.forget_qubit(qubit)
             if all(record.frozen):
                 self.env.store.remove(record)
@@ -434,6 +490,7 @@ class EndNode:
         (t_src, wait_src), (t_dst, wait_dst) = record.uses["src"], record.uses["dst"]
         delivered_at = max(t_src, t_dst)
         value = true_fidelity(record)
+        app = self.apps.complete(tenant, record)
         self.env.emit(
             records.Delivered(
                 t_s=delivered_at,
@@ -448,6 +505,7 @@ class EndNode:
                 dst_used_s=t_dst,
                 src_waited_s=wait_src,
                 dst_waited_s=wait_dst,
+                app=app,
             )
         )
         if value < spec.f_min:
@@ -462,3 +520,8 @@ class EndNode:
                     fidelity=value,
                 )
             )
+
+
+def _pair_key(path: list[str], held: HeldQubit, chain: list[list[str]]) -> str:
+    """The name both ends give an end-to-end pair: its first hop's link pair."""
+    return next((left for repeater, left, _ in chain if repeater == path[1]), held.link_pair)

@@ -43,17 +43,29 @@ class LinkGenerator:
     pending: dict[int, Scheduled] = field(default_factory=dict)
     sequence: int = 0
     round_robin: int = 0
+    slice_turns: dict[tuple[str, ...], int] = field(default_factory=dict)
+    #: faults: the link is down (no attempts); memory pairs left idle for want of a
+    #: tenant; no attempt starts before ``resume_at`` (the link came back then)
+    down: bool = False
+    idle: set[int] = field(default_factory=set)
+    resume_at: float = 0.0
 
     def __post_init__(self) -> None:
         self.free_at = ([None] * self.plan.modes, [None] * self.plan.modes)
 
-    def next_tenant(self, active: set[str]) -> str | None:
-        """Round-robin over the link's tenants whose path is set up."""
-        ready = [t for t in self.plan.tenants if t in active]
+    def next_tenant(self, active: set[str], mode: int = 0) -> str | None:
+        """Round-robin over the tenants whose path is set up among those memory pair
+        ``mode`` serves (every tenant of the link, or its slice's: one turn per slice)."""
+        pool = self.plan.tenants_of(mode)
+        ready = [t for t in pool if t in active]
         if not ready:
             return None
-        self.round_robin += 1
-        return ready[(self.round_robin - 1) % len(ready)]
+        if pool is self.plan.tenants:
+            self.round_robin += 1
+            turn = self.round_robin
+        else:
+            turn = self.slice_turns[pool] = self.slice_turns.get(pool, 0) + 1
+        return ready[(turn - 1) % len(ready)]
 
 
 class LinkLayer:
@@ -93,10 +105,28 @@ class LinkLayer:
             return
         self.active.add(tenant)
         for lp in self._links.values():
-            if tenant in lp.tenants and lp.name not in self._links_started:
+            if tenant in lp.tenants and self._on_path(tenant, lp) and lp.name not in self._links_started:
                 self._links_started.add(lp.name)
                 for mode in range(lp.modes):
                     self._free_mode(lp, mode)
+
+    def learn_tenant(self, tenant: str, path: list[str], slice_name: str | None = None) -> None:
+        """A tenant added live uses this node's links along ``path``: they serve it too
+        (this node's own copy of their plans; links not in the plan stay as they are)."""
+        if self.node_id not in path:
+            return
+        i = path.index(self.node_id)
+        neighbors = {path[j] for j in (i - 1, i + 1) if 0 <= j < len(path)}
+        self._links = dict(self._links)
+        for neighbor in neighbors & set(self._links):
+            lp = self._links[neighbor].with_tenant(tenant, slice_name)
+            self._links[neighbor] = lp
+            if lp.name in self.generators:
+                self.generators[lp.name].plan = lp
+
+    def deactivate(self, tenant: str) -> None:
+        """``tenant`` left: its links stop giving it pairs (memories go to the others)."""
+        self.active.discard(tenant)
 
     def free_slot(self, neighbor: str, slot: int) -> None:
         """The node emptied ``slot`` of its link to ``neighbor``: that memory attempts again."""
@@ -138,16 +168,16 @@ class LinkLayer:
     def _attempt(self, generator: LinkGenerator, mode: int) -> None:
         """Start the attempt train of one memory pair once both its memories are free."""
         free_a, free_b = generator.free_at[0][mode], generator.free_at[1][mode]
-        if free_a is None or free_b is None or mode in generator.pending:
+        if free_a is None or free_b is None or mode in generator.pending or generator.down:
             return
         model = generator.plan.model
         if model.p_attempt <= 0.0:
             return  # this link never succeeds
-        start = max(free_a, free_b)  # both ends emit from then on
+        start = max(free_a, free_b, generator.resume_at)  # both ends emit from then on
         attempts = int(self.rng.geometric(model.p_attempt))
         time_slot = self.plan.time_slot_s
         if time_slot is None:
-            emitted = start + (attempts - 1) * model.period_s
+            emitted = start + (attempts - 1) * generator.plan.attempt_period_s(mode)
         else:  # synchronous: one attempt per free memory pair at each time slot boundary
             emitted = (math.ceil(start / time_slot - 1e-9) + attempts - 1) * time_slot
         detected = emitted + model.herald_delay_s
@@ -161,14 +191,18 @@ class LinkLayer:
         """The station detected a coincidence: create the pair and herald it to both ends."""
         del generator.pending[mode]
         lp = generator.plan
-        tenant = generator.next_tenant(self.active)
-        generator.free_at[0][mode] = generator.free_at[1][mode] = None
+        tenant = generator.next_tenant(self._serving(lp), mode)
         if tenant is None:  # no tenant active any more: the memories stay idle
+            generator.idle.add(mode)
             return
+        generator.free_at[0][mode] = generator.free_at[1][mode] = None
         generator.sequence += 1
         pair = f"{lp.name}#{generator.sequence}"
         now = self.env.now()
         a_profile, b_profile = self.plan.nodes[lp.a].profile, self.plan.nodes[lp.b].profile
+        world = getattr(self.env, "faults", None)
+        if world is not None:  # a memory-degradation fault: new pairs decohere faster
+            a_profile, b_profile = world.profile(lp.a, a_profile), world.profile(lp.b, b_profile)
         holder = self.env.host_of(self._first_user(lp, tenant))
         self.env.store.place(
             PairRecord(
@@ -217,3 +251,71 @@ class LinkLayer:
         if lp.a not in repeaters and lp.b in repeaters:
             return lp.b
         return lp.a
+
+    # -- faults and re-routes (see node.recovery) ----------------------------------------------
+    def _on_path(self, tenant: str, lp: LinkPlan) -> bool:
+        """Whether ``lp`` is on ``tenant``'s current path (this node's view)."""
+        path = self.plan.paths.get(tenant)
+        if path is None or tenant in self.plan.withdrawn:
+            return False
+        if lp.a not in path or lp.b not in path:
+            return False
+        return abs(path.index(lp.a) - path.index(lp.b)) == 1
+
+    def _serving(self, lp: LinkPlan) -> set[str]:
+        """The active tenants this link serves now (all of them unless paths changed)."""
+        if not self.plan.withdrawn and not self.plan.scenario.recovery:
+            return self.active
+        return {t for t in self.active if self._on_path(t, lp)}
+
+    def reroute(self, tenant: str) -> None:
+        """``tenant``'s path changed and crosses this node: start the links it now uses;
+        a station here wakes its memory pairs left idle."""
+        self.active.add(tenant)
+        now = self.env.now()
+        for lp in self._links.values():
+            if tenant not in lp.tenants or not self._on_path(tenant, lp):
+                continue
+            if lp.name not in self._links_started:
+                self._links_started.add(lp.name)
+                for mode in range(lp.modes):
+                    self._free_mode(lp, mode)
+            generator = self.generators.get(lp.name)
+            if generator is not None and generator.idle:
+                idle, generator.idle = sorted(generator.idle), set()
+                for mode in idle:
+                    generator.free_at[0][mode] = generator.free_at[1][mode] = now
+                    self._attempt(generator, mode)
+
+    def refresh(self, neighbor: str, free_modes: list[int]) -> None:
+        """The link to ``neighbor`` came back: tell its station again which of this end's
+        memories are free (a station that restarted empty knows none)."""
+        lp = self._links[neighbor]
+        if lp.name in self._links_started:
+            for mode in free_modes:
+                self._free_mode(lp, mode)
+
+    def link_down(self, link: str, crashed: str | None = None) -> None:
+        """A fault: the station of ``link`` here stops (attempt trains under way are lost);
+        ``crashed``: the end that lost its memories (busy until it frees them again)."""
+        generator = self.generators.get(link)
+        if generator is None:
+            return
+        generator.down = True
+        for scheduled in generator.pending.values():
+            scheduled.cancel()
+        generator.pending.clear()
+        if crashed is not None:
+            end = 0 if generator.plan.a == crashed else 1
+            generator.free_at[end][:] = [None] * generator.plan.modes
+
+    def link_up(self, link: str) -> None:
+        """The fault on ``link`` ended: its station attempts again from now."""
+        generator = self.generators.get(link)
+        if generator is None:
+            return
+        generator.down = False
+        generator.resume_at = self.env.now()
+        for mode in range(generator.plan.modes):
+            if mode not in generator.idle:
+                self._attempt(generator, mode)

@@ -30,7 +30,9 @@ from qnemu.node.end_node import EndNode
 from qnemu.node.environment import Environment, Scheduled
 from qnemu.node.link_layer import LinkLayer
 from qnemu.node.memory import HeldQubit, Memory
+from qnemu.node.recovery import Recovery
 from qnemu.planning.plan import NetworkPlan, NodePlan
+from qnemu.scenario.service import tenant_from_dict
 from qnemu.truth.store import (
     PairRecord,
     swap_records,
@@ -46,6 +48,8 @@ from qnemu.wire.messages import (
     Report,
     SwapInstruction,
     SwapOutcome,
+    TenantJoin,
+    TenantLeave,
 )
 
 #: A lost path setup is resent after this many round trips without an acknowledgement.
@@ -74,6 +78,9 @@ class Node:
         self, node_id: str, plan: NetworkPlan, env: Environment, rng: np.random.Generator
     ) -> None:
         self.node_id = node_id
+        plan = plan.node_view()  # this node's own view: tenants added live join it
+        if plan.scenario.recovery:  # and its own routing, as it learns of faults
+            plan = plan.own_routing()
         self.plan = plan
         self.me: NodePlan = plan.nodes[node_id]
         self.env = env
@@ -83,27 +90,145 @@ class Node:
         self.link_layer = LinkLayer(node_id, plan, env, rng)
         self.end_node = EndNode(node_id, plan, env, rng, self.memory, self)
         self.ignored: Counter[tuple[str, str]] = Counter()
+        self.recovery = Recovery(self) if plan.scenario.recovery else None
         self._handlers: dict[type[Message], Handler] = handler_table(
-            self, self.link_layer, self.end_node
+            self,
+            self.link_layer,
+            self.end_node,
+            self.end_node.apps,
+            *(self.recovery.parts() if self.recovery is not None else ()),
         )
         self._news: tuple[list[list[Any]], list[list[Any]]] = ([], [])  # for the next report
         self._report_due: Scheduled | None = None
         self._unready: dict[str, dict[str, None]] = {}  # tenant -> nodes yet to acknowledge
         self._set_up: set[str] = set()  # tenants whose setup reached this node
         self._unconfirmed: dict[tuple[str, str, str], dict[str, Any]] = {}  # sent outcomes
+        self._departed: set[str] = set()  # tenants that left (the service layer)
 
     # -- start ---------------------------------------------------------------------------
     def start(self) -> None:
         """Announce the paths this node's controller routes; links start once set up;
         the tenants this node is the source of start asking for pairs."""
         self.end_node.start()
+        if self.recovery is not None:
+            self.recovery.start()
         for tenant, path in self.plan.paths.items():
             if self.plan.setup_node[tenant] != self.node_id:
                 continue
             targets = dict.fromkeys(path)
             targets.update(dict.fromkeys(self.plan.site_of[n].location for n in path))
             self._unready[tenant] = dict.fromkeys(targets)  # ordered: runs reproduce
+            self._arrive(tenant)
+
+    # -- tenants arriving and leaving (the service layer) -----------------------------------
+    def _arrive(self, tenant: str) -> None:
+        """Announce a routed tenant's path at its ``at_s``; at its ``until_s`` tell the
+        path it left. A tenant without either is announced at once, as always."""
+        spec = self.end_node.spec(tenant)
+        if spec.at_s <= 0.0 and spec.until_s is None:
             self._announce_path(tenant)
+            return
+        self.env.schedule(max(spec.at_s, self.env.now()), self._arrive_now, tenant, "scenario")
+        if spec.until_s is not None:
+            self.env.schedule(spec.until_s, self.remove_tenant, tenant, "scenario")
+
+    def _arrive_now(self, tenant: str, origin: str) -> None:
+        spec = self.end_node.spec(tenant)
+        self.env.emit(
+            records.TenantAdded(
+                t_s=self.env.now(),
+                node=self.node_id,
+                tenant=tenant,
+                origin=origin,
+                app=spec.app,
+                f_min=spec.f_min,
+                path=list(self.plan.paths[tenant]),
+                slice=spec.slice,
+            )
+        )
+        self._announce_path(tenant)
+
+    def add_tenant(self, spec: dict[str, Any], path: list[str], rounds: int) -> None:
+        """The northbound API admitted a tenant that this node's controller routes: learn
+        it, then announce it to its path with a :class:`TenantJoin` that carries its spec
+        (the other nodes learn it from that message alone)."""
+        tenant = spec["name"]
+        self._learn_tenant(tenant, path, rounds, spec)
+        targets = dict.fromkeys(path)
+        targets.update(dict.fromkeys(self.plan.site_of[n].location for n in path))
+        now = self.env.now()
+        self.env.emit(
+            records.TenantAdded(
+                t_s=now,
+                node=self.node_id,
+                tenant=tenant,
+                origin="api",
+                app=spec["app"],
+                f_min=spec["f_min"],
+                path=list(path),
+                slice=spec.get("slice"),
+            )
+        )
+        self._unready[tenant] = {}  # a live join is sent once (see docs/service.md)
+        for target in targets:
+            self.send(TenantJoin, target, tenant=tenant, path=list(path), rounds=rounds, spec=spec)
+        if spec.get("until_s") is not None:
+            self.env.schedule(max(now, spec["until_s"]), self.remove_tenant, tenant, "api")
+
+    def _learn_tenant(self, tenant: str, path: list[str], rounds: int, spec: dict) -> None:
+        """Take a tenant added live into this node's own view of the plan."""
+        if tenant in self.plan.paths:
+            return
+        self.plan.paths[tenant] = list(path)
+        self.plan.rounds[tenant] = rounds
+        self.plan.setup_node[tenant] = spec.get("setup_node", path[0])
+        self.link_layer.learn_tenant(tenant, path, spec.get("slice"))
+        self.end_node.learn_tenant(tenant_from_dict(spec), path)
+
+    @receives(TenantJoin)
+    def _on_tenant_join(self, message: TenantJoin) -> None:
+        self._learn_tenant(message.tenant, list(message.path), message.rounds, message.spec)
+        self._on_path_setup(
+            PathSetup(
+                src=message.src,
+                dst=message.dst,
+                sent_at_s=message.sent_at_s,
+                deliver_at_s=message.deliver_at_s,
+                tenant=message.tenant,
+                path=list(message.path),
+                rounds=message.rounds,
+            )
+        )
+
+    def remove_tenant(self, tenant: str, origin: str) -> bool:
+        """Tell ``tenant``'s path (and its controllers' nodes) that it left; False when
+        this node does not route it or it left already."""
+        if tenant not in self.plan.paths or tenant in self._departed:
+            return False
+        self._unready.pop(tenant, None)  # stop resending its setup
+        path = self.plan.paths[tenant]
+        targets = dict.fromkeys(path)
+        targets.update(dict.fromkeys(self.plan.site_of[n].location for n in path))
+        self.env.emit(
+            records.TenantRemoved(t_s=self.env.now(), node=self.node_id, tenant=tenant, origin=origin)
+        )
+        for target in targets:
+            self.send(TenantLeave, target, tenant=tenant)
+        if self.node_id not in targets:
+            self._departed.add(tenant)
+        return True
+
+    @receives(TenantLeave)
+    def _on_tenant_leave(self, message: TenantLeave) -> None:
+        if message.tenant in self._departed:
+            self.ignore(message, "duplicate")
+            return
+        self._departed.add(message.tenant)
+        self.link_layer.deactivate(message.tenant)
+        self.end_node.leave(message.tenant)
+        for held in list(self.memory.qubits()):
+            if held.tenant == message.tenant and not held.busy:
+                self.discard(held, "departed")
 
     def _announce_path(self, tenant: str) -> None:
         """(Re)send a path setup to every node that has not acknowledged it, and check
@@ -126,6 +251,9 @@ class Node:
 
     @receives(PathSetup)
     def _on_path_setup(self, message: PathSetup) -> None:
+        if message.epoch > 0 and self.recovery is not None:  # a re-route (faults)
+            self.recovery.on_new_path(message)
+            return
         now = self.env.now()
         if self.plan.classical.loss > 0.0:  # the announcer resends until it hears this
             self.send(PathReady, message.src, tenant=message.tenant)
@@ -163,6 +291,9 @@ class Node:
 
     @receives(PathReady)
     def _on_path_ready(self, message: PathReady) -> None:
+        if message.epoch > 0 and self.recovery is not None:  # acknowledges a re-route
+            self.recovery.on_ready(message)
+            return
         waiting = self._unready.get(message.tenant, {})
         if message.src not in waiting:
             self.ignore(message, "stale")  # acknowledges a setup already acknowledged
@@ -201,6 +332,8 @@ class Node:
         ground-truth hand-over still send at the time the node decided."""
         now = self.env.now() if at is None else at
         delay = self.plan.classical.sample_delay_s(self.rng, self.node_id, dst)
+        if delay is not None and self.recovery is not None and not self.recovery.carries(dst):
+            delay = None  # a fault on its route (the route is this node's choice)
         if delay is None:
             self.env.emit(
                 records.MessageLost(t_s=now, node=self.node_id, dst=dst, kind=cls.__name__)

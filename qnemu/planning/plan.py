@@ -7,6 +7,7 @@ without exchanging it.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 from dataclasses import dataclass, field, replace
@@ -20,15 +21,16 @@ from qnemu.errors import ScenarioError
 from qnemu.physics.hardware import HardwareProfile
 from qnemu.physics.link import LinkModel, link_model
 from qnemu.physics.operations import swap_success_probability
+from qnemu.planning import sla, slices
 from qnemu.planning.admission import AdmissionControl
 from qnemu.planning.allocation import allocate
 from qnemu.planning.choice import tenant_utility
 from qnemu.planning.cutoff import cutoff_s
 from qnemu.planning.model import NetworkModel
-from qnemu.planning.paths import link_key
+from qnemu.planning.paths import candidate_paths, link_key
 from qnemu.planning.prediction import Prediction
 from qnemu.planning.twin import Twin, run_twin
-from qnemu.records import Admission, Qnum, RunEvent, TwinFailed
+from qnemu.records import Admission, Qnum, RunEvent, SlaPredicted, TwinFailed
 from qnemu.scenario import Scenario
 from qnemu.wire.classical import ClassicalNetwork
 
@@ -59,6 +61,37 @@ class LinkPlan:
     #: "cutoff" (a coherence budget: a discard is a violation) or "timeout" (no budget,
     #: but classical messages can be lost: a bound on every wait, counted as a discard)
     expires_by: str = "cutoff"
+    #: per memory pair, the tenants it serves (slices; empty: every tenant of the link)
+    mode_tenants: tuple[tuple[str, ...], ...] = ()
+    #: per memory pair, its share of the attempt rate (slices; empty: all of it)
+    mode_attempt_share: tuple[float, ...] = ()
+    #: per memory pair, the slice it belongs to ("" for the shared rest; empty: no slices)
+    mode_slice: tuple[str, ...] = ()
+
+    def tenants_of(self, mode: int) -> tuple[str, ...]:
+        """The tenants memory pair ``mode`` may serve (its slice's, with slices)."""
+        return self.mode_tenants[mode] if self.mode_tenants else self.tenants
+
+    def with_tenant(self, tenant: str, slice_name: str | None) -> LinkPlan:
+        """This link serving one more tenant (added live): on every memory pair, or with
+        slices on its slice's memory pairs only."""
+        if not self.mode_slice:
+            return replace(self, tenants=(*self.tenants, tenant))
+        label = slice_name or ""
+        return replace(
+            self,
+            tenants=(*self.tenants, tenant),
+            mode_tenants=tuple(
+                (*pool, tenant) if s == label else pool
+                for pool, s in zip(self.mode_tenants, self.mode_slice, strict=True)
+            ),
+        )
+
+    def attempt_period_s(self, mode: int) -> float:
+        """Time between attempts of memory pair ``mode`` (s): a slice's attempt share
+        stretches the link's period."""
+        share = self.mode_attempt_share[mode] if self.mode_attempt_share else 1.0
+        return self.model.period_s / share
 
     @property
     def modes(self) -> int:
@@ -114,6 +147,25 @@ class NetworkPlan:
     rounds: dict[str, int]
     decisions: list[RunEvent]
     calibration: Calibration | None = None  # the twin run behind the predictions
+    #: tenants whose path was withdrawn (no path left after faults); their last path
+    #: stays in ``paths`` so that pairs still held can be accounted for
+    withdrawn: set[str] = field(default_factory=set)
+
+    @functools.cached_property
+    def node_order(self) -> dict[str, int]:
+        """Each node's place in the scenario's node list (link names follow it)."""
+        return {spec.id: i for i, spec in enumerate(self.scenario.nodes)}
+
+    def own_routing(self) -> NetworkPlan:
+        """A copy whose paths, rounds, withdrawn tenants and classical routing one node
+        changes as it learns of faults and re-routes (the rest is shared)."""
+        return replace(
+            self,
+            paths=dict(self.paths),
+            rounds=dict(self.rounds),
+            classical=self.classical.view(),
+            withdrawn=set(self.withdrawn),
+        )
 
     @property
     def twin(self) -> Twin | None:
@@ -144,40 +196,18 @@ class NetworkPlan:
             plan.decisions.append(TwinFailed(t_s=0.0, error=calibration.failure))
         if calibration.twin is not None:
             _publish_twin(scenario, plan.decisions, calibration.twin)
+            plan.decisions.extend(sla_predictions(scenario, calibration.twin))
         return plan
 
     @classmethod
     def _assemble(cls, scenario: Scenario, refused: dict[str, str]) -> NetworkPlan:
         graph = scenario.graph()
-        paths, rounds, decisions = _route_and_admit(scenario, refused)
         order = {spec.id: i for i, spec in enumerate(scenario.nodes)}
-        used: dict[tuple[str, str], list[str]] = {}
-        for tenant, path in paths.items():  # admitted tenants only
-            for u, v in itertools.pairwise(path):
-                used.setdefault(_ordered(u, v, order), []).append(tenant)
-        slots = _allocate_slots(scenario, used, order)
-        links: dict[str, LinkPlan] = {}
-        for (a, b), tenants in sorted(
-            used.items(), key=lambda item: (order[item[0][0]], order[item[0][1]])
-        ):
-            data = graph.edges[a, b]
-            model = link_model(
-                scenario.profile_of(a),
-                scenario.profile_of(b),
-                data["length_km"],
-                data["attenuation_db_per_km"],
-            )
-            modes = min(len(slots[a][b]), len(slots[b][a]))
-            name = link_name(a, b)
-            links[name] = LinkPlan(
-                name,
-                a,
-                b,
-                model,
-                slots[a][b][:modes],
-                slots[b][a][:modes],
-                tuple(dict.fromkeys(tenants)),
-            )
+        if scenario.slices:
+            paths, rounds, decisions, links = _sliced(scenario, refused, graph, order)
+        else:
+            paths, rounds, decisions = _route_and_admit(scenario, refused)
+            links = _pool_links(scenario, paths, graph, order)
         classical = ClassicalNetwork(
             graph,
             scenario.classical.processing_s,
@@ -243,6 +273,17 @@ class NetworkPlan:
             decisions,
         )
 
+    def node_view(self) -> NetworkPlan:
+        """A copy whose tenant tables (paths, rounds, setup nodes) a node may extend with
+        tenants it learns live, without touching what other nodes of its host know."""
+        return replace(
+            self,
+            paths=dict(self.paths),
+            rounds=dict(self.rounds),
+            setup_node=dict(self.setup_node),
+            calibration=self.calibration,
+        )
+
     def network_model(self) -> NetworkModel:
         """The Q-NUM model of this plan: the scenario's, with the plan's link models,
         memory pairs per link and cutoffs."""
@@ -297,7 +338,7 @@ def _calibrate(cls: type[NetworkPlan], scenario: Scenario) -> tuple[NetworkPlan,
             break
         if scenario.control.admission == "none":
             break
-        unserved = _unserved(scenario, plan, twin)
+        unserved = _unserved(scenario, plan, twin) or _sla_unmet(scenario, twin)
         if not unserved:
             break
         refused.update(unserved)
@@ -323,6 +364,41 @@ def _unserved(scenario: Scenario, plan: NetworkPlan, twin: Twin) -> dict[str, st
                 f"twin: delivered F {got.fidelity:.4f} gives no utility (f_min {tenant.f_min:g})"
             )
     return out
+
+
+def sla_predictions(scenario: Scenario, twin: Twin) -> list[SlaPredicted]:
+    """The SLA model's verdict on every tenant with an SLA that the twin served."""
+    out = []
+    for tenant in scenario.tenants:
+        got = twin.tenants.get(tenant.name)
+        if tenant.sla is None or got is None:
+            continue
+        target = sla.target_pairs(tenant.rate_hz, tenant.sla.window_s)
+        out.append(
+            SlaPredicted(
+                t_s=0.0,
+                tenant=tenant.name,
+                window_s=tenant.sla.window_s,
+                target_pairs=target,
+                probability=sla.window_probability(target, tenant.sla.window_s, got.gaps),
+                required=tenant.sla.probability,
+                gap_mean_s=None if got.gaps is None else got.gaps.m1,
+                gap_std_s=None if got.gaps is None else got.gaps.std_s,
+            )
+        )
+    return out
+
+
+def _sla_unmet(scenario: Scenario, twin: Twin) -> dict[str, str]:
+    """Admitted tenants whose SLA the model says is not met often enough."""
+    return {
+        p.tenant: (
+            f"sla: P(>= {p.target_pairs} pairs above f_min in {p.window_s:g} s) = "
+            f"{p.probability:.3f} < {p.required:g}"
+        )
+        for p in sla_predictions(scenario, twin)
+        if p.probability < p.required
+    }
 
 
 def _publish_twin(scenario: Scenario, decisions: list[RunEvent], twin: Twin) -> None:
@@ -424,6 +500,105 @@ def _route_and_admit(
     return paths, rounds, decisions
 
 
+def _link_uses(
+    paths: dict[str, list[str]], order: dict[str, int]
+) -> dict[tuple[str, str], list[str]]:
+    """Each link (ends in the scenario's order) and the admitted tenants using it."""
+    used: dict[tuple[str, str], list[str]] = {}
+    for tenant, path in paths.items():
+        for u, v in itertools.pairwise(path):
+            used.setdefault(_ordered(u, v, order), []).append(tenant)
+    return used
+
+
+def _pool_links(
+    scenario: Scenario,
+    paths: dict[str, list[str]],
+    graph: nx.Graph,
+    order: dict[str, int],
+    first_slot: dict[str, int] | None = None,
+) -> dict[str, LinkPlan]:
+    """The links ``paths`` use, with the memory slots of ``scenario``'s nodes split over
+    them (numbered from ``first_slot`` per node: a slice's slots follow the slices before)."""
+    used = _link_uses(paths, order)
+    if scenario.recovery:  # links a re-route may need get memories and a model too
+        _add_standby(scenario, graph, paths, used, order)
+    slots = _allocate_slots(scenario, used, order)
+    links: dict[str, LinkPlan] = {}
+    for (a, b), tenants in sorted(
+        used.items(), key=lambda item: (order[item[0][0]], order[item[0][1]])
+    ):
+        data = graph.edges[a, b]
+        model = link_model(
+            scenario.profile_of(a),
+            scenario.profile_of(b),
+            data["length_km"],
+            data["attenuation_db_per_km"],
+        )
+        modes = min(len(slots[a][b]), len(slots[b][a]))
+        start_a, start_b = (first_slot or {}).get(a, 0), (first_slot or {}).get(b, 0)
+        name = link_name(a, b)
+        links[name] = LinkPlan(
+            name,
+            a,
+            b,
+            model,
+            tuple(start_a + x for x in slots[a][b][:modes]),
+            tuple(start_b + x for x in slots[b][a][:modes]),
+            tuple(dict.fromkeys(tenants)),
+        )
+    return links
+
+
+def _sliced(
+    scenario: Scenario, refused: dict[str, str], graph: nx.Graph, order: dict[str, int]
+) -> tuple[dict, dict, list[RunEvent], dict[str, LinkPlan]]:
+    """Plan every slice (and the shared rest) as a network of its own, on its reserved
+    memories, then merge each link's memory pairs (see :mod:`qnemu.planning.slices`)."""
+    paths: dict[str, list[str]] = {}
+    rounds: dict[str, int] = {}
+    decisions: list[RunEvent] = []
+    merged: dict[str, LinkPlan] = {}
+    for pool in slices.pools(scenario):
+        if not pool.tenants:
+            continue
+        sub = pool.scenario(scenario)
+        p, r, d = _route_and_admit(sub, refused)
+        paths.update(p)
+        rounds.update(r)
+        decisions.extend(d)
+        needs: dict[str, int] = {}
+        for a, b in _link_uses(p, order):
+            needs[a], needs[b] = needs.get(a, 0) + 1, needs.get(b, 0) + 1
+        problems = slices.pool_problems(pool, needs)
+        if problems:
+            raise ScenarioError(problems)
+        first = {node: start for node, (start, _) in pool.slots.items()}
+        for name, lp in _pool_links(sub, p, graph, order, first).items():
+            shares = (pool.attempt_share,) * lp.modes
+            labels = (pool.name,) * lp.modes
+            if name not in merged:
+                merged[name] = replace(
+                    lp,
+                    mode_tenants=(lp.tenants,) * lp.modes,
+                    mode_attempt_share=shares,
+                    mode_slice=labels,
+                )
+                continue
+            old = merged[name]
+            merged[name] = replace(
+                old,
+                slots_a=old.slots_a + lp.slots_a,
+                slots_b=old.slots_b + lp.slots_b,
+                tenants=old.tenants + lp.tenants,
+                mode_tenants=old.mode_tenants + (lp.tenants,) * lp.modes,
+                mode_attempt_share=old.mode_attempt_share + shares,
+                mode_slice=old.mode_slice + labels,
+            )
+    links = dict(sorted(merged.items(), key=lambda kv: (order[kv[1].a], order[kv[1].b])))
+    return paths, rounds, decisions, links
+
+
 def _time_slot_s(
     paths: dict[str, list[str]], links: dict[str, LinkPlan], classical: ClassicalNetwork
 ) -> float:
@@ -472,6 +647,23 @@ def loss_timeout_s(
         default=0.0,
     )
     return TIMEOUT_FACTOR * (round_trip + generation)
+
+
+def _add_standby(
+    scenario: Scenario,
+    graph: nx.Graph,
+    paths: dict[str, list[str]],
+    used: dict[tuple[str, str], list[str]],
+    order: dict[str, int],
+) -> None:
+    """Plan the links of each admitted tenant's ``k_paths`` candidate paths as well (they
+    stay idle until a re-route puts the tenant on them): memories are split over them."""
+    for tenant, path in paths.items():
+        for candidate in candidate_paths(graph, path[0], path[-1], scenario.control.k_paths):
+            for u, v in itertools.pairwise(candidate):
+                users = used.setdefault(_ordered(u, v, order), [])
+                if tenant not in users:
+                    users.append(tenant)
 
 
 def _ordered(u: str, v: str, order: dict[str, int]) -> tuple[str, str]:

@@ -19,6 +19,7 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from qnemu.planning.sla import GapMoments, gap_moments
 from qnemu.records import Delivered, of_kind
 
 if TYPE_CHECKING:
@@ -41,6 +42,8 @@ class TwinTenant:
     pairs: int
     rate_hz: float
     fidelity: float
+    #: moments of the gaps between consecutive deliveries above f_min (SLA model)
+    gaps: GapMoments | None = None
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,14 @@ def run_twin(plan: NetworkPlan) -> Twin:
     from qnemu.runtime.host import Host  # the twin runs the node logic itself
     from qnemu.runtime.scheduler import VirtualScheduler
 
-    scenario = dataclasses.replace(plan.scenario, seed=plan.scenario.seed + TWIN_SEED_OFFSET)
+    scenario = dataclasses.replace(
+        plan.scenario,
+        seed=plan.scenario.seed + TWIN_SEED_OFFSET,
+        # every tenant present the whole time: the steady state an SLA is about
+        tenants=tuple(
+            dataclasses.replace(t, at_s=0.0, until_s=None) for t in plan.scenario.tenants
+        ),
+    )
     twin_plan = dataclasses.replace(plan, scenario=scenario)
     ids = [n.id for n in scenario.nodes]
     host = Host(0, twin_plan, ids, dict.fromkeys(ids, 0))
@@ -68,6 +78,8 @@ def run_twin(plan: NetworkPlan) -> Twin:
     scheduler.schedule(0.0, host.start)
     step = scenario.duration_s / 4
     pairs: dict[str, list[float]] = {name: [] for name in plan.paths}
+    floors = {t.name: t.f_min for t in scenario.tenants}
+    good: dict[str, list[float]] = {name: [] for name in plan.paths}  # times above f_min
     reached = 0.0
     while reached < horizon:
         reached = min(horizon, reached + step)
@@ -75,13 +87,20 @@ def run_twin(plan: NetworkPlan) -> Twin:
         for delivered in of_kind(host.drain_events(), Delivered):
             if delivered.tenant in pairs:
                 pairs[delivered.tenant].append(delivered.fidelity)
+                if delivered.fidelity >= floors[delivered.tenant]:
+                    good[delivered.tenant].append(delivered.t_s)
         if (
             all(len(f) >= TWIN_MIN_PAIRS for f in pairs.values())
             or host.messages_released >= TWIN_MAX_MESSAGES
         ):
             break
     tenants = {
-        name: TwinTenant(len(f), len(f) / reached, math.fsum(f) / len(f) if f else 0.0)
+        name: TwinTenant(
+            len(f),
+            len(f) / reached,
+            math.fsum(f) / len(f) if f else 0.0,
+            gap_moments(sorted(good[name])),
+        )
         for name, f in pairs.items()
     }
     return Twin(reached, host.messages_released, tenants)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -14,9 +15,12 @@ from pydantic import (
 from qnemu.errors import ScenarioError
 from qnemu.physics.hardware import PROFILES, HardwareProfile
 from qnemu.scenario import topology
+from qnemu.scenario.faults import resolve_faults
 from qnemu.scenario.problems import _fmt, _validate
+from qnemu.scenario.service import check_service
 from qnemu.scenario.schema import (
     _PROFILE_FIELDS,
+    SliceModel,
     ControlModel,
     HardwareEntry,
     ScenarioModel,
@@ -32,6 +36,8 @@ from qnemu.scenario.spec import (
     NodeSpec,
     RuntimeSpec,
     Scenario,
+    SliceSpec,
+    SlaSpec,
     TenantSpec,
     _FrozenMap,
     _names,
@@ -63,10 +69,16 @@ class _Resolver:
         known = sorted(set(PROFILES) | named)
         graph = self._graph(sections["topology"], sections["seed"], known)
         self._check_tenants(sections["tenants"], graph)
+        check_service(
+            sections["tenants"], sections.get("slices") or [], sections["duration_s"], self.problems
+        )
         self._check_control(sections["control"], graph)
+        faults = resolve_faults(
+            self.raw.get("faults"), None if model is None else model.faults, graph, self.problems
+        )
         if self.problems or model is None or graph is None:
             raise ScenarioError(self.problems or ["scenario: invalid"])
-        return _build(model, graph, profiles)
+        return dataclasses.replace(_build(model, graph, profiles), faults=faults)
 
     def _check_run_length(self, model: ScenarioModel) -> None:
         """Bounds that involve two fields: wall time (duration x dilation, in s) and the
@@ -93,6 +105,8 @@ class _Resolver:
                 "hardware": model.hardware,
                 "tenants": list(model.tenants),
                 "control": model.control,
+                "slices": list(model.slices),
+                "duration_s": model.duration_s,
             }
         raw = self.raw
         seed = raw.get("seed")
@@ -108,6 +122,10 @@ class _Resolver:
             if isinstance(tenants, list)
             else [],
             "control": _validate(ControlModel, raw.get("control") or {}, None),
+            "slices": _valid_slices(raw.get("slices")),
+            "duration_s": raw.get("duration_s")
+            if isinstance(raw.get("duration_s"), int | float)
+            else None,
         }
 
     # -- hardware ---------------------------------------------------------------------
@@ -305,6 +323,8 @@ class _Resolver:
             names.setdefault(tenant.name, i)
             if g is not None:
                 self._check_route(path, tenant, g)
+            if tenant.circuit is not None and tenant.app != "dqc":
+                self.problems.append(f"{path}.circuit: only a dqc tenant runs circuits")
 
     def _check_route(self, path: str, tenant: TenantModel, g: nx.Graph) -> None:
         ends_ok = True
@@ -351,6 +371,13 @@ class _Resolver:
             )
 
 
+def _valid_slices(raw: Any) -> list[SliceModel]:
+    if not isinstance(raw, list):
+        return []
+    models = [_validate(SliceModel, item, None) for item in raw]
+    return [m for m in models if m is not None]
+
+
 def _control_spec(model: ControlModel) -> ControlSpec:
     values = model.model_dump()
     if values["domains"] is not None:
@@ -393,6 +420,15 @@ def _build(model: ScenarioModel, g: nx.Graph, profiles: Mapping[str, HardwarePro
         profiles=_FrozenMap(used),
         classical=ClassicalSpec(**model.classical.model_dump()),
         control=_control_spec(model.control),
-        tenants=tuple(TenantSpec(**t.model_dump()) for t in model.tenants),
+        tenants=tuple(tenant_spec(t) for t in model.tenants),
         runtime=RuntimeSpec(**model.runtime.model_dump()),
+        slices=tuple(SliceSpec(**s.model_dump()) for s in model.slices),
     )
+
+
+def tenant_spec(model: TenantModel) -> TenantSpec:
+    """The frozen spec of one validated tenant (also used for tenants added live)."""
+    values = model.model_dump()
+    if values.get("sla") is not None:
+        values["sla"] = SlaSpec(**values["sla"])
+    return TenantSpec(**values)

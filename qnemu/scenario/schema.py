@@ -134,11 +134,44 @@ class ControlModel(_Model):
     sharing: Literal["exclusive", "weighted_fair", "first_come"] = "weighted_fair"
     max_purification_rounds: Annotated[int, Field(ge=0, le=2)] = 2
     purification: Literal["dejmps", "bbpssw"] = "dejmps"
+    recovery: Literal["auto", "on", "off"] = "auto"
+    heartbeat_s: Annotated[Positive | None, BeforeValidator(_auto)] = None
+    heartbeat_misses: Annotated[int, Field(ge=1, le=100)] = 3
+
+
+class FaultModel(_Model):
+    """One fault: ``at_s`` and exactly one target (``link``, ``node`` or ``controller``)
+    with what happens to it (checked in ``resolve``)."""
+
+    at_s: Annotated[float, Field(ge=0, le=MAX_DURATION_S)]
+    link: Annotated[list[Name], Field(min_length=2, max_length=2)] | None = None
+    node: Name | None = None
+    controller: Name | None = None
+    down_for_s: Positive | None = None
+    crash_for_s: Positive | None = None
+    for_s: Positive | None = None
+    classical_loss: Annotated[float, Field(ge=0, le=1)] | None = None
+    t2_s: Positive | None = None
 
 
 class RuntimeModel(_Model):
     nodes_per_actor: Annotated[Count | None, BeforeValidator(_auto)] = None
     placement: Placement = "auto"
+
+
+class CircuitModel(_Model):
+    gates: Annotated[int, Field(ge=1, le=10_000)]
+
+
+class SlaModel(_Model):
+    probability: Annotated[float, Field(gt=0, lt=1)]
+    window_s: Annotated[float, Field(gt=0, le=MAX_DURATION_S)]
+
+
+class SliceModel(_Model):
+    name: Name
+    memory_share: Annotated[float, Field(gt=0, le=1)]
+    attempt_share: Annotated[float, Field(gt=0, le=1)] = 1.0
 
 
 class TenantModel(_Model):
@@ -149,6 +182,11 @@ class TenantModel(_Model):
     rate_hz: Positive
     f_min: Annotated[float, Field(ge=0.5, le=1)]
     arrivals: Literal["poisson", "constant", "backlog"] = "poisson"
+    at_s: Annotated[float, Field(ge=0, le=MAX_DURATION_S)] = 0.0
+    until_s: Annotated[float, Field(gt=0, le=MAX_DURATION_S)] | None = None
+    slice: Name | None = None
+    sla: SlaModel | None = None
+    circuit: CircuitModel | None = None
 
 
 _PROFILE_FIELDS = tuple(f.name for f in dataclasses.fields(HardwareProfile) if f.name != "name")
@@ -182,3 +220,5 @@ class ScenarioModel(_Model):
     control: Annotated[ControlModel, _empty_if_none(dict)] = ControlModel()
     runtime: Annotated[RuntimeModel, _empty_if_none(dict)] = RuntimeModel()
     tenants: Annotated[list[TenantModel], _empty_if_none(list)] = []
+    slices: Annotated[list[SliceModel], _empty_if_none(list)] = []
+    faults: Annotated[list[FaultModel], _empty_if_none(list)] = []

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import typing
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
@@ -23,7 +24,7 @@ from qnemu.scenario import topology
 #: The scenario ``qnemu run`` uses when given none (shipped as package data).
 DEFAULT_SCENARIO_PATH = EXAMPLES_DIR / "default.yaml"
 
-AppName = Literal["qkd", "dqc", "dqs"]
+AppName = Literal["qkd", "dqc", "dqs", "teleport"]
 Scheduling = Literal["asynchronous", "synchronous"]
 Placement = Literal["auto", "pack", "spread"]
 #: Tenant applications known to the scenario schema.
@@ -115,7 +116,8 @@ class TenantSpec:
     ``rate_hz`` is a demand: requests arrive at ``src`` at that rate (``arrivals``:
     ``poisson`` or evenly spaced, ``constant``) and each delivered pair serves one;
     ``backlog``: a request is always waiting (capacity measurements; ``rate_hz`` is then
-    only the tenant's weight in Q-NUM).
+    only the tenant's weight in Q-NUM). ``circuit`` (``dqc`` only): ``{"gates": K}`` runs
+    the remote gates as circuits of K sequential gates (docs/apps.md).
     """
 
     name: str
@@ -125,6 +127,85 @@ class TenantSpec:
     rate_hz: float
     f_min: float
     arrivals: str = "poisson"
+    circuit: Mapping[str, int] | None = None
+    #: emulated time the tenant arrives (its path is set up then) and leaves (None: never)
+    at_s: float = 0.0
+    until_s: float | None = None
+    #: the slice whose reserved memories (and attempts) serve it (None: the shared rest)
+    slice: str | None = None
+    #: a probabilistic service-level agreement (None: best effort)
+    sla: SlaSpec | None = None
+
+
+@dataclass(frozen=True)
+class SlaSpec:
+    """A quantum SLA: in each window of ``window_s`` the tenant receives at least
+    ``rate_hz x window_s`` pairs above its ``f_min`` with probability >= ``probability``."""
+
+    probability: float
+    window_s: float
+
+
+#: Fault kinds, each with the target it takes (see README, "Faults").
+FAULT_KINDS = {
+    "link_down": "link",
+    "classical_loss": "link",
+    "node_crash": "node",
+    "memory_t2": "node",
+    "controller_down": "controller",
+}
+
+
+@dataclass(frozen=True)
+class FaultSpec:
+    """A fault at emulated time ``at_s`` on ``target`` (a link's two ends, a node, or a
+    controller site), lasting ``for_s`` (None: to the end of the run). ``value``: the
+    loss probability (``classical_loss``) or the degraded T2 in s (``memory_t2``)."""
+
+    kind: str
+    target: tuple[str, ...]
+    at_s: float
+    for_s: float | None = None
+    value: float | None = None
+
+    @property
+    def until_s(self) -> float:
+        """When the fault ends (inf: never)."""
+        return math.inf if self.for_s is None else self.at_s + self.for_s
+
+    @property
+    def label(self) -> str:
+        """The target as one name: ``a~b`` for a link (as ``links`` names it), else itself."""
+        return "~".join(self.target)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The YAML form :func:`load_scenario` reads back."""
+        where = FAULT_KINDS[self.kind]
+        out: dict[str, Any] = {
+            "at_s": self.at_s,
+            where: list(self.target) if where == "link" else self.target[0],
+        }
+        duration = {"link_down": "down_for_s", "controller_down": "down_for_s"}
+        duration["node_crash"] = "crash_for_s"
+        if self.kind == "classical_loss":
+            out["classical_loss"] = self.value
+        elif self.kind == "memory_t2":
+            out["t2_s"] = self.value
+        key = duration.get(self.kind, "for_s")
+        if self.for_s is not None:
+            out[key] = self.for_s
+        return out
+
+
+@dataclass(frozen=True)
+class SliceSpec:
+    """A network slice: ``memory_share`` of every node's memory slots reserved for its
+    tenants; its memory pairs attempt at ``attempt_share`` of a link's attempt rate (the
+    heralding station's time, divided)."""
+
+    name: str
+    memory_share: float
+    attempt_share: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -161,6 +242,13 @@ class ControlSpec:
     #: most rounds of end-to-end purification Q-NUM may choose (0: never purify)
     max_purification_rounds: int = 2
     purification: str = "dejmps"
+    #: fault detection and recovery (heartbeats, re-routing): "auto" (on when the
+    #: scenario lists faults), "on" or "off"
+    recovery: str = "auto"
+    #: how often a node tells each fiber neighbor it is alive (None: derived, see
+    #: ``node.liveness``); a neighbor silent for ``heartbeat_misses`` of them is down
+    heartbeat_s: float | None = None
+    heartbeat_misses: int = 3
 
 
 @dataclass(frozen=True)
@@ -190,6 +278,16 @@ class Scenario:
     control: ControlSpec
     tenants: tuple[TenantSpec, ...]
     runtime: RuntimeSpec
+    slices: tuple[SliceSpec, ...] = ()
+    #: faults injected on the emulated timeline (``qnemu.faults``)
+    faults: tuple[FaultSpec, ...] = ()
+
+    @property
+    def recovery(self) -> bool:
+        """Whether nodes watch their links and controllers re-route (``control.recovery``)."""
+        if self.control.recovery == "auto":
+            return bool(self.faults)
+        return self.control.recovery == "on"
 
     def graph(self) -> nx.Graph:
         """A fresh networkx graph: node attrs from :class:`NodeSpec`, edge attrs from links."""
@@ -255,6 +353,7 @@ class Scenario:
             "control": {
                 **dataclasses.asdict(self.control),
                 "cutoff_s": _auto_out(self.control.cutoff_s),
+                "heartbeat_s": _auto_out(self.control.heartbeat_s),
                 "domains": None
                 if self.control.domains is None
                 else {name: list(members) for name, members in self.control.domains.items()},
@@ -263,8 +362,19 @@ class Scenario:
                 **dataclasses.asdict(self.runtime),
                 "nodes_per_actor": _auto_out(self.runtime.nodes_per_actor),
             },
-            "tenants": [dataclasses.asdict(t) for t in self.tenants],
+            "tenants": [_tenant_out(t) for t in self.tenants],
+            **({"slices": [dataclasses.asdict(s) for s in self.slices]} if self.slices else {}),
+            **({"faults": [f.to_dict() for f in self.faults]} if self.faults else {}),
         }
+
+
+#: Tenant fields written out only when set (scenarios without them read back unchanged).
+_TENANT_OPTIONAL = {"at_s": 0.0, "until_s": None, "slice": None, "sla": None}
+
+
+def _tenant_out(tenant: TenantSpec) -> dict[str, Any]:
+    out = dataclasses.asdict(tenant)
+    return {k: v for k, v in out.items() if k not in _TENANT_OPTIONAL or v != _TENANT_OPTIONAL[k]}
 
 
 def _auto_out(value: Any) -> Any:

@@ -85,6 +85,9 @@ class PathSetup(Message):
     tenant: str
     path: list[str]
     rounds: int
+    #: a re-route's number: a setup of a higher epoch replaces the tenant's path; an
+    #: empty ``path`` with a higher epoch withdraws it (no path left)
+    epoch: int = 0
 
 
 @dataclass(frozen=True)
@@ -94,6 +97,7 @@ class PathReady(Message):
 
     kind: ClassVar[int] = 11
     tenant: str
+    epoch: int = 0
 
 
 @dataclass(frozen=True)
@@ -157,6 +161,83 @@ class PurifyResult(Message):
     success: bool
 
 
+@dataclass(frozen=True)
+class BasisAnnounce(Message):
+    """A QKD end announces the basis (Z or X) it measured its half of ``pair`` in."""
+
+    kind: ClassVar[int] = 13
+    tenant: str
+    pair: str
+    basis: str
+
+
+@dataclass(frozen=True)
+class TeleportBits(Message):
+    """The source's Bell-measurement outcome (0..3: two bits) for the qubit it teleported
+    through ``pair``; the destination corrects its half once this arrives."""
+
+    kind: ClassVar[int] = 14
+    tenant: str
+    pair: str
+    outcome: int
+
+
+@dataclass(frozen=True)
+class CatBit(Message):
+    """A remote CNOT's classical bit: ``step`` 1 (cat-entangler, source to destination:
+    the Z outcome m1) or 2 (disentangler, destination to source: the X outcome m2)."""
+
+    kind: ClassVar[int] = 15
+    tenant: str
+    pair: str
+    step: int
+    bit: int
+    gate: int
+
+
+@dataclass(frozen=True)
+class Heartbeat(Message):
+    """A node's periodic sign of life to a fiber neighbor, sent over the link itself (a
+    neighbor that misses several declares the link down: see ``node.liveness``)."""
+
+    kind: ClassVar[int] = 40
+
+
+@dataclass(frozen=True)
+class LinkState(Message):
+    """``origin`` detected link ``link`` go down or come back (``up``) at ``detected_s``;
+    ``seq`` orders the changes ``origin`` saw. ``flood``: link-state flooding (pass it on
+    to every neighbor), else a notice to the controller that routes."""
+
+    kind: ClassVar[int] = 41
+    link: str
+    up: bool
+    origin: str
+    seq: int
+    detected_s: float
+    flood: bool
+
+
+@dataclass(frozen=True)
+class TenantJoin(Message):
+    """A tenant added live (northbound API): its spec travels with its path, so that a
+    node learns it from this message alone. ``spec`` holds the scenario tenant's fields."""
+
+    kind: ClassVar[int] = 30
+    tenant: str
+    path: list[str]
+    rounds: int
+    spec: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class TenantLeave(Message):
+    """A tenant left: the nodes on its path stop serving it and free its memories."""
+
+    kind: ClassVar[int] = 31
+    tenant: str
+
+
 MESSAGE_TYPES: dict[int, type[Message]] = {
     cls.kind: cls
     for cls in (
@@ -172,6 +253,11 @@ MESSAGE_TYPES: dict[int, type[Message]] = {
         DiscardInstruction,
         PathReady,
         OutcomeAck,
+        TenantJoin,
+        TenantLeave,
+        BasisAnnounce,
+        TeleportBits,
+        CatBit,
     )
 }
 

@@ -1,0 +1,1 @@
+"""The service layer: tenants arriving and leaving, SLA windows, the northbound API."""
