@@ -17,7 +17,11 @@ import importlib
 import math
 from collections.abc import Callable, Iterator, Mapping
 
-from qnemu.physics.analytic import bb84_secret_fraction, qber_from_werner_fidelity
+from qnemu.physics.analytic import (
+    bb84_secret_fraction,
+    qber_from_werner_fidelity,
+    teleport_mean_fidelity,
+)
 
 QualityFn = Callable[[float], float]
 
@@ -34,6 +38,11 @@ def dqc_quality(fidelity: float) -> float:
     """Step: every pair at or above the tenant's floor is worth one gate (the floor is
     applied by :func:`quality`)."""
     return 1.0
+
+
+def teleport_quality(fidelity: float) -> float:
+    """Mean fidelity of a Haar-random qubit teleported through the pair: (2F + 1)/3."""
+    return teleport_mean_fidelity(fidelity)
 
 
 def sensing_quality(fidelity: float) -> float:
@@ -106,7 +115,13 @@ def load_quality(path: str) -> QualityFn:
 
 #: The default registry: the built-in apps; :func:`register_app` adds to it.
 APPS = AppRegistry(
-    {"qkd": qkd_quality, "dqc": dqc_quality, "dqs": sensing_quality, "sensing": sensing_quality}
+    {
+        "qkd": qkd_quality,
+        "dqc": dqc_quality,
+        "dqs": sensing_quality,
+        "sensing": sensing_quality,
+        "teleport": teleport_quality,
+    }
 )
 
 

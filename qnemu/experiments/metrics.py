@@ -17,6 +17,7 @@ from typing import Any
 from qnemu.results import VIOLATION_KINDS
 
 __all__ = [
+    "APP_METRICS",
     "BOUNDS",
     "RUN_COLUMNS",
     "TENANT_METRICS",
@@ -40,6 +41,17 @@ TOTAL_METRICS = (
 )
 #: Per-tenant metrics; their columns are ``tenant.<name>.<metric>``.
 TENANT_METRICS = ("pairs_delivered", "rate_hz", "fidelity_mean", "utility", "latency_mean_s")
+#: Per-tenant application results (``tenant.<name>.<app>.<field>`` from the summary's app
+#: block, docs/apps.md); empty for a tenant whose app has no such block.
+APP_METRICS = (
+    "qkd.secret_key_rate_bps",
+    "qkd.qber_z",
+    "qkd.qber_x",
+    "teleport.fidelity_mean",
+    "dqc.gate_fidelity_mean",
+    "dqc.circuit_time_mean_s",
+    "dqc.circuit_fidelity_mean",
+)
 #: Bookkeeping columns after the metrics.
 TAIL_COLUMNS = ("overloaded", "dilation", "wall_s", "results")
 #: The range (low, high; None: unbounded) each metric's values can take by definition.
@@ -57,6 +69,12 @@ BOUNDS: dict[str, tuple[float | None, float | None]] = {
     "lateness_p99_s": (0.0, None),
     "pairs_delivered": (0.0, None),
     "latency_mean_s": (0.0, None),
+    "secret_key_rate_bps": (0.0, None),
+    "qber_z": (0.0, 1.0),
+    "qber_x": (0.0, 1.0),
+    "gate_fidelity_mean": (0.0, 1.0),
+    "circuit_time_mean_s": (0.0, None),
+    "circuit_fidelity_mean": (0.0, 1.0),
 }
 
 
@@ -82,6 +100,7 @@ def metric_columns(tenants: Sequence[str]) -> list[str]:
     columns = list(TOTAL_METRICS)
     columns += [f"violations.{kind}" for kind in VIOLATION_KINDS]
     columns += [tenant_column(t, m) for t in tenants for m in TENANT_METRICS]
+    columns += [tenant_column(t, m) for t in tenants for m in APP_METRICS]
     return columns
 
 
@@ -93,6 +112,9 @@ def run_metrics(summary: Mapping[str, Any]) -> dict[str, Any]:
     for name, figures in tenants.items():
         for metric in ("pairs_delivered", "rate_hz", "fidelity_mean", "latency_mean_s"):
             row[tenant_column(name, metric)] = figures.get(metric)
+        for metric in APP_METRICS:
+            app, field = metric.split(".")
+            row[tenant_column(name, metric)] = (figures.get(app) or {}).get(field)
         utility = _tenant_utility(figures)
         row[tenant_column(name, "utility")] = utility
         utilities.append(utility)

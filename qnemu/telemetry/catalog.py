@@ -10,7 +10,8 @@ Rules (checked when a spec is made, so a bad entry fails at import):
 - names start with ``qnemu_``, are snake_case and end in a base unit where they have one
   (``_seconds``, ``_hertz``); counters end in ``_total``, nothing else does;
 - labels come from :data:`ALLOWED_LABELS` only: bounded sets named by the scenario
-  (nodes, links, controllers, tenants) or by the code (kinds, results), never a pair id.
+  (nodes, links, controllers, tenants) or by the code (kinds, results, apps, QKD bases),
+  never a pair id.
 
 Every series also carries :data:`RUN_LABEL` (the run's results folder name), added by the
 recorder and not repeated in each spec: one scrape may hold several runs (``qnemu compare
@@ -27,7 +28,18 @@ from dataclasses import dataclass
 
 PREFIX = "qnemu_"
 RUN_LABEL = "run"
-ALLOWED_LABELS = ("node", "link", "controller", "site", "tenant", "kind", "result", "phase")
+ALLOWED_LABELS = (
+    "node",
+    "link",
+    "controller",
+    "site",
+    "tenant",
+    "kind",
+    "result",
+    "phase",
+    "app",
+    "basis",
+)
 # What a run is doing, for ``qnemu_emulator_phase``: starting covers Ray and the actors
 # coming up (the endpoint serves before the run has anything to say).
 PHASES = ("starting", "running", "finished")
@@ -286,6 +298,28 @@ CATALOG: tuple[MetricSpec, ...] = (
         ("tenant", "controller"),
         "Utility U = R*q(F) the tenant actually got so far: delivered rate per emulated "
         "second and mean TRUE fidelity (oracle)",
+    ),
+    # -- the tenants' applications (docs/apps.md) ---------------------------------------------
+    _spec(
+        "qkd_qber",
+        "gauge",
+        ("tenant", "basis"),
+        "QKD quantum bit error rate measured so far from the sifted bits, per basis (Z or X)",
+    ),
+    _spec(
+        "qkd_secret_key_rate_bps",
+        "gauge",
+        ("tenant",),
+        "QKD asymptotic secret key rate so far (Shor-Preskill), bits per emulated second",
+        "emulated",
+    ),
+    _spec(
+        "app_fidelity",
+        "histogram",
+        ("tenant", "app"),
+        "What the application got (oracle): a teleported qubit's fidelity to its input, a "
+        "remote CNOT's average gate fidelity",
+        buckets=FIDELITY_BUCKETS,
     ),
     # -- the emulator itself ----------------------------------------------------------------
     _spec(

@@ -31,6 +31,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from qnemu import records
 from qnemu.apps import quality, realized_utility
+from qnemu.apps.qkd import QkdTally
 from qnemu.records import DISCARD_REASONS, RunEvent
 from qnemu.results import VIOLATION_KINDS
 from qnemu.telemetry.catalog import CATALOG, PHASES, MetricSpec
@@ -148,6 +149,7 @@ class MetricsRecorder:
         self._lateness: deque[float] = deque(maxlen=LATENESS_WINDOW)
         self._p99_at = 0.0
         self._delivered: dict[str, list[float]] = {}  # tenant: [count, sum of q(F)]
+        self._qkd: dict[str, QkdTally] = {}  # tenant: its QKD bits so far
         self._emulated_s = 0.0
         self._site: dict[str, str] = {}  # node: the controller site serving it
         self._handlers: dict[type[RunEvent], Callable[[Any], None]] = {
@@ -197,6 +199,7 @@ class MetricsRecorder:
         self._lateness.clear()
         self._p99_at = 0.0
         self._delivered = {}
+        self._qkd = {}
         self._emulated_s = 0.0
         self._site = dict(zip(run.nodes, run.node_sites or (), strict=False))
         self._set_phase(run.run, "running")
@@ -374,6 +377,25 @@ class MetricsRecorder:
         spec = next((t for t in self.run.tenants if t.name == tenant), None) if self.run else None
         if spec is not None:
             figures[1] += quality(spec.app, event.fidelity, spec.f_min)
+        if event.app is not None:
+            self._on_app(tenant, event.app, event.t_s)
+
+    def _on_app(self, tenant: str, app: dict[str, Any], t_s: float) -> None:
+        """A delivered pair's application result: QKD bits, or a fidelity."""
+        name = app.get("name")
+        if name == "qkd":
+            tally = self._qkd.setdefault(tenant, QkdTally())
+            tally.add(app["basis_src"], app["basis_dst"], app["bit_src"], app["bit_dst"])
+            for basis in ("Z", "X"):
+                qber = tally.qber(basis)
+                if qber is not None:
+                    self._series("qkd_qber", tenant, basis).set(qber)
+            rate = tally.block(t_s)["secret_key_rate_bps"] if t_s > 0 else None
+            if rate is not None:
+                self._series("qkd_secret_key_rate_bps", tenant).set(rate)
+        elif name in ("teleport", "dqc"):
+            value = app["fidelity"] if name == "teleport" else app["gate_fidelity"]
+            self._series("app_fidelity", tenant, name).observe(value)
 
     def _on_violation(self, event: records.Violation) -> None:
         self._series(
