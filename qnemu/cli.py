@@ -61,13 +61,16 @@ class _App(typer.Typer):
 
 
 def _flags_as_flags(command: Any, parent: Any = None) -> None:
-    """Show every flag (``--virtual``, ``--help``) without a value placeholder, in
-    ``command`` and every command under it."""
+    """Show every flag (``--virtual``, ``--help``) without a value placeholder, and a
+    required argument as its bare name in the usage line (``SCENARIO``, not
+    ``{SCENARIO}``), in ``command`` and every command under it."""
     ctx = typer.Context(command, parent=parent, help_option_names=HELP)
     help_option = command.get_help_option(ctx)
     for param in [*command.params, *([help_option] if help_option is not None else [])]:
         if getattr(param, "is_flag", False) and param.metavar is None:
             param.metavar = ""
+        if param.required and param.nargs == 1 and hasattr(param, "_usage_display_name"):
+            param._usage_display_name = lambda name=param.display_name_raw: name
     for sub in getattr(command, "commands", {}).values():
         _flags_as_flags(sub, ctx)
 

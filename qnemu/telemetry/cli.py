@@ -99,7 +99,9 @@ def dashboards_push(
 
 @dashboards_app.command("export")
 def dashboards_export(
-    directory: Annotated[Path, typer.Argument(help="Folder to write the provisioning tree to.")],
+    directory: Annotated[
+        Path, typer.Argument(metavar="DIR", help="Folder to write the provisioning tree to.")
+    ],
     prometheus_url: Annotated[
         str, typer.Option("--prometheus-url", help="Where Grafana reaches Prometheus.")
     ] = DEFAULT_PROMETHEUS_URL,
@@ -139,7 +141,9 @@ def dashboards_export(
 
 @dashboards_app.command("snapshot")
 def dashboards_snapshot(
-    directory: Annotated[Path, typer.Argument(help="Folder to write one PNG per dashboard to.")],
+    directory: Annotated[
+        Path, typer.Argument(metavar="DIR", help="Folder to write one PNG per dashboard to.")
+    ],
     prometheus_url: Annotated[
         str, typer.Option("--prometheus-url", help="The Prometheus that scraped the runs.")
     ] = DEFAULT_PROMETHEUS_URL,
@@ -154,17 +158,24 @@ def dashboards_snapshot(
         list[str] | None,
         typer.Option(
             "--run",
+            metavar="RUN",
             help="Only this run (the run label, a results folder's name; repeatable). "
             "Default: all.",
         ),
     ] = None,
     tenant: Annotated[
         list[str] | None,
-        typer.Option("--tenant", help="Only this tenant (repeatable). Default: all."),
+        typer.Option(
+            "--tenant", metavar="TENANT", help="Only this tenant (repeatable). Default: all."
+        ),
     ] = None,
     controller: Annotated[
         list[str] | None,
-        typer.Option("--controller", help="Only this controller (repeatable). Default: all."),
+        typer.Option(
+            "--controller",
+            metavar="CONTROLLER",
+            help="Only this controller (repeatable). Default: all.",
+        ),
     ] = None,
 ) -> None:
     """Draw each dashboard's panels from Prometheus to a PNG (what Grafana would show)."""
