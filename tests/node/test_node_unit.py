@@ -73,7 +73,7 @@ def _plan(architecture: str = "distributed", loss: float = 0.0) -> NetworkPlan:
             "tenants": [
                 {
                     "name": "t",
-                    "app": "dqc",
+                    "app": "dqs",  # a pure quality function: the ends use pairs at once
                     "src": "a",
                     "dst": "c",
                     "rate_hz": 10,
@@ -524,4 +524,7 @@ def test_every_message_a_node_can_receive_has_one_handler():
         "DiscardInstruction",
         "PurifyRequest",
         "PurifyResult",
+        "BasisAnnounce",
+        "TeleportBits",
+        "CatBit",
     }
