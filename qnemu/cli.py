@@ -150,7 +150,8 @@ def run(
             "--topo",
             metavar="KIND,SIZE",
             help="Build the scenario here instead of reading a file: chain,N | ring,N | "
-            "star,N | grid,ROWS,COLS (nodes n0, n1, ...; 10 km hops).",
+            "star,N | grid,ROWS,COLS (nodes n0, n1, ...; star: N leaves around n0; "
+            "10 km hops).",
         ),
     ] = None,
     hardware: Annotated[
