@@ -59,6 +59,7 @@ from qnemu.runtime.pacing import (
 from qnemu.runtime.placement import auto_nodes_per_actor, group_nodes
 from qnemu.runtime.scheduler import VirtualScheduler
 from qnemu.scenario import Scenario
+from qnemu.service.live import LiveTenants
 from qnemu.service.sla import ServiceLedger, sla_predicted
 
 # Wall seconds between arming the actors and emulated time 0: a few times what one call to
@@ -151,6 +152,8 @@ class Emulation:
         admitted = [t for t in scenario.tenants if t.name in self.plan.paths]
         self.ledger = ServiceLedger(admitted, sla_predicted(self.plan))
         self.api: Any = None
+        self.live: LiveTenants | None = None  # while a run goes (Ray mode)
+        self._builder: SummaryBuilder | None = None
         self.address = address
         self.results_dir = Path(results_dir)
         self.dilation = dilation if dilation is not None else scenario.dilation
@@ -199,6 +202,7 @@ class Emulation:
         self._late_tolerance_wall, self._late_count = math.inf, 0
         self._overload_seen_at = None
         builder = SummaryBuilder([(t.name, t.app, t.f_min) for t in self.scenario.tenants])
+        self._builder = builder
         emulator: dict[str, Any] = {}
         status, reason, details = "completed", None, ""
         try:
@@ -436,6 +440,7 @@ class Emulation:
         self._t0, self._dilation_now = t0, dilation
         self._late_tolerance_wall = overload_tolerance_s(self.plan) * dilation
         ray_backend.call_all(actors, "run", t0, dilation, duration, names=self._groups)
+        self.live = self._live_tenants(actors, t0, dilation)
         self._emulator["start_margin_s"] = self._start_margin_s
         self._emulator["armed_before_t0_s"] = t0 - time.time()  # < 0: the start was late
         self._emulator["frames_rejected"] = self._emulator["peers_rejected"] = 0
@@ -523,6 +528,8 @@ class Emulation:
     def _begin(self, builder: SummaryBuilder, emulator: dict[str, Any]) -> None:
         """Create the results folder, start telemetry, record the decisions taken at t=0."""
         self.folder = RunFolder(self.results_dir, self.scenario.name, self.scenario.to_dict())
+        if self.api is not None:  # the northbound API's token file goes with the results
+            self.api.on_folder(self.folder.path)
         if self.telemetry is not None:
             self.telemetry.start(self.plan, {**emulator, "run": self.folder.path.name})
         self._record(
@@ -559,6 +566,34 @@ class Emulation:
         for event in events:
             if event["event"] == "tenant_added" and event["tenant"] not in builder.tenants:
                 builder.tenants[event["tenant"]] = TenantTally(event["app"], event["f_min"])
+
+    def reached_s(self) -> float:
+        """Emulated time every record up to which has been folded in (for the API)."""
+        return self._reached_s
+
+    def tenant_table(self, emulated_s: float) -> dict[str, dict[str, Any]]:
+        """The summary's per-tenant block so far (empty before the run began)."""
+        builder = self._builder
+        if builder is None or emulated_s <= 0.0:
+            return {}
+        return builder.tenant_table(emulated_s)
+
+    def _live_tenants(self, actors: list, t0: float, dilation: float) -> LiveTenants:
+        """Tenants added and removed through the northbound API reach the node that
+        routes them (its host actor), which announces them with timed messages."""
+        from qnemu.runtime import ray_backend
+
+        host_of = {node: i for i, group in enumerate(self._groups) for node in group}
+
+        def add(node: str, spec: dict[str, Any], path: list[str], rounds: int) -> None:
+            ray_backend.call_one(actors[host_of[node]], "add_tenant", node, spec, path, rounds)
+
+        def remove(node: str, tenant: str) -> bool:
+            return bool(ray_backend.call_one(actors[host_of[node]], "remove_tenant", node, tenant))
+
+        return LiveTenants(
+            self.plan, lambda: (time.time() - t0) / dilation, add, remove, self.ledger.track
+        )
 
     def _close_windows(self, builder: SummaryBuilder, reached_s: float) -> None:
         """Count the SLA windows that ended by ``reached_s``; record the violated ones."""
@@ -634,6 +669,7 @@ class Emulation:
             "controller_decision_latency_s": builder.decision_latency_s(),
             "admission": builder.admission,
             "violations": builder.violations,
+            "faults": builder.faults.summary(),
             "counts": builder.counts,
             "emulator": emulator,
         }

@@ -143,6 +143,31 @@ class HostActor:
         self.transport.watching = True
         self.scheduler.start()
 
+    async def add_tenant(
+        self, node: str, spec: dict[str, Any], path: list[str], rounds: int
+    ) -> None:
+        """The northbound API admitted a tenant that ``node`` routes: it adds it now
+        (``qnemu.service.live``)."""
+        scheduler = self._armed()
+        scheduler.schedule(
+            max(0.0, scheduler.clock.now()), self.host.nodes[node].add_tenant, spec, path, rounds
+        )
+
+    async def remove_tenant(self, node: str, tenant: str) -> bool:
+        """The northbound API removed a tenant that ``node`` routes (False: unknown)."""
+        scheduler = self._armed()
+        if tenant not in self.host.nodes[node].plan.paths:
+            return False
+        scheduler.schedule(
+            max(0.0, scheduler.clock.now()), self.host.nodes[node].remove_tenant, tenant, "api"
+        )
+        return True
+
+    def _armed(self) -> RealTimeScheduler:
+        if self.scheduler is None:
+            raise RuntimeError("the run has not started")
+        return self.scheduler
+
     async def drain(self) -> dict[str, Any]:
         """Events and samples recorded since the last drain (see ``Host.drain``); the
         heartbeat: raises :class:`RunFailed` once something here failed (the events stay
@@ -576,6 +601,11 @@ def call_all(
         return ray.get(refs, timeout=timeout_s)
     except (ray.exceptions.RayError, TimeoutError) as exc:
         raise _blame(refs, method, timeout_s, names or [[] for _ in actors], exc) from None
+
+
+def call_one(actor: Any, method: str, *args: Any, timeout_s: float = CONTROL_TIMEOUT_S) -> Any:
+    """Call one method on one actor and wait for its result (failures as ``call_all``)."""
+    return call_all([actor], method, *args, timeout_s=timeout_s)[0]
 
 
 def _blame(

@@ -40,7 +40,7 @@ class SlaAccount:
         """Count every window that ended by ``reached_s`` (and before the tenant left)."""
         if self.start_s is None:
             return []
-        missed = []
+        missed: list[records.SlaMissed] = []
         while True:
             begin = self.start_s + self.windows * self.window_s
             end = begin + self.window_s
@@ -115,8 +115,8 @@ class ServiceLedger:
 
     def close_windows(self, reached_s: float) -> list[dict[str, Any]]:
         """Count the windows that ended by ``reached_s``; the violated ones as records."""
-        out = []
-        for name, account in self.slas.items():
+        out: list[dict[str, Any]] = []
+        for name, account in list(self.slas.items()):  # the API adds
             out.extend(m.to_dict() for m in account.close(name, reached_s))
         return out
 
@@ -134,6 +134,4 @@ class ServiceLedger:
 
 def sla_predicted(plan: Any) -> dict[str, float]:
     """Each SLA tenant's predicted window probability among a plan's decisions."""
-    return {
-        d.tenant: d.probability for d in plan.decisions if isinstance(d, records.SlaPredicted)
-    }
+    return {d.tenant: d.probability for d in plan.decisions if isinstance(d, records.SlaPredicted)}

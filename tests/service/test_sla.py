@@ -56,7 +56,8 @@ def test_sla_calibration_in_virtual_time(tmp_path) -> None:
     se = math.sqrt(p * (1.0 - p) / n)
     assert abs(sla["ratio"] - p) <= 4.0 * se
     missed = sum(
-        1 for line in (summary.folder / "events.jsonl").read_text().splitlines()
+        1
+        for line in (summary.folder / "events.jsonl").read_text().splitlines()
         if '"sla_missed"' in line
     )
     assert missed == n - sla["met"]
