@@ -127,7 +127,7 @@ class Liveness:
             records.Detected(t_s=now, node=self.node_id, link=link, up=up, silent_s=silent_s)
         )
         self._sequence += 1
-        fields = {
+        fields: dict[str, Any] = {
             "link": link,
             "up": up,
             "origin": self.node_id,
@@ -138,7 +138,14 @@ class Liveness:
         self._refresh()
         self.services.link_changed(neighbor, up)
         self._flood(LinkState, fields, exclude=None)
-        own = LinkState(src=self.node_id, dst=self.node_id, sent_at_s=now, deliver_at_s=now, flood=True, **fields)
+        own = LinkState(
+            src=self.node_id,
+            dst=self.node_id,
+            sent_at_s=now,
+            deliver_at_s=now,
+            flood=True,
+            **fields,
+        )
         self.services.link_news(own)
         for target in self._notify():
             self.services.send(LinkState, target, flood=False, **fields)

@@ -107,7 +107,11 @@ class Recovery:
             return
         lp = node.me.links.get(neighbor)
         if lp is not None:
-            free = [m for m, slot in enumerate(lp.slots_at(self.node_id)) if node.memory.at(slot) is None]
+            free = [
+                m
+                for m, slot in enumerate(lp.slots_at(self.node_id))
+                if node.memory.at(slot) is None
+            ]
             node.link_layer.refresh(neighbor, free)
 
     def link_news(self, message: LinkState) -> None:
@@ -206,9 +210,9 @@ class Recovery:
         self.env.emit(records.PathSetup(t_s=now, node=self.node_id, tenant=tenant, path=new))
         keep = _neighbors(new, self.node_id)
         for held in list(node.memory.qubits()):
-            if held.tenant == tenant and not held.busy and not held.complete:
-                if held.neighbor not in keep:
-                    node.discard(held, "reroute")
+            mine = held.tenant == tenant and not held.busy and not held.complete
+            if mine and held.neighbor not in keep:
+                node.discard(held, "reroute")
         node.end_node.reroute(tenant)
         if self.node_id in new:
             node.link_layer.reroute(tenant)

@@ -20,6 +20,7 @@ kept and acted on when it is back.
 
 from __future__ import annotations
 
+import itertools
 import time
 from typing import Protocol
 
@@ -131,13 +132,13 @@ class Rerouter:
         if tenant in self.plan.withdrawn:
             return True
         path = self.plan.paths[tenant]
-        if any(frozenset(hop) in down for hop in zip(path, path[1:], strict=False)):
+        if any(frozenset(hop) in down for hop in itertools.pairwise(path)):
             return True
         return path != self.original[tenant] and self._home_whole(tenant, down)
 
     def _home_whole(self, tenant: str, down: frozenset[frozenset[str]]) -> bool:
         home = self.original[tenant]
-        return not any(frozenset(hop) in down for hop in zip(home, home[1:], strict=False))
+        return not any(frozenset(hop) in down for hop in itertools.pairwise(home))
 
     def _routes(self, down: frozenset[frozenset[str]]) -> dict[str, Route]:
         if self._model is None:
