@@ -32,7 +32,7 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -59,6 +59,9 @@ from qnemu.runtime.pacing import (
 from qnemu.runtime.placement import auto_nodes_per_actor, group_nodes
 from qnemu.runtime.scheduler import VirtualScheduler
 from qnemu.scenario import Scenario
+
+if TYPE_CHECKING:
+    from qnemu.console import LiveConsole
 from qnemu.service.live import LiveTenants
 from qnemu.service.sla import ServiceLedger, sla_predicted
 
@@ -178,6 +181,8 @@ class Emulation:
         self.actor_pids: list[int] = []  # each actor's process id (same machine or not)
         self.folder: RunFolder | None = None
         self.summary: dict[str, Any] | None = None
+        #: the live console (``qnemu run --console``): set before :meth:`run`
+        self.console: LiveConsole | None = None
 
     # -- public ------------------------------------------------------------------------------
     @property
@@ -248,6 +253,8 @@ class Emulation:
         try:
             if self.folder is not None:
                 emulated = self.scenario.duration_s if status == "completed" else self._reached_s
+                if self.console is not None:  # ``quit`` ends a console run where it got
+                    emulated = self._reached_s
                 self._close_windows(builder, emulated)
                 self.summary = self._summary(builder, emulator, status, reason, emulated)
                 if status == "failed":
@@ -274,6 +281,8 @@ class Emulation:
             "nodes_per_actor": len(ids),
         }
         self._begin(builder, {"mode": "virtual", "actors": 0, "dilation": None})
+        if self.console is not None:  # ``qnemu run --console``: paced, commands between steps
+            return self._run_console(host, scheduler, builder)
         step = scenario.duration_s / 20
         wall = time.perf_counter()
         for i in range(1, 21):
@@ -295,6 +304,46 @@ class Emulation:
             "overloaded": False,
             "messages": host.messages_released,
             "wall_s": time.perf_counter() - wall,
+        }
+
+    def _run_console(
+        self, host: Host, scheduler: VirtualScheduler, builder: SummaryBuilder
+    ) -> dict[str, Any]:
+        """Virtual time paced by the wall clock while the live console takes commands."""
+        from qnemu.console import drive_virtual
+
+        assert self.console is not None
+        wall = time.perf_counter()
+
+        def record(batches: list[dict[str, Any]]) -> None:
+            self._record(builder, batches)
+
+        def progress(emulated_s: float) -> dict[str, Any]:
+            self._reached_s = emulated_s
+            self._progress(emulated_s, builder)
+            return {
+                "tenants": builder.tenant_table(emulated_s) if emulated_s > 0 else {},
+                "violations": dict(builder.violations),
+            }
+
+        try:
+            reached = drive_virtual(
+                self.console, host, scheduler, self.scenario.duration_s, record, progress
+            )
+        except Exception as exc:
+            raise RunFailed(
+                f"{host.blame(scheduler.current)} failed: {_one_line(exc)}", _format(exc)
+            ) from exc
+        self._reached_s = reached
+        self._emulator["dilation"] = self.console.dilation
+        return {
+            **self._emulator,
+            "lateness_p50_s": 0.0,
+            "lateness_p99_s": 0.0,
+            "overloaded": False,
+            "messages": host.messages_released,
+            "wall_s": time.perf_counter() - wall,
+            "console": True,
         }
 
     # -- Ray ---------------------------------------------------------------------------------

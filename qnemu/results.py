@@ -32,6 +32,7 @@ from qnemu import analysis, records
 from qnemu.apps import quality, realized_utility
 from qnemu.apps.outcomes import AppOutcomes
 from qnemu.errors import EmulationError
+from qnemu.fault_report import FaultTally
 from qnemu.runtime.failure import RunFailed
 
 RESERVE_BYTES = 64 << 10  # disk space held back so a full disk still gets summary and error
@@ -254,12 +255,14 @@ class SummaryBuilder:
         self.counts: dict[str, int] = {}
         self.decision_latencies: list[float] = []
         self.admission: dict[str, dict[str, Any]] = {}
+        self.faults = FaultTally()  # summary.json's ``faults`` block
 
     def add(self, events: list[dict[str, Any]]) -> None:
         """Fold a batch of events (plain records, read through :mod:`qnemu.records`) in."""
         for plain in events:
             event = records.parse(plain)
             self.counts[event.event] = self.counts.get(event.event, 0) + 1
+            self.faults.add(event)
             match event:
                 case records.Delivered():
                     tally = self.tenants[event.tenant]

@@ -114,12 +114,35 @@ class NodeReport(ControllerEvent):
 
 @dataclass(frozen=True)
 class NodeUnreachable(ControllerEvent):
-    """No report from ``node`` for several report intervals."""
+    """Every link of ``node`` is reported down: it is unreachable (crashed, or cut off)."""
 
     node: str
 
     def __str__(self) -> str:
         return f"{self.node} unreachable"
+
+
+@dataclass(frozen=True)
+class LinkDown(ControllerEvent):
+    """``reporter`` detected that ``link`` (``a~b``) went down (missed heartbeats); the
+    news reached this controller over the emulated classical network."""
+
+    link: str
+    reporter: str
+
+    def __str__(self) -> str:
+        return f"link {self.link} down (seen by {self.reporter}) at {self.t_s:.6f}s"
+
+
+@dataclass(frozen=True)
+class LinkUp(ControllerEvent):
+    """``reporter`` hears its neighbor over ``link`` again."""
+
+    link: str
+    reporter: str
+
+    def __str__(self) -> str:
+        return f"link {self.link} up (seen by {self.reporter}) at {self.t_s:.6f}s"
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from qnemu.control.api import (
     ControllerContext,
     PairHeralded,
     PairReleased,
+    RequestArrived,
     Swap,
     handles,
 )
@@ -36,6 +37,12 @@ class SwapAsap(Controller):
         """Remember the pair; swap if it completes a repeater's left/right set."""
         self.known.setdefault(event.node, {})[event.pair] = event
         self._swap_ready(event.node, event.tenant)
+
+    @handles(RequestArrived)
+    def on_path(self, event: RequestArrived) -> None:
+        """A tenant's path was (re)set up: repeaters' roles follow the new path."""
+        self.context.paths[event.tenant] = tuple(event.path)
+        self._roles = {node: self.context.roles(node) for node in self.context.served}
 
     @handles(PairReleased)
     def on_release(self, event: PairReleased) -> None:

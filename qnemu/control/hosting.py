@@ -65,6 +65,9 @@ class ControllerHost:
         ``control.decision_cost_s`` per event, so virtual runs are reproducible. Both are
         multiplied by ``control.cpu_scale``.
         """
+        world = getattr(self.env, "faults", None)
+        if world is not None and world.site_down(self.site.name):
+            return  # a controller fault: this site decides nothing meanwhile
         start = time.perf_counter()
         for event in events:
             self.controller.handle(event)
@@ -98,7 +101,14 @@ class ControllerHost:
                 f"{type(instruction).__name__} (Swap or DiscardPair)"
             )
         self.decisions += 1
-        delay = self.plan.classical.sample_delay_s(self.rng, self.site.location, instruction.node)
+        classical, world = self.plan.classical, getattr(self.env, "faults", None)
+        if world is not None:  # faults: the location node's own routing, and the true world
+            classical = self.env.nodes[self.site.location].plan.classical
+        delay = classical.sample_delay_s(self.rng, self.site.location, instruction.node)
+        if delay is not None and world is not None:
+            route = classical.route(self.site.location, instruction.node)
+            if route is None or not world.carries(route, self.rng):
+                delay = None
         if delay is None:
             self.env.emit(
                 MessageLost(

@@ -20,7 +20,9 @@ from qnemu.errors import EmulationError
 from qnemu.node.node import Node
 from qnemu.planning.plan import NetworkPlan
 from qnemu.records import FrameRejected, RunEvent
+from qnemu.runtime.faults import FaultInjector, FaultWorld, NodeEnv, lost_on_release, restart_rng
 from qnemu.runtime.scheduler import ScheduledCall, _Kernel
+from qnemu.scenario.spec import FaultSpec
 from qnemu.runtime.transport import BadFrame
 from qnemu.truth.store import GroundTruthStore
 from qnemu.wire.messages import Message, Report, decode, encode
@@ -49,12 +51,18 @@ class Host:
         self._send_frame: Callable[[int, list[Any]], None] = _detached
         self._events: list[dict[str, Any]] = []
         rngs = generators(plan)
+        #: the world's true faults (None: this scenario runs without faults or recovery)
+        self.faults = FaultWorld() if plan.scenario.recovery or plan.scenario.faults else None
         self.controllers = {
             site.name: ControllerHost(site, plan.controller, plan, self, rngs[site.name])
             for site in plan.sites
             if site.location in node_ids
         }
-        self.nodes = {node_id: Node(node_id, plan, self, rngs[node_id]) for node_id in node_ids}
+        self.nodes = {
+            node_id: Node(node_id, plan, self._env_for(node_id), rngs[node_id])
+            for node_id in node_ids
+        }
+        self.injector = FaultInjector(self, self._restart) if self.faults is not None else None
         self.messages_sent = 0
         self.messages_released = 0
         self.rejected = 0
@@ -76,6 +84,41 @@ class Host:
         """Start every node (link generation begins at emulated time 0)."""
         for node in self.nodes.values():
             node.start()
+        if self.injector is not None:
+            self.injector.schedule(self.plan.scenario.faults)
+
+    # -- faults ------------------------------------------------------------------------------
+    def _env_for(self, node_id: str) -> Any:
+        """The environment a node sees: this host, or (with faults) a per-node view whose
+        timers die with the node when it crashes."""
+        return NodeEnv(self, node_id) if self.faults is not None else self
+
+    def inject(self, fault: FaultSpec, origin: str = "console") -> None:
+        """Start ``fault`` now (or at its ``at_s`` if later): a live fault."""
+        if self.injector is None:
+            raise EmulationError("faults need recovery on (control.recovery: on)")
+        self.injector.schedule([fault], origin)
+
+    def end_fault(self, fault: FaultSpec) -> None:
+        """End a live fault now (one started with no duration)."""
+        if self.injector is None:
+            raise EmulationError("faults need recovery on (control.recovery: on)")
+        self.injector.end(fault)
+
+    def _restart(self, node_id: str) -> Node:
+        """A crashed node comes back empty: a fresh node, and fresh controllers it hosts."""
+        assert self.injector is not None
+        count = self.injector.crashes[node_id]
+        rng = restart_rng(self.plan.scenario.seed, node_id, count)
+        node = Node(node_id, self.plan, self._env_for(node_id), rng)
+        self.nodes[node_id] = node
+        for site in self.plan.sites:
+            if site.location == node_id and site.name in self.controllers:
+                site_rng = restart_rng(self.plan.scenario.seed, site.name, count)
+                self.controllers[site.name] = ControllerHost(
+                    site, self.plan.controller, self.plan, self, site_rng
+                )
+        return node
 
     # -- the environment nodes see -----------------------------------------------------------
     def now(self) -> float:
@@ -187,6 +230,8 @@ class Host:
         self.scheduler.schedule(message.deliver_at_s, self._release, message, measured=True)
 
     def _release(self, message: Message) -> None:
+        if self.faults is not None and lost_on_release(self.faults, message, self.now()):
+            return  # its receiver crashed, or its controller stopped
         self.messages_released += 1
         self._message_latency_s.append(message.deliver_at_s - message.sent_at_s)
         if isinstance(message, Report):

@@ -321,6 +321,36 @@ CATALOG: tuple[MetricSpec, ...] = (
         "remote CNOT's average gate fidelity",
         buckets=FIDELITY_BUCKETS,
     ),
+    # -- faults and recovery (README, "Faults") ------------------------------------------------
+    _spec("faults_total", "counter", ("kind",), "Faults injected, by kind (scenario or console)"),
+    _spec(
+        "faults_active",
+        "gauge",
+        (),
+        "Faults in effect now (links down, nodes crashed, controllers stopped, ...): a "
+        "step series to annotate other panels with",
+    ),
+    _spec(
+        "fault_detections_total",
+        "counter",
+        ("node",),
+        "Link changes a node detected from its heartbeats (down or back up)",
+    ),
+    _spec(
+        "reroutes_total",
+        "counter",
+        ("tenant",),
+        "Re-routes of a tenant's path by its routing controller (including withdrawals)",
+    ),
+    _spec(
+        "recovery_seconds",
+        "histogram",
+        ("kind",),
+        "Time from a fault to the first delivery, to every tenant it hit, of a pair made "
+        "after it",
+        "emulated",
+        EMULATED_SECONDS_BUCKETS,
+    ),
     # -- the emulator itself ----------------------------------------------------------------
     _spec(
         "emulated_time_seconds",

@@ -212,6 +212,48 @@ OVERVIEW: tuple[tuple[str, tuple[PanelSpec, ...]], ...] = (
         ),
     ),
     (
+        "Faults and recovery",
+        (
+            PanelSpec(
+                "Faults in effect",
+                (Query(f"sum({sel('qnemu_faults_active')})", "active faults"),),
+                "short",
+                description="Links down, nodes crashed, controllers stopped, lossy links and "
+                "degraded memories in effect now (scenario faults: and console actions). Read "
+                "it against the delivered rate above.",
+                low=0,
+                alarm=True,
+            ),
+            PanelSpec(
+                "Faults and detections",
+                (
+                    Query(f"sum by (kind) ({sel('qnemu_faults_total')})", "{{kind}}"),
+                    Query(f"sum({sel('qnemu_fault_detections_total')})", "detections"),
+                    Query(f"sum({sel('qnemu_reroutes_total')})", "re-routes"),
+                ),
+                "short",
+            ),
+            PanelSpec(
+                "Recovery time p50 / mean (emulated)",
+                (
+                    Query(
+                        "histogram_quantile(0.5, sum by (kind, le) "
+                        f"({sel('qnemu_recovery_seconds_bucket')}))",
+                        "p50 {{kind}}",
+                    ),
+                    Query(
+                        f"sum by (kind) ({sel('qnemu_recovery_seconds_sum')}) / "
+                        f"sum by (kind) ({sel('qnemu_recovery_seconds_count')})",
+                        "mean {{kind}}",
+                    ),
+                ),
+                "s",
+                description="From a fault to the first delivery, to every tenant it hit, of a "
+                "pair made after it.",
+            ),
+        ),
+    ),
+    (
         "Quality (ground truth, oracle)",
         (
             PanelSpec(

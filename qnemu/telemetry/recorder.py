@@ -32,6 +32,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from qnemu import records
 from qnemu.apps import quality, realized_utility
 from qnemu.apps.qkd import QkdTally
+from qnemu.fault_report import FaultTally
 from qnemu.records import DISCARD_REASONS, RunEvent
 from qnemu.results import VIOLATION_KINDS
 from qnemu.telemetry.catalog import CATALOG, PHASES, MetricSpec
@@ -165,7 +166,12 @@ class MetricsRecorder:
             records.Decision: self._on_decision,
             records.Admission: self._on_admission,
             records.Qnum: self._on_qnum,
+            records.Fault: self._on_fault,
+            records.FaultEnded: self._on_fault_ended,
+            records.Detected: self._on_detected,
+            records.Reroute: self._on_reroute,
         }
+        self._faults = FaultTally()  # recovery times, as summary.json computes them
 
     def _metric(self, name: str) -> Any:
         return self.m["qnemu_" + name]
@@ -200,6 +206,8 @@ class MetricsRecorder:
         self._p99_at = 0.0
         self._delivered = {}
         self._qkd = {}
+        self._faults = FaultTally()
+        self._series("faults_active").set(0)
         self._emulated_s = 0.0
         self._site = dict(zip(run.nodes, run.node_sites or (), strict=False))
         self._set_phase(run.run, "running")
@@ -264,6 +272,8 @@ class MetricsRecorder:
             handler = self._handlers.get(type(event))
             if handler is not None:
                 handler(event)
+            for kind, seconds in self._faults.add(event):
+                self._series("recovery_seconds", kind).observe(seconds)
             if event.t_s > self._emulated_s:
                 self._emulated_s = float(event.t_s)
         self._series("emulated_time_seconds").set(self._emulated_s)
@@ -417,6 +427,19 @@ class MetricsRecorder:
     def _on_admission(self, event: records.Admission) -> None:
         result = "admitted" if event.admitted else "rejected"
         self._series("admission_decisions_total", event.tenant, result).inc()
+
+    def _on_fault(self, event: records.Fault) -> None:
+        self._series("faults_total", event.kind).inc()
+        self._series("faults_active").inc()
+
+    def _on_fault_ended(self, event: records.FaultEnded) -> None:
+        self._series("faults_active").dec()
+
+    def _on_detected(self, event: records.Detected) -> None:
+        self._series("fault_detections_total", event.node).inc()
+
+    def _on_reroute(self, event: records.Reroute) -> None:
+        self._series("reroutes_total", event.tenant).inc()
 
     def _on_qnum(self, event: records.Qnum) -> None:
         labels = (event.tenant, self._controller())

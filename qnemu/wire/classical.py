@@ -32,6 +32,9 @@ class ClassicalNetwork:
         self.jitter_s = jitter_s
         self.loss = loss
         self._graph = graph
+        self._whole = graph  # before any link is avoided
+        self.avoided: frozenset[frozenset[str]] = frozenset()
+        self._routes: dict[str, dict[str, list[str]]] = {}
         # one Dijkstra per source, when that source first sends: a node talks to few
         # others, and all pairs of a 10,000-node network would not fit in memory
         self._delay: dict[str, dict[str, float]] = {}
@@ -48,14 +51,42 @@ class ClassicalNetwork:
         return row
 
     def delay_s(self, src: str, dst: str) -> float:
-        """Mean one-way delay between two nodes in emulated seconds (0 to oneself)."""
-        return self._row(src)[dst]
+        """Mean one-way delay between two nodes in emulated seconds (0 to oneself; inf
+        when every route is avoided)."""
+        return self._row(src).get(dst, math.inf)
+
+    def view(self) -> ClassicalNetwork:
+        """A copy with its own routing (one node's view, which it changes as it learns
+        links are down); the fiber graph is shared."""
+        return ClassicalNetwork(self._whole, self.processing_s, self.jitter_s, self.loss)
+
+    def avoid(self, links: frozenset[frozenset[str]]) -> None:
+        """Route around ``links`` (each a pair of node names) from now on."""
+        if links == self.avoided:
+            return
+        self.avoided = links
+        cut = [tuple(link) for link in links]
+        self._graph = nx.restricted_view(self._whole, [], cut) if cut else self._whole
+        self._delay.clear()
+        self._routes.clear()
+
+    def route(self, src: str, dst: str) -> list[str] | None:
+        """The nodes a message from ``src`` to ``dst`` passes (both ends included), or
+        None when no route is left."""
+        row = self._routes.get(src)
+        if row is None:
+            row = self._routes[src] = nx.single_source_dijkstra_path(
+                self._graph, src, weight=self._hop_delay_s
+            )
+        return row.get(dst)
 
     def sample_delay_s(self, rng: np.random.Generator, src: str, dst: str) -> float | None:
         """A delay drawn for one message, or None when the message is lost."""
         if self.loss > 0.0 and src != dst and rng.random() < self.loss:
             return None  # a node's message to itself never touches the network
-        delay = self._row(src)[dst]
+        delay = self._row(src).get(dst)
+        if delay is None:
+            return None  # no route left in this view
         if self.jitter_s > 0.0 and src != dst:
             delay = max(delay - self.processing_s, delay + rng.normal(0.0, self.jitter_s))
         return delay
