@@ -22,8 +22,8 @@ from qnemu.planning.plan import NetworkPlan
 from qnemu.records import FrameRejected, RunEvent
 from qnemu.runtime.faults import FaultInjector, FaultWorld, NodeEnv, lost_on_release, restart_rng
 from qnemu.runtime.scheduler import ScheduledCall, _Kernel
-from qnemu.scenario.spec import FaultSpec
 from qnemu.runtime.transport import BadFrame
+from qnemu.scenario.spec import FaultSpec
 from qnemu.truth.store import GroundTruthStore
 from qnemu.wire.messages import Message, Report, decode, encode
 

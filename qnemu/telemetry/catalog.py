@@ -346,8 +346,7 @@ CATALOG: tuple[MetricSpec, ...] = (
         "recovery_seconds",
         "histogram",
         ("kind",),
-        "Time from a fault to the first delivery, to every tenant it hit, of a pair made "
-        "after it",
+        "Time from a fault to the first delivery, to every tenant it hit, of a pair made after it",
         "emulated",
         EMULATED_SECONDS_BUCKETS,
     ),
