@@ -455,9 +455,9 @@ def test_tenant_f_min_range_and_rate():
 
 def test_tenant_unknown_app_and_duplicate_name():
     raw = chain()
-    raw["tenants"].append(dict(raw["tenants"][0], app="teleport"))
+    raw["tenants"].append(dict(raw["tenants"][0], app="chess"))
     problems = problems_of(raw)
-    assert "tenants[1].app: must be 'qkd', 'dqc' or 'dqs', got 'teleport'" in problems
+    assert "tenants[1].app: must be 'qkd', 'dqc', 'dqs' or 'teleport', got 'chess'" in problems
 
 
 def test_duplicate_tenant_name():

@@ -46,8 +46,8 @@ def test_utility_is_rate_times_quality():
 
 
 def test_unknown_app_lists_valid_ones():
-    with pytest.raises(ValueError, match=r"app: unknown app 'teleport'.*qkd, dqc, dqs"):
-        quality("teleport", 0.9, 0.5)
+    with pytest.raises(ValueError, match=r"app: unknown app 'chess'.*qkd, dqc, dqs"):
+        quality("chess", 0.9, 0.5)
 
 
 def test_dotted_path_app():
