@@ -20,6 +20,7 @@ from rich.console import Console
 from qnemu.cli_errors import HELP, fail, say_error, warn
 from qnemu.errors import QnemuError, one_line
 from qnemu.experiments.cli import compare as compare_command
+from qnemu.service.cli import request_app
 from qnemu.telemetry.cli import (
     DEFAULT_HOST,
     DEFAULT_LINGER_S,
@@ -227,6 +228,33 @@ def run(
             "--debug", help="On a failure, print the full traceback too (always in error.txt)."
         ),
     ] = False,
+    api_port: Annotated[
+        int | None,
+        typer.Option(help="Serve the northbound HTTP API on this port (0: a free one)."),
+    ] = None,
+    api_host: Annotated[str, typer.Option(help="Address the API listens on.")] = "127.0.0.1",
+    api_token: Annotated[
+        str | None,
+        typer.Option(help="The API's bearer token (default: a random one, printed once)."),
+    ] = None,
+    live_console: Annotated[
+        bool,
+        typer.Option(
+            "--console",
+            help="Open a live console (Mininet style: nodes, links, link A B down, node X "
+            "crash, ...; help lists them) while emulated time flows, in virtual time paced "
+            "by the wall clock (--dilation, default 50).",
+        ),
+    ] = False,
+    replay: Annotated[
+        Path | None,
+        typer.Option(
+            "--replay",
+            metavar="DIR",
+            help="Re-run a recorded run (its results folder) with the same faults and "
+            "console actions at the same emulated times.",
+        ),
+    ] = None,
 ) -> None:
     """Run an emulation and write its results folder.
 
@@ -247,6 +275,13 @@ def run(
         if controller is not None:
             overrides["control.architecture"] = controller
         loaded = load_scenario(source, overrides=overrides)
+        if replay is not None or live_console:
+            from qnemu.console import replay_scenario, with_recovery
+
+            if replay is not None:
+                loaded = replay_scenario(str(replay))
+            loaded = with_recovery(loaded)
+            virtual = virtual or live_console  # the console paces virtual time
         if save is not None:
             _save(source, overrides, save, _topo_command(topo, hardware, tenant or []))
         _warn_unused(source, overrides, settings, loaded)
@@ -270,9 +305,17 @@ def run(
             address=address,
             say=lambda text: console.print(text, markup=False),
         )
+        api = None
+        if api_port is not None:
+            from qnemu.service.cli import start_api
+
+            api = start_api(emulation, api_host, api_port, api_token)
     except QnemuError as exc:
         fail(exc)
     emulation.telemetry = sink
+    if api is not None:
+        shown = f", token {api.token} (also in the results folder)" if api.generated else ""
+        console.print(f"api: {api.url}{shown}", markup=False, highlight=False)
     if sink is not None:
         console.print(f"metrics: {sink.url}", markup=False, highlight=False)
     console.print(
@@ -282,9 +325,15 @@ def run(
     )
     from qnemu.cli_view import LiveView, print_summary
 
-    view = LiveView(console, loaded.duration_s, enabled=not quiet and console.is_terminal)
-    emulation.on_progress = view.update
-    summary = _run_to_the_end(emulation, view, debug)
+    enabled = not quiet and console.is_terminal and not live_console
+    view = LiveView(console, loaded.duration_s, enabled=enabled)
+    emulation.on_progress = view.update if view.enabled else None
+    if live_console:
+        from qnemu.console import ConsoleRun
+
+        summary = _run_to_the_end(ConsoleRun(emulation), view, debug)
+    else:
+        summary = _run_to_the_end(emulation, view, debug)
     print_summary(console, summary)
     console.print(f"results: {summary['results']}", markup=False, highlight=False)
 
@@ -498,6 +547,7 @@ def examples_show(
 
 app.add_typer(examples_app, name="examples")
 app.add_typer(dashboards_app, name="dashboards")
+app.add_typer(request_app, name="request")
 
 
 def dilation_reason(option: float | None, scenario: Any) -> str:
@@ -550,7 +600,9 @@ def _run_failed(line: str, details: str, folder: Any, debug: bool) -> None:
     """A run that failed while it ran: one line (and where its records are), exit 1."""
     if debug and details:
         sys.stderr.write(details if details.endswith("\n") else details + "\n")
-    fail(line, status=1) if folder is None else say_error(line)
+    if folder is None:
+        fail(line, status=1)
+    say_error(line)
     console.print(
         f"results: {folder.path} (status failed; traceback in error.txt)",
         markup=False,

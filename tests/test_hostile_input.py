@@ -162,7 +162,7 @@ CLI_CASES = {
     "--dilation abc": (["run", "{file}", "--virtual", "--dilation", "abc"], "--dilation"),
     "unknown option": (["run", "{file}", "--no-such-option"], "--no-such-option"),
     "unknown command": (["frobnicate"], "frobnicate"),
-    "missing argument": (["validate"], "scenario"),
+    "missing argument": (["validate"], "SCENARIO"),
     "--set a huge number": (
         ["run", "{file}", "--virtual", "--set", "duration_s=1e999"],
         "duration_s",
