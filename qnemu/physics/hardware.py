@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.optimize import brentq
 
 from qnemu.physics import _checks
 from qnemu.physics.channels import decohere
@@ -261,6 +260,8 @@ def t_long_eb(
     textbook one-half-stored figure). First crossing found on a logarithmic time grid,
     refined with brentq. 0.0 if F(0) <= 2/3; ``math.inf`` if F never reaches 2/3.
     """
+    from scipy.optimize import brentq  # scipy only when a root is found (CLI start-up)
+
     _checks.pair_matrix("rho0", rho0)
     t1, t2 = _checks.t1_t2("t1_s", t1_s, "t2_s", t2_s)
     t1_o, t2_o = _checks.t1_t2("t1_other_s", t1_other_s, "t2_other_s", t2_other_s)
