@@ -210,7 +210,9 @@ class Node:
         targets = dict.fromkeys(path)
         targets.update(dict.fromkeys(self.plan.site_of[n].location for n in path))
         self.env.emit(
-            records.TenantRemoved(t_s=self.env.now(), node=self.node_id, tenant=tenant, origin=origin)
+            records.TenantRemoved(
+                t_s=self.env.now(), node=self.node_id, tenant=tenant, origin=origin
+            )
         )
         for target in targets:
             self.send(TenantLeave, target, tenant=tenant)

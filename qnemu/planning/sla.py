@@ -21,6 +21,7 @@ Pure functions of floats; docs/service.md derives it and reports its calibration
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -50,7 +51,7 @@ class GapMoments:
 def gap_moments(times_s: Sequence[float]) -> GapMoments | None:
     """Moments of the gaps between sorted event times (None with fewer than
     :data:`MIN_GAPS` gaps)."""
-    gaps = [b - a for a, b in zip(times_s, times_s[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times_s)]
     if len(gaps) < MIN_GAPS:
         return None
     n = len(gaps)

@@ -17,16 +17,16 @@ from qnemu.physics.hardware import PROFILES, HardwareProfile
 from qnemu.scenario import topology
 from qnemu.scenario.faults import resolve_faults
 from qnemu.scenario.problems import _fmt, _validate
-from qnemu.scenario.service import check_service
 from qnemu.scenario.schema import (
     _PROFILE_FIELDS,
-    SliceModel,
     ControlModel,
     HardwareEntry,
     ScenarioModel,
+    SliceModel,
     TenantModel,
     TopologyModel,
 )
+from qnemu.scenario.service import check_service
 from qnemu.scenario.spec import (
     MAX_REPORTS,
     MAX_WALL_S,
@@ -36,8 +36,8 @@ from qnemu.scenario.spec import (
     NodeSpec,
     RuntimeSpec,
     Scenario,
-    SliceSpec,
     SlaSpec,
+    SliceSpec,
     TenantSpec,
     _FrozenMap,
     _names,

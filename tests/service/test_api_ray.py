@@ -7,6 +7,7 @@ import stat
 import threading
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 
@@ -96,10 +97,9 @@ def test_api_adds_and_removes_a_tenant_on_a_live_run(tmp_path) -> None:
     carol = outcome["tenants"]["carol"]
     assert carol["added_at_s"] is not None and carol["removed_at_s"] > carol["added_at_s"]
     folder = outcome["results"]
-    events = [json.loads(line) for line in open(f"{folder}/events.jsonl")]
-    kinds = {
-        (e["event"], e.get("origin")) for e in events if e["tenant"] == "carol" if "tenant" in e
-    }
+    lines = (Path(folder) / "events.jsonl").read_text().splitlines()
+    events = [json.loads(line) for line in lines]
+    kinds = {(e["event"], e.get("origin")) for e in events if e.get("tenant") == "carol"}
     assert ("tenant_added", "api") in kinds and ("tenant_removed", "api") in kinds
     assert any(e["event"] == "path_setup" and e["tenant"] == "carol" for e in events)
     token_file = api.token_file
