@@ -37,7 +37,7 @@ def run(scenario, architecture, seed, out):
 
 
 def rate_series(events, duration_s):
-    bins = [0] * int(round(duration_s / BIN_S))
+    bins = [0] * round(duration_s / BIN_S)
     for e in events:
         if e["event"] == "delivered":
             bins[min(len(bins) - 1, int(e["t_s"] / BIN_S))] += 1
