@@ -105,14 +105,16 @@ class LinkLayer:
             return
         self.active.add(tenant)
         for lp in self._links.values():
-            if tenant in lp.tenants and self._on_path(tenant, lp) and lp.name not in self._links_started:
+            if (
+                tenant in lp.tenants
+                and self._on_path(tenant, lp)
+                and lp.name not in self._links_started
+            ):
                 self._links_started.add(lp.name)
                 for mode in range(lp.modes):
                     self._free_mode(lp, mode)
 
-    def learn_tenant(
-        self, tenant: str, path: list[str], slice_name: str | None = None
-    ) -> None:
+    def learn_tenant(self, tenant: str, path: list[str], slice_name: str | None = None) -> None:
         """A tenant added live uses this node's links along ``path``: they serve it too
         (this node's own copy of their plans; links not in the plan stay as they are)."""
         if self.node_id not in path:

@@ -46,14 +46,24 @@ def _rows(controllers=CONTROLLERS):
     rows = []
     for controller, t2, repeat in itertools.product(controllers, RATES, range(3)):
         rate, fidelity = RATES[t2][repeat], FIDELITIES[t2][repeat]
-        rows.append({
-            "run": str(len(rows)), "controller": controller, "repeat": str(repeat), T2: t2,
-            "rate_hz": str(rate), "fidelity_mean": str(fidelity) if rate else "",
-            "utility": str(rate), "violations": str(3 * repeat),
-            "controller_decision_latency_s": str(0.002 + 0.0001 * repeat),
-            "lateness_p99_s": str(0.001 * repeat), "tenant.e2e.rate_hz": str(rate),
-            "tenant.e2e.fidelity_mean": str(fidelity) if rate else "",
-            "tenant.e2e.utility": str(rate), "overloaded": "false"})
+        rows.append(
+            {
+                "run": str(len(rows)),
+                "controller": controller,
+                "repeat": str(repeat),
+                T2: t2,
+                "rate_hz": str(rate),
+                "fidelity_mean": str(fidelity) if rate else "",
+                "utility": str(rate),
+                "violations": str(3 * repeat),
+                "controller_decision_latency_s": str(0.002 + 0.0001 * repeat),
+                "lateness_p99_s": str(0.001 * repeat),
+                "tenant.e2e.rate_hz": str(rate),
+                "tenant.e2e.fidelity_mean": str(fidelity) if rate else "",
+                "tenant.e2e.utility": str(rate),
+                "overloaded": "false",
+            }
+        )
     return rows
 
 
@@ -62,6 +72,7 @@ def _groups(rows=None):
 
 
 # -- the metric's range -------------------------------------------------------------------
+
 
 def test_every_metric_column_has_its_range():
     for column in (*metric_columns(["qkd", "a.b"]), *TOTAL_METRICS):
@@ -81,26 +92,34 @@ def test_summary_keeps_the_raw_interval_the_display_clips():
     assert format_interval(interval, bounds=(0.0, None)) == "17 [0, 88]"
     assert format_interval(interval) == "17 ± 72"
     assert format_interval(mean_ci([0.97, 0.999, 0.93]), bounds=(0.0, 1.0)) == (
-        "0.966 [0.880, 1.000]")
+        "0.966 [0.880, 1.000]"
+    )
 
 
 # -- plots ----------------------------------------------------------------------------------
 
+
 def _error_ends(figure):
     """The lower and upper y of every error bar drawn (the errorbar LineCollections)."""
     axes = figure.axes[0]
-    segments = [s for c in axes.collections if isinstance(c, LineCollection)
-                for s in c.get_segments()]
+    segments = [
+        s for c in axes.collections if isinstance(c, LineCollection) for s in c.get_segments()
+    ]
     assert segments, "no error bars drawn"
     return [min(s[:, 1]) for s in segments], [max(s[:, 1]) for s in segments]
 
 
-@pytest.mark.parametrize(("draw", "metric"), [
-    *(("bar", m) for m, _, _ in TABLE_METRICS), *(("sweep", m) for m in SWEEP_METRICS)])
+@pytest.mark.parametrize(
+    ("draw", "metric"),
+    [*(("bar", m) for m, _, _ in TABLE_METRICS), *(("sweep", m) for m in SWEEP_METRICS)],
+)
 def test_error_bars_stay_within_what_the_metric_can_take(draw, metric):
     groups = _groups()
-    figure = (bar_figure(groups, metric, CONTROLLERS) if draw == "bar"
-              else sweep_figure(groups, metric, [T2]))
+    figure = (
+        bar_figure(groups, metric, CONTROLLERS)
+        if draw == "bar"
+        else sweep_figure(groups, metric, [T2])
+    )
     lows, highs = _error_ends(figure)
     assert min(lows) >= 0.0
     if metric == "fidelity_mean":
@@ -131,8 +150,11 @@ def _rendered_boxes(figure):
     renderer = figure.canvas.get_renderer()
     axes = figure.axes[0]
     low, high = sorted(axes.get_xlim())
-    labels = [t for t in axes.get_xticklabels()  # those drawn: inside the axis' range
-              if t.get_text() and low <= t.get_position()[0] <= high]
+    labels = [
+        t
+        for t in axes.get_xticklabels()  # those drawn: inside the axis' range
+        if t.get_text() and low <= t.get_position()[0] <= high
+    ]
     texts = [*labels, axes.title, axes.xaxis.label, axes.yaxis.label, *figure.legends]
     return renderer, labels, [t.get_window_extent(renderer) for t in texts]
 
@@ -141,13 +163,16 @@ def _rendered_boxes(figure):
 def test_labels_are_horizontal_inside_the_figure_and_apart(params):
     rows = []
     for row in _rows():
-        for dst, scheduling in itertools.product(("n2", "n3", "n4", "n6"),
-                                                 ("synchronous", "asynchronous")):
+        for dst, scheduling in itertools.product(
+            ("n2", "n3", "n4", "n6"), ("synchronous", "asynchronous")
+        ):
             rows.append({**row, "tenants.0.dst": dst, "control.scheduling": scheduling})
     groups = group_rows(rows, params, CONTROLLERS, all_metrics(["e2e"]))
-    for figure in (bar_figure(groups, "rate_hz", CONTROLLERS),
-                   sweep_figure(groups, "rate_hz", params),
-                   scatter_figure(rows, "e2e", CONTROLLERS)):
+    for figure in (
+        bar_figure(groups, "rate_hz", CONTROLLERS),
+        sweep_figure(groups, "rate_hz", params),
+        scatter_figure(rows, "e2e", CONTROLLERS),
+    ):
         renderer, labels, boxes = _rendered_boxes(figure)
         assert all(label.get_rotation() == 0 for label in labels)
         whole = figure.bbox
@@ -225,8 +250,10 @@ def test_markdown_table_fits_100_columns_with_whole_names():
     assert "[a, b]: the 95% interval clipped" in text  # said where it happened
 
 
-@pytest.mark.parametrize(("width", "controllers"), [
-    (100, CONTROLLERS), (80, ["centralized", "distributed", "hierarchical"])])
+@pytest.mark.parametrize(
+    ("width", "controllers"),
+    [(100, CONTROLLERS), (80, ["centralized", "distributed", "hierarchical"])],
+)
 def test_terminal_table_fits_the_console_with_whole_names(width, controllers):
     """Split into as many tables as the console's width needs, each repeating the keys."""
     groups = group_rows(_rows(controllers), [T2], controllers, all_metrics(["e2e"]))
@@ -248,11 +275,28 @@ def test_compare_cli_table_fits_100_columns(tiny, tmp_path):
     """The real command, a user controller named by its file and 3 T2 values."""
     long = "examples/controllers/freshest_first.py:FreshestFirst"
     done = subprocess.run(
-        [sys.executable, "-m", "qnemu.experiments.cli", tiny, "--controllers",
-         f"distributed,{long}", "--repeats", "2", "--sweep", f"{T2}=0.005,0.02,1",
-         "--results", tmp_path, "--virtual", "--quiet"],
-        capture_output=True, text=True, timeout=300, cwd=ROOT,
-        env={**os.environ, "COLUMNS": "100"})
+        [
+            sys.executable,
+            "-m",
+            "qnemu.experiments.cli",
+            tiny,
+            "--controllers",
+            f"distributed,{long}",
+            "--repeats",
+            "2",
+            "--sweep",
+            f"{T2}=0.005,0.02,1",
+            "--results",
+            tmp_path,
+            "--virtual",
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        env={**os.environ, "COLUMNS": "100"},
+    )
     assert done.returncode == 0, done.stderr
     folder = Path(re.search(r"^comparison: (.+)$", done.stdout, re.MULTILINE).group(1))
     table = [line for line in done.stdout.splitlines() if line[:1] in "┏┃┡│└"]

@@ -48,7 +48,16 @@ def test_the_console_cuts_a_link_crashes_a_node_and_the_run_replays(tmp_path):
     scenario = tmp_path / "ring.yaml"
     scenario.write_text(SCENARIO)
     child = _qnemu(
-        ["run", str(scenario), "--console", "--dilation", "40", "--no-metrics", "--results", "runs"],
+        [
+            "run",
+            str(scenario),
+            "--console",
+            "--dilation",
+            "40",
+            "--no-metrics",
+            "--results",
+            "runs",
+        ],
         tmp_path,
     )
     child.expect_exact(PROMPT)

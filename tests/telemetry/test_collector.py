@@ -224,9 +224,7 @@ def test_every_series_names_its_run_by_the_results_folder(make_chain, tmp_path):
     folder = Path(sink.summary["results"]).name
     labeled = [s.labels for family in text_string_to_metric_families(text) for s in family.samples]
     assert {labels.get("run") for labels in labeled} == {folder}
-    assert {labels["controller"] for labels in labeled if "controller" in labels} == {
-        "distributed"
-    }
+    assert {labels["controller"] for labels in labeled if "controller" in labels} == {"distributed"}
     assert {labels["site"] for labels in labeled if "site" in labels} == {
         "distributed@n0",
         "distributed@n1",
