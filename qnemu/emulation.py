@@ -68,7 +68,7 @@ from qnemu.service.sla import ServiceLedger, sla_predicted
 # Wall seconds between arming the actors and emulated time 0: a few times what one call to
 # every actor took while connecting (the arming call is alike), within these bounds.
 START_MARGIN_S = 1.5
-MIN_START_MARGIN_S = 0.25
+MIN_START_MARGIN_S = 0.5
 START_MARGIN_CALLS = 4.0
 #: SLA windows are counted this many wall seconds behind the drained time (records of
 #: the last moments may still be on their way from the actors).

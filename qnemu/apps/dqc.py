@@ -22,6 +22,7 @@ Six-qubit order: (R_c, c, a, b, t, R_t); pair order (a, b) = (source, destinatio
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,7 +37,30 @@ _IDEAL_VEC = np.linalg.eigh(_IDEAL)[1][:, -1]  # the pure ideal Choi state
 
 
 def process_fidelity(rho_pair: np.ndarray, error_src: float = 0.0, error_dst: float = 0.0) -> float:
-    """Process fidelity of the remote CNOT realized through ``rho_pair`` (outcome-averaged)."""
+    """Process fidelity of the remote CNOT realized through ``rho_pair`` (outcome-averaged).
+
+    The six-qubit evaluation is linear in the pair's state, so it runs once per pair of
+    measurement errors on the 16 two-qubit Pauli operators (:func:`_pauli_response`);
+    a pair's figure is then the Pauli expansion of its state against that response,
+    exact and a few microseconds per delivered pair.
+    """
+    coefficients = np.einsum("kij,ji->k", _PAULI_BASIS, np.asarray(rho_pair)).real / 4.0
+    return float(coefficients @ _pauli_response(float(error_src), float(error_dst)))
+
+
+_PAULIS_1 = (np.eye(2), mq.X, np.array([[0, -1j], [1j, 0]]), mq.Z)
+_PAULI_BASIS = np.array([np.kron(p, q) for p in _PAULIS_1 for q in _PAULIS_1], dtype=complex)
+
+
+@functools.lru_cache(maxsize=64)
+def _pauli_response(error_src: float, error_dst: float) -> np.ndarray:
+    """The six-qubit evaluation of each two-qubit Pauli operator (Hermitian, so real)."""
+    return np.array([_evaluate(p, error_src, error_dst) for p in _PAULI_BASIS])
+
+
+def _evaluate(rho_pair: np.ndarray, error_src: float, error_dst: float) -> float:
+    """The protocol on the six-qubit density matrix, every branch summed (linear in
+    ``rho_pair``)."""
     state = mq.tensor(mq.PHI_PLUS, rho_pair, mq.PHI_PLUS)
     state = mq.apply(state, mq.CNOT, [1, 2])
     out = np.zeros((16, 16), dtype=complex)

@@ -53,7 +53,8 @@ def tenant_problems(
     """What is wrong with one tenant's times, slice and SLA (an empty list: nothing)."""
     out = []
     at, until = tenant.at_s, tenant.until_s
-    if duration_s is not None and at >= duration_s:
+    # an invalid duration is reported once, where it is, not again for every tenant
+    if duration_s is not None and duration_s > 0 and at >= duration_s:
         out.append(
             f"{path}.at_s: must be before the end of the run ({_fmt(duration_s)} s), got {_fmt(at)}"
         )

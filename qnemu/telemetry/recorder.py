@@ -75,9 +75,10 @@ class RunInfo:
     def from_plan(cls, plan: Any, emulator: dict[str, Any], run: str | None = None) -> RunInfo:
         """From a :class:`qnemu.planning.plan.NetworkPlan` and the sink's ``emulator`` info.
 
-        ``run`` names the run; ``emulator["run"]`` (the results folder's name, when the
-        emulation passes it) wins over it, and without either the name is made the way the
-        results folder's is (see :func:`run_name`).
+        ``run`` names the run when the sink was given a label (``qnemu compare``'s
+        ``comparison/run``); otherwise ``emulator["run"]`` (the results folder's name, which
+        the emulation passes), and without either the name is made the way the results
+        folder's is (see :func:`run_name`).
         """
         from qnemu.runtime.pacing import overload_tolerance_s
 
@@ -101,7 +102,8 @@ class RunInfo:
             actors=int(emulator.get("actors") or 0),
             dilation=dilation,
             lateness_tolerance_s=tolerance,
-            run=str(emulator.get("run") or run or run_name(scenario.name)),
+            # a label the sink was given (compare's folder/run) wins over the folder's name
+            run=str(run or emulator.get("run") or run_name(scenario.name)),
         )
 
 

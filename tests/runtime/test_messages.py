@@ -22,6 +22,7 @@ def _example(cls):
             "bool": True,
             "list[str]": ["a", "b"],
             "list[list]": [["p", 1.5], ["q", 2.5]],
+            "dict[str, Any]": {"name": "t", "rate_hz": 10.0, "path": ["a", "b"]},
         }[f.type]
     return cls(**values)
 

@@ -38,7 +38,9 @@ BUSY = {
     "tenants": [
         {
             "name": "ab",
-            "app": "dqc",
+            # dqs: pairs used at once; a dqc tenant's remote CNOT adds two classical bits
+            # per pair, which would load this 2-core machine before the freeze does
+            "app": "dqs",
             "src": "alice",
             "dst": "bob",
             "rate_hz": 10,
