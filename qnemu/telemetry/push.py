@@ -17,13 +17,13 @@ from typing import Any
 
 from qnemu.telemetry.collector import TelemetryError
 from qnemu.telemetry.dashboards import (
-    DASHBOARDS,
     DATASOURCE_UID,
-    DEFAULT_PROMETHEUS_URL,
     FOLDER,
     build_dashboard,
     datasource_config,
 )
+from qnemu.telemetry.endpoints import DEFAULT_PROMETHEUS_URL
+from qnemu.telemetry.panels import DASHBOARDS
 
 
 def push_dashboards(

@@ -35,6 +35,7 @@ from qnemu.apps.qkd import QkdTally
 from qnemu.fault_report import FaultTally
 from qnemu.records import DISCARD_REASONS, RunEvent
 from qnemu.results import VIOLATION_KINDS
+from qnemu.scenario.spec import FAULT_KINDS
 from qnemu.telemetry.catalog import CATALOG, PHASES, MetricSpec
 
 LATENESS_WINDOW = 20_000  # lateness samples behind the live p99 (a few seconds of traffic)
@@ -234,11 +235,15 @@ class MetricsRecorder:
             self._series("controller_compute_seconds", run.controller, site)
         self._series("classical_message_latency_seconds")
         self._series("emulator_lateness_seconds")
+        for kind in FAULT_KINDS:  # a run without faults shows 0, not "No data"
+            self._series("faults_total", kind)
+            self._series("recovery_seconds", kind)
 
     def _start_node(self, node: str, memories: int) -> None:
         self._series("memory_slots", node).set(memories)
         self._series("memory_slots_occupied", node).set(0)
         self._series("heralds_total", node)
+        self._series("fault_detections_total", node)
         self._series("memory_age_at_use_seconds", node)
         for result in ("success", "failure"):
             self._series("swaps_total", node, result)
@@ -253,6 +258,7 @@ class MetricsRecorder:
         controller = self._controller()
         self._delivered[tenant.name] = [0, 0.0]
         self._series("tenant_min_fidelity", tenant.name).set(tenant.f_min)
+        self._series("reroutes_total", tenant.name)
         self._series("pairs_delivered_total", tenant.name, controller)
         self._series("delivered_fidelity", tenant.name, controller)
         self._series("delivered_latency_seconds", tenant.name, controller)

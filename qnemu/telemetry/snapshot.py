@@ -24,13 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from qnemu.telemetry.collector import TelemetryError
-from qnemu.telemetry.dashboards import (
-    ALL,
-    DASHBOARDS,
-    DEFAULT_PROMETHEUS_URL,
-    RATE,
-    build_dashboard,
-)
+from qnemu.telemetry.dashboards import build_dashboard
+from qnemu.telemetry.endpoints import DEFAULT_PROMETHEUS_URL
+from qnemu.telemetry.panels import ALL, DASHBOARDS, RATE
 
 DEFAULT_RANGE_S = 300.0  # the dashboards' default time range: the last 5 minutes
 RATE_WINDOW = "5s"  # what $__rate_interval becomes at qnemu's 1 s scrape interval

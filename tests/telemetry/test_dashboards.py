@@ -9,6 +9,7 @@ from typer.testing import CliRunner
 from qnemu.telemetry import dashboards
 from qnemu.telemetry.catalog import BY_NAME
 from qnemu.telemetry.cli import dashboards_app
+from qnemu.telemetry.panels import metrics_used
 
 SHIPPED = Path(__file__).resolve().parents[2] / "dashboards"
 
@@ -38,7 +39,7 @@ def test_both_views_exist_and_every_query_reads_catalog_metrics():
     queries = shipped_queries()
     assert len(queries) > 25
     for _, title, expr in queries:
-        used = dashboards.metrics_used(expr)
+        used = metrics_used(expr)
         assert used and used <= set(BY_NAME), (title, expr)
 
 

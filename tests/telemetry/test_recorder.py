@@ -324,12 +324,15 @@ def test_a_second_run_keeps_the_first_runs_final_values():
 
 
 def test_run_info_takes_the_folder_name_the_emulation_passes(make_chain):
+    """The results folder's name, unless the sink was given a label (compare's
+    ``comparison/run``, which must tell the runs of one comparison apart)."""
     from qnemu.emulation import Emulation
 
     plan = Emulation(make_chain(2, t2_s=1.0, f_min=0.5, duration_s=0.01), mode="virtual").plan
-    assert RunInfo.from_plan(plan, {"run": "20250101-000000-chain2"}, "x").run == (
+    assert RunInfo.from_plan(plan, {"run": "20250101-000000-chain2"}).run == (
         "20250101-000000-chain2"
     )
+    assert RunInfo.from_plan(plan, {"run": "20250101-000000-chain2"}, "cmp/x").run == "cmp/x"
     assert RunInfo.from_plan(plan, {}, "x").run == "x"
     named = RunInfo.from_plan(plan, {}).run
     assert named.endswith("-chain2") and named[:8].isdigit()
