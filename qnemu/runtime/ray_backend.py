@@ -39,7 +39,8 @@ from pathlib import Path
 from typing import Any
 
 from qnemu.errors import EmulationError
-from qnemu.planning.plan import Calibration, NetworkPlan
+from qnemu.planning.calibration import Calibration
+from qnemu.planning.plan import NetworkPlan
 from qnemu.runtime import reaper
 from qnemu.runtime.clock import Clock
 from qnemu.runtime.failure import RunFailed
