@@ -34,8 +34,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-import numpy as np
-
 from qnemu.control.api import Controller
 from qnemu.control.registry import controller_name
 from qnemu.errors import EmulationError, ScenarioError
@@ -51,12 +49,10 @@ from qnemu.results import (
 from qnemu.runtime.failure import RunFailed
 from qnemu.runtime.host import Host
 from qnemu.runtime.pacing import (
-    CLOCK_OFFSET_BUDGET,
     LIVE_OVERLOAD_MIN_SAMPLES,
     dilation_for,
     overload_tolerance_s,
 )
-from qnemu.runtime.placement import auto_nodes_per_actor, group_nodes
 from qnemu.runtime.scheduler import VirtualScheduler
 from qnemu.scenario import Scenario
 
@@ -65,11 +61,6 @@ if TYPE_CHECKING:
 from qnemu.service.live import LiveTenants
 from qnemu.service.sla import ServiceLedger, sla_predicted
 
-# Wall seconds between arming the actors and emulated time 0: a few times what one call to
-# every actor took while connecting (the arming call is alike), within these bounds.
-START_MARGIN_S = 1.5
-MIN_START_MARGIN_S = 0.5
-START_MARGIN_CALLS = 4.0
 #: SLA windows are counted this many wall seconds behind the drained time (records of
 #: the last moments may still be on their way from the actors).
 HEARTBEAT_LAG_S = 0.3
@@ -173,7 +164,7 @@ class Emulation:
         self._late_count = 0  # samples beyond the tolerance so far
         self._overload_seen_at: float | None = None  # emulated s the run first looked it
         self._t0, self._dilation_now = 0.0, 1.0  # of the run going on (Ray mode)
-        self._start_margin_s = START_MARGIN_S
+        self._start_margin_s = 0.0  # of the run going on (Ray mode)
         self._secret = secrets.token_bytes(32)  # authenticates this run's transport
         self._emulator: dict[str, Any] = {}  # the emulator block, filled as the run goes
         self._reached_s = 0.0  # emulated time up to which every record is in the folder
@@ -349,135 +340,35 @@ class Emulation:
     # -- Ray ---------------------------------------------------------------------------------
     def _run_ray(self, builder: SummaryBuilder) -> dict[str, Any]:
         from qnemu.runtime import ray_backend
+        from qnemu.runtime.startup import start_actors
 
-        wall_start = time.time()
-        started = ray_backend.start_ray(self.address)
+        ray_started = ray_backend.start_ray(self.address)
         actors: list = []
         try:
-            ids = [n.id for n in self.scenario.nodes]
-            nodes = ray_backend.cluster_nodes()
-            placement = ray_backend.resolve_placement(self.scenario.runtime.placement, nodes)
-            per_actor = self.scenario.runtime.nodes_per_actor
-            if per_actor is not None and per_actor < 1:
-                raise ScenarioError(f"runtime.nodes_per_actor: must be >= 1, got {per_actor}")
-            if per_actor is None:
-                cpus = ray_backend.cluster_cpus() if placement == "spread" else None
-                per_actor = auto_nodes_per_actor(len(ids), cpus)
-            machines = {n.id: n.machine for n in self.scenario.nodes}
-            groups = group_nodes(ids, per_actor, machines)
-            targets = ray_backend.plan_placement(groups, machines, placement, nodes)
-            used = len(set(targets))
-            if per_actor > 1:
-                self.say(
-                    f"packing {per_actor} nodes per actor ({len(groups)} actors for "
-                    f"{len(ids)} nodes) so the machines can serve them"
-                )
-            if len(nodes) > 1:
-                self.say(
-                    f"cluster: {len(nodes)} Ray nodes, placement {placement}, "
-                    f"{len(groups)} actors on {used} of them"
-                )
-            # Actors dial each other on their node's IP when several machines may be involved.
-            bind = ray_backend.NODE_IP if len(nodes) > 1 else "127.0.0.1"
-            actors = ray_backend.spawn(
-                _portable(self.scenario), groups, bind, targets, self._secret, self.plan.calibration
+            started = start_actors(
+                self.scenario,
+                self.plan,
+                self._secret,
+                ray_started=ray_started,
+                dilation=None if self.dilation is None else float(self.dilation),
+                dilation_reason=self.dilation_reason,
+                choose=self.choose,
+                say=self.say,
+                spawned=actors.extend,
             )
-            self._groups = groups
-            placed = ray_backend.call_all(actors, "listen", names=groups)
-            startup_s = time.time() - wall_start
-            self.book = {i: (p["address"], p["port"]) for i, p in enumerate(placed)}
-            self.actor_pids = [p["pid"] for p in placed]
-            called = time.time()
-            ray_backend.call_all(actors, "connect", self.book, names=groups)
-            self._start_margin_s = min(
-                START_MARGIN_S, max(MIN_START_MARGIN_S, START_MARGIN_CALLS * (time.time() - called))
-            )
-            dilation, calibration = self._dilation(actors)
-            clock = self._clock_offsets(actors, placed, dilation)
-            expected = self._expect(dilation, time.time() - wall_start)
-            self._emulator = {
-                "mode": "ray",
-                "dilation": dilation,
-                "dilation_reason": self.dilation_reason,
-                **calibration,
-                "expected_wall_s": expected,
-                "ray_node_id": next((n.node_id for n in nodes if n.is_driver), None),
-                "ray_started": started,
-                "actors": len(actors),
-                "nodes_per_actor": per_actor,
-                "ray_nodes_used": len({p["ray_node"] for p in placed}),
-                "placement": placement,
-                "ray_nodes": len(nodes),
-                "startup_s": startup_s,
-                "actor_rss_bytes": sum(p.get("rss_bytes", 0) for p in placed),
-                "wall_per_emulated_s": dilation,
-                **clock,
-            }
+            self._groups = started.groups
+            self.book, self.actor_pids = started.book, started.actor_pids
+            self._start_margin_s = started.start_margin_s
+            self.dilation_reason = started.dilation_reason
+            self._emulator = started.emulator
+            dilation = started.dilation
             self._begin(builder, {"mode": "ray", "actors": len(actors), "dilation": dilation})
             return self._drive(actors, dilation, builder)
         finally:
             if actors:
                 ray_backend.kill(actors)
-            if started:
+            if ray_started:
                 ray_backend.stop_ray()
-
-    def _clock_offsets(
-        self, actors: list, placed: list[dict[str, Any]], dilation: float
-    ) -> dict[str, Any]:
-        """Measure each Ray node's clock against the driver's; refuse to run if too far off.
-
-        t0 is the driver's number, so every machine must agree with the driver's clock to
-        within :data:`CLOCK_OFFSET_BUDGET` of the shortest emulated delay, in wall time.
-        """
-        from qnemu.runtime import ray_backend
-
-        offsets = ray_backend.clock_offsets(actors, [p["ray_node"] for p in placed])
-        tolerance = CLOCK_OFFSET_BUDGET * self.plan.classical.shortest_hop_delay_s() * dilation
-        worst = ray_backend.check_clock_offsets(offsets, tolerance)
-        if len(offsets) > 1:
-            self.say(
-                f"clock: largest offset between Ray nodes and the driver "
-                f"{worst * 1e6:.0f} µs (tolerance {tolerance * 1e6:.0f} µs)"
-            )
-        return {
-            "clock_offsets_s": {node: round(m["offset_s"], 9) for node, m in offsets.items()},
-            "clock_offset_rtt_s": {node: round(m["rtt_s"], 9) for node, m in offsets.items()},
-            "clock_offset_max_s": worst,
-            "clock_offset_tolerance_s": tolerance,
-        }
-
-    def _dilation(self, actors: list) -> tuple[float, dict[str, Any]]:
-        """The run's dilation (given, or chosen from a calibration of two actors) and the
-        calibration's measurements for the emulator block; sets ``dilation_reason``."""
-        from qnemu.runtime import ray_backend
-
-        if self.dilation is not None:
-            return float(self.dilation), {}
-        probes = ray_backend.call_all(actors[:2], "calibrate")
-        timer = float(np.mean([x for p in probes for x in p["timer"]]))
-        transport = float(np.mean([x for p in probes for x in p["transport"]] or [0.0]))
-        lateness = timer + transport
-        chosen, reason = self.choose(lateness)
-        self.dilation_reason = (
-            f"auto: {reason}; timer {timer * 1e6:.0f} µs + "
-            f"transport {transport * 1e6:.0f} µs measured"
-        )
-        return float(chosen), {"calibrated_lateness_s": lateness}
-
-    def _expect(self, dilation: float, startup_s: float) -> float:
-        """Say the dilation, its reason and the wall time the run should take; return it."""
-        duration = self.scenario.duration_s
-        start = startup_s + self._start_margin_s
-        expected = duration * dilation + start
-        longer = (
-            f", {expected / duration:.3g}x the emulated time" if expected > 10 * duration else ""
-        )
-        self.say(
-            f"dilation {dilation:g} ({self.dilation_reason}); expected wall time "
-            f"{_seconds(expected)} ({duration:g} s emulated x {dilation:g} + "
-            f"{_seconds(start)} start-up{longer})"
-        )
-        return expected
 
     def _drive(self, actors: list, dilation: float, builder: SummaryBuilder) -> dict[str, Any]:
         """Run the actors to the scenario's end; on Ctrl-C or a failure collect what they
@@ -724,15 +615,6 @@ class Emulation:
         }
 
 
-def _seconds(value: float) -> str:
-    """A wall duration for people: ``3.5 s``, ``12 min``, ``2.1 h``."""
-    if value < 120:
-        return f"{value:.3g} s"
-    if value < 7200:
-        return f"{value / 60:.3g} min"
-    return f"{value / 3600:.3g} h"
-
-
 def _one_line(exc: BaseException) -> str:
     text = " ".join(str(exc).split())
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
@@ -744,16 +626,6 @@ def _format(exc: BaseException) -> str:
 
 def _no_remote_hosts(host: int, payload: list[Any]) -> None:
     raise EmulationError(f"virtual mode has one host; nothing may be sent to host {host}")
-
-
-def _portable(scenario: Scenario) -> Scenario:
-    """The scenario with a user controller named by file path, loadable in any actor."""
-    source = controller_name(scenario.control.architecture)
-    if source == scenario.control.architecture:
-        return scenario
-    return dataclasses.replace(
-        scenario, control=dataclasses.replace(scenario.control, architecture=source)
-    )
 
 
 def run(scenario: Scenario, **options: Any) -> Summary:

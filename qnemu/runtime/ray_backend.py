@@ -34,7 +34,6 @@ import socket
 import threading
 import time
 import traceback
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +44,7 @@ from qnemu.runtime import reaper
 from qnemu.runtime.clock import Clock
 from qnemu.runtime.failure import RunFailed
 from qnemu.runtime.host import Host
+from qnemu.runtime.placement import RayNode
 from qnemu.runtime.scheduler import RealTimeScheduler
 from qnemu.runtime.transport import BadFrame, SocketTransport
 from qnemu.scenario import Scenario
@@ -393,21 +393,6 @@ def stop_ray() -> None:
     _reaper = None
 
 
-@dataclass(frozen=True)
-class RayNode:
-    """One alive Ray node as placement sees it."""
-
-    node_id: str
-    ip: str
-    resources: frozenset[str]  # custom resource names (``ray start --resources``)
-    labels: frozenset[str] = frozenset()  # values of ``ray start --labels``
-    is_driver: bool = False
-
-    def answers_to(self, label: str) -> bool:
-        """Whether a scenario ``machine`` label names this node (IP, node id, resource, label)."""
-        return label in (self.ip, self.node_id) or label in self.resources or label in self.labels
-
-
 _STANDARD_RESOURCES = ("CPU", "GPU", "memory", "object_store_memory", "node:")
 
 
@@ -439,61 +424,6 @@ def cluster_cpus() -> int:
     import ray
 
     return max(1, int(ray.cluster_resources().get("CPU", 1)))
-
-
-def resolve_placement(placement: str, nodes: list[RayNode]) -> str:
-    """``auto`` becomes ``spread`` on a cluster of several Ray nodes, ``pack`` on one."""
-    if placement == "auto":
-        return "spread" if len(nodes) > 1 else "pack"
-    return placement
-
-
-def plan_placement(
-    groups: list[list[str]], machines: dict[str, str | None], placement: str, nodes: list[RayNode]
-) -> list[str]:
-    """The Ray node id hosting each group (pure: no Ray calls).
-
-    A group is one actor, so it is never split. A group whose nodes carry a ``machine``
-    label goes to the Ray node answering to that label (every label in a group must be
-    the same; a label no Ray node answers to is an :class:`EmulationError`). The other
-    groups follow ``placement``: ``pack`` puts them on the driver's Ray node, ``spread``
-    cuts them into contiguous blocks, one per Ray node (neighbors on a chain stay
-    together, so few messages cross machines).
-    """
-    if not nodes:
-        raise EmulationError("ray: the cluster has no alive node")
-    mode = resolve_placement(placement, nodes)
-    if mode not in ("pack", "spread"):
-        raise EmulationError(f"runtime.placement: must be auto, pack or spread, got {mode!r}")
-    targets: list[str | None] = []
-    for group in groups:
-        labels = {label for node in group if (label := machines.get(node)) is not None}
-        if len(labels) > 1:
-            raise EmulationError(
-                f"topology.nodes: {', '.join(group)} share one actor but name "
-                f"different machines {sorted(labels)}"
-            )
-        if not labels:
-            targets.append(None)
-            continue
-        label = labels.pop()
-        match = [n for n in nodes if n.answers_to(label)]
-        if not match:
-            known = ", ".join(
-                sorted({n.ip for n in nodes} | {r for n in nodes for r in n.resources})
-            )
-            raise EmulationError(
-                f"topology.nodes[{group[0]}].machine: no Ray node answers to "
-                f"{label!r} (known IPs and custom resources: {known})"
-            )
-        targets.append(match[0].node_id)
-    free = [i for i, target in enumerate(targets) if target is None]
-    for rank, i in enumerate(free):
-        if mode == "pack":
-            targets[i] = nodes[0].node_id
-        else:
-            targets[i] = nodes[rank * len(nodes) // len(free)].node_id
-    return [t for t in targets if t is not None]
 
 
 def spawn(

@@ -8,15 +8,8 @@ import time
 import pytest
 
 from qnemu.errors import EmulationError, ScenarioError
-from qnemu.runtime.placement import group_nodes
-from qnemu.runtime.ray_backend import (
-    RayNode,
-    check_address,
-    check_clock_offsets,
-    plan_placement,
-    resolve_address,
-    resolve_placement,
-)
+from qnemu.runtime.placement import RayNode, group_nodes, plan_placement, resolve_placement
+from qnemu.runtime.ray_backend import check_address, check_clock_offsets, resolve_address
 
 HEAD = RayNode("aaaa", "10.0.0.1", frozenset({"qnemu_host_a"}), is_driver=True)
 WORKER = RayNode("bbbb", "10.0.0.2", frozenset({"gpu-box"}))
