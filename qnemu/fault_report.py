@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 from qnemu import records
 
@@ -74,6 +74,11 @@ class FaultTally:
 
     def __init__(self) -> None:
         self.rows: list[FaultRow] = []
+
+    #: The kinds :meth:`add` reads (others need not be parsed for it).
+    READS: ClassVar[frozenset[type[records.RunEvent]]] = frozenset(
+        {records.Fault, records.Detected, records.Discard, records.Delivered}
+    )
 
     def add(self, event: records.RunEvent) -> list[tuple[str, float]]:
         """Take one event; returns (kind, recovery time) of each fault it completed."""

@@ -242,6 +242,21 @@ class TenantTally:
     outcomes: AppOutcomes = field(default_factory=AppOutcomes)  # what the app got
 
 
+#: The kinds of event the summary reads beyond counting them.
+_SUMMARY_READS: tuple[type[records.RunEvent], ...] = (
+    records.Delivered,
+    records.GateDone,
+    records.Request,
+    records.Served,
+    records.Discard,
+    records.Violation,
+    records.Decision,
+    records.Admission,
+    *FaultTally.READS,
+)
+_SUMMARY_KINDS = frozenset(cls.event for cls in _SUMMARY_READS)
+
+
 class SummaryBuilder:
     """Accumulates per-tenant figures and violation counts from the event stream.
 
@@ -260,8 +275,11 @@ class SummaryBuilder:
     def add(self, events: list[dict[str, Any]]) -> None:
         """Fold a batch of events (plain records, read through :mod:`qnemu.records`) in."""
         for plain in events:
+            kind = plain["event"]
+            self.counts[kind] = self.counts.get(kind, 0) + 1
+            if kind not in _SUMMARY_KINDS:  # heralds, swaps, uses...: counted, not read
+                continue
             event = records.parse(plain)
-            self.counts[event.event] = self.counts.get(event.event, 0) + 1
             self.faults.add(event)
             match event:
                 case records.Delivered():

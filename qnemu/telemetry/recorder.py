@@ -175,6 +175,8 @@ class MetricsRecorder:
             records.Reroute: self._on_reroute,
         }
         self._faults = FaultTally()  # recovery times, as summary.json computes them
+        # the kinds parsed at all: those with a handler or that the fault tally reads
+        self._reads = frozenset(cls.event for cls in (*self._handlers, *FaultTally.READS))
 
     def _metric(self, name: str) -> Any:
         return self.m["qnemu_" + name]
@@ -275,15 +277,17 @@ class MetricsRecorder:
     def record(self, batch: dict[str, Any]) -> None:
         """Fold one batch in (see :class:`qnemu.emulation.TelemetrySink`)."""
         for plain in batch.get("events", ()):
+            self._series("events_total", plain["event"]).inc()
+            if plain["t_s"] > self._emulated_s:
+                self._emulated_s = float(plain["t_s"])
+            if plain["event"] not in self._reads:  # counted, nothing else to read
+                continue
             event = records.parse(plain)
-            self._series("events_total", event.event).inc()
             handler = self._handlers.get(type(event))
             if handler is not None:
                 handler(event)
             for kind, seconds in self._faults.add(event):
                 self._series("recovery_seconds", kind).observe(seconds)
-            if event.t_s > self._emulated_s:
-                self._emulated_s = float(event.t_s)
         self._series("emulated_time_seconds").set(self._emulated_s)
         latency = self._series("classical_message_latency_seconds")
         for value in batch.get("message_latency_s", ()):
