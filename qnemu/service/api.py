@@ -164,13 +164,17 @@ class ApiServer:
         reached = emulation.reached_s()
         table = emulation.tenant_table(reached).get(name, {})
         verdict = None if live is None else live.verdicts.get(name)
+        app = next((t.app for t in plan.scenario.tenants if t.name == name), None)
         return HTTPStatus.OK, {
             "name": name,
             "path": plan.paths[name],
             "emulated_s": reached,
             **{k: table.get(k) for k in ("requested", "served", "pairs_delivered", "rate_hz")},
-            # what the network estimates (its model), not the oracle's ground truth
-            "fidelity_estimate": None if verdict is None else verdict.predicted_fidelity,
+            # what the network estimates from its end nodes' measurements (not ground truth)
+            **emulation.ledger.estimates.fields(name, app),
+            "predicted_fidelity": _predicted(plan, name)
+            if verdict is None
+            else verdict.predicted_fidelity,
             **emulation.ledger.tenant_fields(name),
         }
 
@@ -181,6 +185,12 @@ class ApiServer:
         if not live.remove(name):
             return HTTPStatus.NOT_FOUND, {"error": f"no running tenant {name!r}"}
         return HTTPStatus.NO_CONTENT, {}
+
+
+def _predicted(plan: Any, name: str) -> float | None:
+    """The model's fidelity for a scenario tenant: its digital twin's delivered mean."""
+    got = None if plan.twin is None else plan.twin.tenants.get(name)
+    return None if got is None else got.fidelity
 
 
 def _until(spec: Any, until_s: float) -> Any:

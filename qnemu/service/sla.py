@@ -20,6 +20,7 @@ from typing import Any
 from qnemu import records
 from qnemu.planning.sla import target_pairs
 from qnemu.scenario import TenantSpec
+from qnemu.service.estimate import FidelityEstimates
 
 
 @dataclass
@@ -72,8 +73,15 @@ class SlaAccount:
 class ServiceLedger:
     """Tenants' arrivals, departures and SLA windows, from the event stream."""
 
-    def __init__(self, tenants: Iterable[TenantSpec], predictions: Mapping[str, float]) -> None:
+    def __init__(
+        self,
+        tenants: Iterable[TenantSpec],
+        predictions: Mapping[str, float],
+        readout: Mapping[str, float] | None = None,
+    ) -> None:
         self.added: dict[str, float] = {}
+        # the network's fidelity estimates, from what the end nodes measured
+        self.estimates = FidelityEstimates(readout or {})
         self.removed: dict[str, float] = {}
         self.slices: dict[str, str | None] = {}
         self.slas: dict[str, SlaAccount] = {}
@@ -108,9 +116,10 @@ class ServiceLedger:
                 self.removed[plain["tenant"]] = plain["t_s"]
                 if plain["tenant"] in self.slas:
                     self.slas[plain["tenant"]].end_s = plain["t_s"]
-            elif kind == records.Delivered.event and plain["tenant"] in self.slas:
-                account = self.slas[plain["tenant"]]
-                if plain["fidelity"] >= account.f_min:
+            elif kind == records.Delivered.event:
+                self.estimates.observe(plain)
+                account = self.slas.get(plain["tenant"])
+                if account is not None and plain["fidelity"] >= account.f_min:
                     bisect.insort(account.good_s, plain["t_s"])
 
     def close_windows(self, reached_s: float) -> list[dict[str, Any]]:
