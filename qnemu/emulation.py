@@ -58,6 +58,7 @@ from qnemu.scenario import Scenario
 
 if TYPE_CHECKING:
     from qnemu.console import LiveConsole
+    from qnemu.runtime.crashes import ProcessCrashes
 from qnemu.service.live import LiveTenants
 from qnemu.service.sla import ServiceLedger, sla_predicted
 
