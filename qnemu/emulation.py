@@ -58,7 +58,6 @@ from qnemu.scenario import Scenario
 
 if TYPE_CHECKING:
     from qnemu.console import LiveConsole
-    from qnemu.runtime.crashes import ProcessCrashes
 from qnemu.service.live import LiveTenants
 from qnemu.service.sla import ServiceLedger, sla_predicted
 
@@ -145,7 +144,8 @@ class Emulation:
         self.plan = NetworkPlan.build(scenario)
         # the service layer: arrivals, departures, SLA windows; the API when one serves
         admitted = [t for t in scenario.tenants if t.name in self.plan.paths]
-        self.ledger = ServiceLedger(admitted, sla_predicted(self.plan))
+        readout = {n: node.profile.measurement_error for n, node in self.plan.nodes.items()}
+        self.ledger = ServiceLedger(admitted, sla_predicted(self.plan), readout)
         self.api: Any = None
         self.live: LiveTenants | None = None  # while a run goes (Ray mode)
         self._builder: SummaryBuilder | None = None
