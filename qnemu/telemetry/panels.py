@@ -260,6 +260,46 @@ OVERVIEW: tuple[tuple[str, tuple[PanelSpec, ...]], ...] = (
         ),
     ),
     (
+        "Applications",
+        (
+            PanelSpec(
+                "QKD QBER by basis (measured)",
+                (
+                    Query(
+                        f"max by (tenant, basis) ({sel('qnemu_qkd_qber')})",
+                        "{{tenant}} {{basis}}",
+                    ),
+                ),
+                "percentunit",
+                description="Error rate of the sifted key bits so far, measured by the two "
+                "ends (not the oracle). For Werner pairs of fidelity F both bases read "
+                "2(1-F)/3; above ~11% no key is left.",
+                low=0,
+                decimals=3,
+            ),
+            PanelSpec(
+                "QKD secret key rate (bits per emulated second)",
+                (
+                    Query(
+                        f"max by (tenant) ({sel('qnemu_qkd_secret_key_rate_bps')})",
+                        "{{tenant}}",
+                    ),
+                ),
+                "bps",
+                description="Sifted rate times the Shor-Preskill fraction 1 - h(e_x) - h(e_z) "
+                "from the measured QBERs (asymptotic).",
+                low=0,
+            ),
+            PanelSpec(
+                "Application fidelity, mean (oracle)",
+                (Query(_mean("qnemu_app_fidelity", "tenant, app"), "{{tenant}} {{app}}"),),
+                **FIDELITY,
+                description="What the applications got: a teleported qubit's fidelity to its "
+                "input, a remote CNOT's average gate fidelity, a fused GHZ state's fidelity.",
+            ),
+        ),
+    ),
+    (
         "Latency-coherence violations",
         (
             PanelSpec(

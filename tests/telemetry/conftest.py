@@ -25,8 +25,10 @@ def chain(
     seed=3,
     cutoff_s="auto",
     architecture="distributed",
+    more_tenants=(),
 ):
-    """An n-node chain of fast telecom memories with one end-to-end tenant."""
+    """An n-node chain of fast telecom memories with one end-to-end QKD tenant ``t``
+    (and ``more_tenants``, scenario tenant entries)."""
     nodes = [{"id": f"n{i}", "hardware": "mem", "memories": memories} for i in range(n)]
     links = [{"a": f"n{i}", "b": f"n{i + 1}", "length_km": hop_km} for i in range(n - 1)]
     return load_scenario(
@@ -54,7 +56,8 @@ def chain(
                     "rate_hz": 10,
                     "f_min": f_min,
                     "arrivals": "backlog",
-                }
+                },
+                *more_tenants,
             ],
         }
     )

@@ -105,9 +105,23 @@ class Prometheus:
 
 @pytest.fixture(scope="module")
 def live_run(ray_local, tmp_path_factory, request, make_chain):
-    """A 5-node chain, short T2, about 10 s of wall time, watched by Prometheus."""
+    """A 5-node chain, short T2, about 10 s of wall time, watched by Prometheus: a QKD
+    tenant end to end, and one-hop QKD and teleportation tenants that feed the
+    application row steadily (2,000 requests per emulated second each)."""
     tmp = tmp_path_factory.mktemp("live")
-    scenario = make_chain(5, t2_s=0.002, f_min=0.8, duration_s=0.05, dilation=200, cutoff_s=0.0002)
+    steady = {"f_min": 0.5, "rate_hz": 2000, "arrivals": "constant"}
+    scenario = make_chain(
+        5,
+        t2_s=0.002,
+        f_min=0.8,
+        duration_s=0.05,
+        dilation=200,
+        cutoff_s=0.0002,
+        more_tenants=[
+            {"name": "k", "app": "qkd", "src": "n1", "dst": "n2", **steady},
+            {"name": "d", "app": "teleport", "src": "n2", "dst": "n3", **steady},
+        ],
+    )
     sink = start_telemetry(port=0, linger_s=3.0)
     prometheus = Prometheus(tmp, sink.port)
     request.addfinalizer(prometheus.stop)
@@ -138,7 +152,7 @@ def chosen(live_run):
     _, summary, _ = live_run
     return {
         "run": [Path(summary["results"]).name],
-        "tenant": ["t"],
+        "tenant": ["d", "k", "t"],
         "controller": ["distributed"],
         "node": ["n2"],
     }
