@@ -58,6 +58,7 @@ from qnemu.scenario import Scenario
 
 if TYPE_CHECKING:
     from qnemu.console import LiveConsole
+    from qnemu.runtime.crashes import ProcessCrashes
 from qnemu.service.live import LiveTenants
 from qnemu.service.sla import ServiceLedger, sla_predicted
 
@@ -358,6 +359,7 @@ class Emulation:
                 spawned=actors.extend,
             )
             self._groups = started.groups
+            self._bind_host = started.bind_host
             self.book, self.actor_pids = started.book, started.actor_pids
             self._start_margin_s = started.start_margin_s
             self.dilation_reason = started.dilation_reason
@@ -381,16 +383,20 @@ class Emulation:
         self._t0, self._dilation_now = t0, dilation
         self._late_tolerance_wall = overload_tolerance_s(self.plan) * dilation
         ray_backend.call_all(actors, "run", t0, dilation, duration, names=self._groups)
+        self._crashes = self._process_crashes(actors, t0, dilation, builder)
         self.live = self._live_tenants(actors, t0, dilation)
         self._emulator["start_margin_s"] = self._start_margin_s
         self._emulator["armed_before_t0_s"] = t0 - time.time()  # < 0: the start was late
         self._emulator["frames_rejected"] = self._emulator["peers_rejected"] = 0
         try:
             first_pair_wall = self._heartbeats(actors, t0, dilation, builder)
-            finals = ray_backend.call_all(actors, "finish", names=self._groups)
+            alive, names = self._crashes.alive()
+            finals = ray_backend.call_all(alive, "finish", names=names)
         except BaseException:
             self._salvage(actors, t0, dilation, builder)
             raise
+        finals += self._crashes.finals
+        self._emulator.update(self._crashes.summary())
         self._record(builder, finals)
         self._tally(finals, t0, dilation)
         self._watch_overload(final=True)
@@ -417,10 +423,12 @@ class Emulation:
             time.sleep(min(0.25, max(0.0, end_wall - time.time()) + 0.05))
             before = builder.delivered
             issued = (time.time() - t0) / dilation
+            alive, names = self._crashes.alive()
             batches = ray_backend.call_all(
-                actors, "drain", names=self._groups, timeout_s=ray_backend.HEARTBEAT_TIMEOUT_S
+                alive, "drain", names=names, timeout_s=ray_backend.HEARTBEAT_TIMEOUT_S
             )
             self._record(builder, batches)
+            self._crashes.tick()
             self._reached_s = min(duration, max(self._reached_s, issued))
             self._close_windows(builder, self._reached_s - HEARTBEAT_LAG_S / dilation)
             self._watch_overload()
@@ -429,6 +437,32 @@ class Emulation:
             self._progress(min(duration, max(0.0, (time.time() - t0) / dilation)), builder)
             if time.time() >= end_wall + 0.2:
                 return first_pair_wall
+
+    def _process_crashes(
+        self, actors: list, t0: float, dilation: float, builder: SummaryBuilder
+    ) -> ProcessCrashes:
+        """The planned node crashes of this run that kill a real process (a node with an
+        actor to itself; see :mod:`qnemu.runtime.crashes`)."""
+        from qnemu.runtime.crashes import ProcessCrashes
+        from qnemu.runtime.startup import portable
+
+        def emit(events: list[dict[str, Any]]) -> None:
+            batch = {"events": events, "lateness_s": [], "message_latency_s": [], "host": -1}
+            self._record(builder, [{**batch, "nodes": []}])
+
+        return ProcessCrashes(
+            portable(self.scenario),
+            self._groups,
+            actors,
+            self.actor_pids,
+            self._secret,
+            self.plan.calibration,
+            self._bind_host,
+            t0,
+            dilation,
+            emit,
+            self.book,
+        )
 
     def _salvage(self, actors: list, t0: float, dilation: float, builder: SummaryBuilder) -> None:
         """Stop the actors that still answer and keep their last records (best effort)."""
@@ -461,6 +495,7 @@ class Emulation:
                 "messages_per_wall_s": released / min(wall, self.scenario.duration_s * dilation),
                 "handovers": sum(f["handovers"] for f in finals),
                 "frames_rejected": sum(f["frames_rejected"] for f in finals),
+                "frames_lost": sum(f.get("frames_lost", 0) for f in finals),
                 "peers_rejected": sum(f["peers_rejected"] for f in finals),
             }
         )

@@ -459,6 +459,30 @@ class FrameRejected(RunEvent):
     reason: str
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ActorKilled(RunEvent):
+    """A planned node crash killed the process of the actor that ran ``node`` alone (host
+    ``host``, process ``pid``), after its pairs' true state was handed to live hosts."""
+
+    event: ClassVar[str] = "actor_killed"
+    host: int
+    node: str
+    pid: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ActorRejoined(RunEvent):
+    """A new process (``pid``; the killed one was ``previous_pid``) took host ``host``'s
+    place and rejoined the run; ``node`` restarts empty in it at ``restart_s``."""
+
+    event: ClassVar[str] = "actor_rejoined"
+    host: int
+    node: str
+    pid: int
+    previous_pid: int
+    restart_s: float
+
+
 def markdown_table() -> str:
     """``docs/events.md``'s table: every kind, its fields and what it records."""
     lines = ["| event | fields | records |", "| --- | --- | --- |"]

@@ -192,6 +192,27 @@ class FaultInjector:
         if math.isfinite(fault.until_s):
             self.host.scheduler.schedule(max(fault.until_s, now), self.end, fault)
 
+    def assume(self, fault: FaultSpec) -> None:
+        """A fault already in force when this host joined the run (a process that rejoined
+        after a crash): the world takes it silently (the other hosts recorded it); no node
+        here is acted on (they start empty)."""
+        world = self.world
+        assert world is not None
+        if fault.kind == "link_down":
+            world.links_down[frozenset(fault.target)] += 1
+        elif fault.kind == "classical_loss":
+            world.loss[frozenset(fault.target)] = float(fault.value or 0.0)
+        elif fault.kind == "memory_t2":
+            world.t2_s[fault.target[0]] = float(fault.value or math.inf)
+        elif fault.kind == "node_crash":
+            world.crashed.add(fault.target[0])
+            for site in self.plan.sites:
+                if site.location == fault.target[0]:
+                    world.sites_down[site.name] += 1
+        elif fault.kind == "controller_down":
+            for name in controller_targets(self.plan, fault.target[0])[0]:
+                world.sites_down[name] += 1
+
     def end(self, fault: FaultSpec) -> None:
         """The fault ends: links back, the node restarts empty, controllers decide again."""
         world = self.world
@@ -284,6 +305,13 @@ class FaultInjector:
             self.crashes[node_id] += 1
             node = self._restart(node_id)
             node.start()
+            for lp in self.plan.links.values():  # its own stations on links still cut
+                other = lp.other(node_id) if node_id in (lp.a, lp.b) else None
+                if lp.a == node_id and other is not None:
+                    if world.links_down[frozenset((lp.a, lp.b))] > 0:
+                        node.link_layer.link_down(lp.name)
+                    elif other in world.crashed:
+                        node.link_layer.link_down(lp.name, crashed=other)
         for lp in self.plan.links.values():
             if node_id in (lp.a, lp.b):
                 station = self._live(lp.a)

@@ -120,6 +120,39 @@ class Host:
                 )
         return node
 
+    def evacuate(self) -> tuple[int, int]:
+        """This host's process is about to be killed (every node it runs crashed): hand the
+        true state of pairs that outlive it to the hosts of their live qubits. Returns
+        (records handed over, records dropped)."""
+        gone = set(self.faults.crashed) if self.faults is not None else set(self.nodes)
+        return self.store.evacuate(self.host_of, gone | set(self.nodes))
+
+    def rejoin(self, crash: FaultSpec, crash_count: int, faults: list[FaultSpec]) -> None:
+        """This host is a new process in place of one killed by ``crash`` (its
+        ``crash_count``-th crash): take the world as ``faults`` make it now, silently (the
+        others recorded them), arm what is still to come, and restart the crashed node
+        empty at the crash's end."""
+        injector, world = self.injector, self.faults
+        if injector is None or world is None:
+            raise EmulationError("a rejoining host needs faults on")
+        now = self.now()
+        for fault in faults:
+            if fault is crash:
+                continue
+            if fault.at_s > now:
+                injector.schedule([fault])
+            elif fault.until_s > now:
+                injector.assume(fault)
+                if math.isfinite(fault.until_s):
+                    self.scheduler.schedule(fault.until_s, injector.end, fault)
+        for node_id in self.nodes:
+            world.crashed.add(node_id)
+            for site in self.plan.sites:
+                if site.location == node_id:
+                    world.sites_down[site.name] += 1
+        injector.crashes[crash.target[0]] = crash_count - 1
+        self.scheduler.schedule(max(now, crash.until_s), injector.end, crash)
+
     # -- the environment nodes see -----------------------------------------------------------
     def now(self) -> float:
         """Emulated time of the event being handled."""
@@ -200,6 +233,13 @@ class Host:
         elif payload[0] == GroundTruthStore.TRANSFER:
             if len(payload) != 2 or not isinstance(payload[1], (list, dict)):
                 raise BadFrame("malformed transfer")
+        elif payload[0] == GroundTruthStore.MOVED:
+            if (
+                len(payload) != 4
+                or payload[3] not in hosts | {self.host_id}
+                or not all(isinstance(x, str) for x in payload[1:3])
+            ):
+                raise BadFrame(f"malformed moved {payload[:4]!r}")
         else:
             raise BadFrame(f"unknown frame code {payload[0]!r}")
 

@@ -48,6 +48,7 @@ from qnemu.runtime.placement import RayNode
 from qnemu.runtime.scheduler import RealTimeScheduler
 from qnemu.runtime.transport import BadFrame, SocketTransport
 from qnemu.scenario import Scenario
+from qnemu.scenario.spec import FaultSpec
 
 PING = -9
 NODE_IP = "node"  # bind_host placeholder: the actor's own Ray node IP address
@@ -164,6 +165,50 @@ class HostActor:
         )
         return True
 
+    # -- a planned crash of this actor's node (see qnemu.runtime.crashes) -------------------
+    async def evacuate(self) -> dict[str, Any] | None:
+        """Every node here crashed (the fault timeline says so, in this host's world): hand
+        the pairs that outlive them to the live hosts, stop, and return the last records
+        and statistics (as :meth:`finish`) before the driver kills this process. None: the
+        crash has not happened here yet (the driver asks again)."""
+        world = self.host.faults
+        if self.scheduler is None or world is None or not set(self.host.nodes) <= world.crashed:
+            return None
+        moved, dropped = self.host.evacuate()
+        await self.transport.flush()
+        final = self._final(await self.stop())
+        return {**final, "pid": os.getpid(), "records_moved": moved, "records_dropped": dropped}
+
+    async def peer_down(self, host_id: int) -> None:
+        """Host ``host_id`` is being killed on purpose: losing it is no failure."""
+        self.transport.peer_down(host_id)
+
+    async def reconnect(self, host_id: int, address: tuple[str, int]) -> None:
+        """Host ``host_id`` rejoined (a new process): dial it, with a fresh handshake."""
+        await self.transport.connect({host_id: tuple(address)})  # type: ignore[dict-item]
+
+    async def rejoin(
+        self,
+        t0_wall: float,
+        dilation: float,
+        duration_s: float,
+        crash: FaultSpec,
+        crash_count: int,
+        faults: list[FaultSpec],
+    ) -> float:
+        """Arm this new process in place of the one ``crash`` killed: its node restarts
+        empty at the crash's end (see ``Host.rejoin``). Returns the emulated time now."""
+        loop = asyncio.get_running_loop()
+        self.scheduler = RealTimeScheduler(Clock(t0_wall, dilation), loop, stop_at_s=duration_s)
+        self._duration_s = duration_s
+        self._end_wall = t0_wall + duration_s * dilation
+        self.host.attach(self.scheduler, self.transport.send)
+        listed = [crash if f == crash else f for f in faults]
+        self.host.rejoin(crash, crash_count, listed)
+        self.transport.watching = True
+        self.scheduler.start()
+        return self.scheduler.clock.now()
+
     def _armed(self) -> RealTimeScheduler:
         if self.scheduler is None:
             raise RuntimeError("the run has not started")
@@ -220,8 +265,13 @@ class HostActor:
         the driver keeps this host's last records even when the run failed.
         """
         reached = await self.stop()
-        failure = self.failure()
+        final = self._final(reached)
         await self.transport.close()
+        return final
+
+    def _final(self, reached: float) -> dict[str, Any]:
+        """The last records and statistics of this host (see :meth:`finish`)."""
+        failure = self.failure()
         return {
             **self.host.drain(),
             "reached_s": reached,
@@ -230,6 +280,7 @@ class HostActor:
             "messages_released": self.host.messages_released,
             "frames_sent": self.transport.frames_sent,
             "frames_rejected": self.transport.frames_rejected,
+            "frames_lost": self.transport.frames_lost,
             "peers_rejected": self.transport.peers_rejected,
             "handovers": self.host.store.handovers,
         }
@@ -456,6 +507,27 @@ def spawn(
             )
         )
     return actors
+
+
+def respawn(
+    scenario: Scenario,
+    host_id: int,
+    group: list[str],
+    placement: dict[str, int],
+    bind_host: str = "127.0.0.1",
+    secret: bytes = b"",
+    calibration: Calibration | None = None,
+) -> list:
+    """A new HostActor for host ``host_id`` (its process was killed by a planned crash),
+    wherever Ray places it (it listens on ``bind_host`` as the others do)."""
+    import ray
+
+    actor_class = ray.remote(HostActor)
+    return [
+        actor_class.options(num_cpus=0, max_concurrency=64).remote(
+            host_id, scenario, group, placement, bind_host, secret, calibration
+        )
+    ]
 
 
 def clock_offsets(

@@ -47,6 +47,7 @@ class Started:
     dilation: float
     dilation_reason: str
     emulator: dict[str, Any] = field(default_factory=dict)  # for summary.json
+    bind_host: str = "127.0.0.1"  # where the actors listen (a rejoining one does the same)
 
 
 def start_actors(
@@ -125,7 +126,9 @@ def start_actors(
         **clock,
     }
     pids = [p["pid"] for p in placed]
-    return Started(actors, groups, book, pids, margin, float(dilation), dilation_reason, emulator)
+    return Started(
+        actors, groups, book, pids, margin, float(dilation), dilation_reason, emulator, bind
+    )
 
 
 def portable(scenario: Scenario) -> Scenario:

@@ -10,6 +10,12 @@ After the handshake a frame that cannot be decoded or handled (:class:`BadFrame`
 dropped and counted (``frames_rejected``); the connection stays up. Only a frame longer
 than the size limit ends a connection (the byte stream cannot be re-synchronized). A
 connection from a known peer that ends while the run is going is recorded in ``lost``.
+
+A peer whose process was killed on purpose (a planned node crash, see
+:mod:`qnemu.runtime.crashes`) is first marked down (:meth:`SocketTransport.peer_down`):
+its connections closing is then no loss, and frames for it are dropped and counted
+(``frames_lost``) until it rejoins and is dialled again (:meth:`SocketTransport.connect`,
+with a fresh handshake on the run secret).
 """
 
 from __future__ import annotations
@@ -79,6 +85,8 @@ class SocketTransport:
         self._outbox: dict[int, list[bytes]] = {}
         self._flush_pending = False
         self._peers: set[int] = set()  # hosts of this run: losing one of them fails the run
+        self._down: set[int] = set()  # peers killed on purpose: frames to them are lost
+        self._generation: dict[int, int] = {}  # bumped when a peer goes down on purpose
         self.watching = False  # set while the run goes; a lost peer connection then counts
         self.lost: str | None = None
         self.lost_at_wall: float = math.inf  # when (wall clock) ``lost`` happened
@@ -86,6 +94,7 @@ class SocketTransport:
         self.frames_sent = 0
         self.frames_received = 0
         self.frames_rejected = 0
+        self.frames_lost = 0  # frames for a peer that was down on purpose
         self.peers_rejected = 0
 
     @property
@@ -104,9 +113,11 @@ class SocketTransport:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         _nodelay(writer)
         peer = None
+        generation = -1
         try:
             peer = await self._authenticate(reader, writer)
             if peer is not None:
+                generation = self._generation.get(peer, 0)
                 await self._read_frames(peer, reader)
         except FrameTooLarge as exc:
             self._reject(f"host {peer}: {exc}; connection closed")
@@ -114,7 +125,12 @@ class SocketTransport:
             pass
         finally:
             writer.close()
-            if peer in self._peers and self.watching and self.lost is None:
+            if (
+                peer in self._peers
+                and generation == self._generation.get(peer, 0)
+                and self.watching
+                and self.lost is None
+            ):
                 self._lose(f"the connection from host {peer} closed during the run")
 
     async def _authenticate(
@@ -187,9 +203,26 @@ class SocketTransport:
             self._writers[peer] = writer
             if peer >= 0:
                 self._peers.add(peer)
+                self._down.discard(peer)
+
+    def peer_down(self, peer: int) -> None:
+        """``peer``'s process is about to be killed on purpose: its connections ending is no
+        loss, and frames for it are lost (counted) until :meth:`connect` dials it again."""
+        self._generation[peer] = self._generation.get(peer, 0) + 1
+        self._peers.discard(peer)
+        self._down.add(peer)
+        self._outbox.pop(peer, None)
+        writer = self._writers.pop(peer, None)
+        if writer is not None:
+            writer.close()
 
     def send(self, peer: int, payload: list[Any]) -> None:
-        """Queue a frame for ``peer``; everything queued in one loop tick leaves in one write."""
+        """Queue a frame for ``peer``; everything queued in one loop tick leaves in one write.
+
+        A frame for a peer that is down on purpose is lost and counted (``frames_lost``)."""
+        if peer in self._down:
+            self.frames_lost += 1
+            return
         if peer not in self._writers:
             raise BadFrame(f"no connection to host {peer!r}")
         self._outbox.setdefault(peer, []).append(frame(payload))
@@ -202,12 +235,22 @@ class SocketTransport:
         outbox, self._outbox = self._outbox, {}
         for peer, frames in outbox.items():
             writer = self._writers.get(peer)
+            if peer in self._down:
+                self.frames_lost += len(frames)
+                continue
             if writer is None or writer.is_closing():
                 if self.watching and self.lost is None:
                     self._lose(f"the connection to host {peer} is closed")
                 continue
             writer.write(b"".join(frames))
             self.frames_sent += len(frames)
+
+    async def flush(self) -> None:
+        """Write everything queued now and wait until the sockets took it."""
+        self._flush()
+        for writer in list(self._writers.values()):
+            if not writer.is_closing():
+                await writer.drain()
 
     def _lose(self, what: str) -> None:
         self.lost, self.lost_at_wall = what, time.time()

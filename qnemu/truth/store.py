@@ -10,6 +10,11 @@ qubit whose record lives on another host first pulls the record over (an interna
 hand-over, not a classical message, so it costs no emulated latency); ownership then
 stays where the record was last used. Requests for a record that moved on are
 forwarded along the trail it left.
+
+A host whose process is about to be killed (a planned node crash) first hands every
+record it owns to a host that holds one of its qubits (:meth:`GroundTruthStore.evacuate`)
+and tells the other qubit's host where it went (a ``MOVED`` frame): the true state of a
+pair between two live nodes does not die with a process that merely owned it.
 """
 
 from __future__ import annotations
@@ -225,6 +230,7 @@ class GroundTruthStore:
 
     ACQUIRE = -1
     TRANSFER = -2
+    MOVED = -3
 
     def __init__(self, host_id: int, send: Callable[[int, list[Any]], None]) -> None:
         self.host_id = host_id
@@ -317,6 +323,8 @@ class GroundTruthStore:
             self._on_acquire((frame[1], frame[2]), int(frame[3]))
         elif frame[0] == self.TRANSFER:
             self._on_transfer(PairRecord.from_wire(frame[1]))
+        elif frame[0] == self.MOVED:
+            self._on_moved((frame[1], frame[2]), int(frame[3]))
         else:
             raise ValueError(f"ground-truth frame: unknown code {frame[0]!r}")
 
@@ -334,6 +342,35 @@ class GroundTruthStore:
             self._send(self._trail[qubit], [self.ACQUIRE, qubit[0], qubit[1], requester])
         else:
             raise RuntimeError(f"ground truth: acquire for unknown qubit {qubit}")
+
+    def _on_moved(self, qubit: Qubit, owner: int) -> None:
+        """``qubit``'s record now lives on ``owner`` (its old owner is going away)."""
+        if qubit not in self._by_qubit and (qubit in self._trail or qubit in self._requested):
+            self._trail[qubit] = owner
+
+    def evacuate(self, host_of: Callable[[str], int], gone: set[str]) -> tuple[int, int]:
+        """Hand every record this host owns to a host that holds one of its qubits at a
+        node not in ``gone`` (crashed), and tell the host of the other qubit; records
+        held only by gone nodes are dropped. Returns (records handed over, dropped)."""
+        moved = dropped = 0
+        for record in list(self._records.values()):
+            self.remove(record)
+            live = [q for q in record.qubits if q[0] not in gone]
+            homes = [host_of(q[0]) for q in live]
+            away = [h for h in homes if h != self.host_id]
+            if not away:
+                dropped += 1
+                continue
+            target = away[0]
+            for qubit in record.qubits:
+                self._trail[_as_qubit(qubit)] = target
+            self.handovers += 1
+            self._send(target, [self.TRANSFER, record.to_wire()])
+            for qubit, home in zip(live, homes, strict=True):
+                if home not in (target, self.host_id):
+                    self._send(home, [self.MOVED, qubit[0], qubit[1], target])
+            moved += 1
+        return moved, dropped
 
     def _on_transfer(self, record: PairRecord) -> None:
         self.add(record)

@@ -258,6 +258,8 @@ MESSAGE_TYPES: dict[int, type[Message]] = {
         BasisAnnounce,
         TeleportBits,
         CatBit,
+        Heartbeat,
+        LinkState,
     )
 }
 
