@@ -105,14 +105,13 @@ class LinkLayer:
             return
         self.active.add(tenant)
         for lp in self._links.values():
-            if (
-                tenant in lp.tenants
-                and self._on_path(tenant, lp)
-                and lp.name not in self._links_started
-            ):
+            if tenant not in lp.tenants or not self._on_path(tenant, lp):
+                continue
+            if lp.name not in self._links_started:
                 self._links_started.add(lp.name)
                 for mode in range(lp.modes):
                     self._free_mode(lp, mode)
+            self._wake_idle(lp.name)  # every tenant of the link had left (service layer)
 
     def learn_tenant(self, tenant: str, path: list[str], slice_name: str | None = None) -> None:
         """A tenant added live uses this node's links along ``path``: they serve it too
@@ -276,7 +275,6 @@ class LinkLayer:
         """``tenant``'s path changed and crosses this node: start the links it now uses;
         a station here wakes its memory pairs left idle."""
         self.active.add(tenant)
-        now = self.env.now()
         for lp in self._links.values():
             if tenant not in lp.tenants or not self._on_path(tenant, lp):
                 continue
@@ -284,12 +282,19 @@ class LinkLayer:
                 self._links_started.add(lp.name)
                 for mode in range(lp.modes):
                     self._free_mode(lp, mode)
-            generator = self.generators.get(lp.name)
-            if generator is not None and generator.idle:
-                idle, generator.idle = sorted(generator.idle), set()
-                for mode in idle:
-                    generator.free_at[0][mode] = generator.free_at[1][mode] = now
-                    self._attempt(generator, mode)
+            self._wake_idle(lp.name)
+
+    def _wake_idle(self, link: str) -> None:
+        """The station of ``link`` (if here) restarts the memory pairs it left idle for
+        want of an active tenant: both their memories are free from now."""
+        generator = self.generators.get(link)
+        if generator is None or not generator.idle:
+            return
+        now = self.env.now()
+        idle, generator.idle = sorted(generator.idle), set()
+        for mode in idle:
+            generator.free_at[0][mode] = generator.free_at[1][mode] = now
+            self._attempt(generator, mode)
 
     def refresh(self, neighbor: str, free_modes: list[int]) -> None:
         """The link to ``neighbor`` came back: tell its station again which of this end's
