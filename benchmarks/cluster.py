@@ -125,9 +125,21 @@ def main() -> None:
     )
     parser.add_argument("--duration", type=float, default=0.1, help="emulated seconds per run")
     parser.add_argument("--dilation", type=float, default=50.0)
+    parser.add_argument(
+        "--series",
+        choices=("both", "one", "packed"),
+        default="both",
+        help="run only one series (the other is recorded as not run)",
+    )
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args()
     sizes = QUICK if args.quick else FULL
+    skipped: dict = {"runs": [], "largest_without_overload": None, "not_run": True}
+
+    def maybe(name: str) -> dict:
+        wanted = args.series in ("both", name)
+        return series(name, sizes[name], args, cpus) if wanted else skipped
+
     started = ray_backend.start_ray(args.address)
     try:
         cpus = ray_backend.cluster_cpus()
@@ -146,8 +158,8 @@ def main() -> None:
             "duration_s": args.duration,
             "dilation": args.dilation,
             "target": "200 nodes packed without overload",
-            "one_node_per_actor": series("one", sizes["one"], args, cpus),
-            "packed": series("packed", sizes["packed"], args, cpus),
+            "one_node_per_actor": maybe("one"),
+            "packed": maybe("packed"),
         }
     finally:
         if started:
