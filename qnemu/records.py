@@ -323,6 +323,40 @@ class GateDone(RunEvent):
     started_s: float
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class QflUpdate(RunEvent):
+    """A QFL client's update reached the server: its ``pairs`` (``pairs_per_round``
+    teleported parameters) all arrived, the first after ``started_s``. ``staleness``:
+    model versions aggregated since the client's base version; ``accepted``: within the
+    tenant's bound (sync: always). ``tenant`` is the qfl tenant, ``client`` the node."""
+
+    event: ClassVar[str] = "qfl_update"
+    tenant: str
+    client: str
+    started_s: float
+    staleness: int
+    accepted: bool
+    pairs: list[str]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class QflRound(RunEvent):
+    """The QFL server aggregated round ``round`` (a new model version) at ``t_s``; the
+    round began at ``started_s`` (the previous aggregation). ``clients``: whose updates it
+    took; ``straggler_s``: sync only, the slowest client's update time beyond the
+    fastest's; ``surplus``: sync only, pairs that arrived from clients already done."""
+
+    event: ClassVar[str] = "qfl_round"
+    tenant: str
+    round: int
+    started_s: float
+    aggregation: str
+    clients: list[str]
+    pairs: list[str]
+    straggler_s: float | None = None
+    surplus: int = 0
+
+
 # -- the service layer: tenants arriving and leaving, SLAs ---------------------------------
 
 

@@ -34,6 +34,7 @@ from qnemu.apps.outcomes import AppOutcomes
 from qnemu.errors import EmulationError
 from qnemu.fault_report import FaultTally
 from qnemu.runtime.failure import RunFailed
+from qnemu.scenario.spec import GROUP_APPS
 
 RESERVE_BYTES = 64 << 10  # disk space held back so a full disk still gets summary and error
 VIOLATION_KINDS = (
@@ -246,6 +247,8 @@ class TenantTally:
 _SUMMARY_READS: tuple[type[records.RunEvent], ...] = (
     records.Delivered,
     records.GateDone,
+    records.QflRound,
+    records.QflUpdate,
     records.Request,
     records.Served,
     records.Discard,
@@ -266,6 +269,12 @@ class SummaryBuilder:
 
     def __init__(self, tenants: list[tuple[str, str, float]]) -> None:
         self.tenants = {name: TenantTally(app, f_min) for name, app, f_min in tenants}
+        # multi-node tenants (ghz, sensing, qfl): their sub-tenants' results joined
+        self.groups: dict[str, tuple[str, AppOutcomes]] = {
+            name.rpartition("/")[0]: (app, AppOutcomes())
+            for name, app, _ in tenants
+            if app in GROUP_APPS and "/" in name
+        }
         self.violations = dict.fromkeys(VIOLATION_KINDS, 0)
         self.counts: dict[str, int] = {}
         self.decision_latencies: list[float] = []
@@ -287,8 +296,12 @@ class SummaryBuilder:
                     tally.fidelities.append(event.fidelity)
                     tally.latencies.append(event.latency_s)
                     tally.quality_sum += quality(tally.app, event.fidelity, tally.f_min)
-                    if event.app is not None:
+                    if event.app is not None and event.app.get("group") in self.groups:
+                        self.groups[event.app["group"]][1].add(event.app)
+                    elif event.app is not None:
                         tally.outcomes.add(event.app)
+                case records.QflRound() | records.QflUpdate() if event.tenant in self.groups:
+                    self.groups[event.tenant][1].qfl_event(event)
                 case records.GateDone():
                     self.tenants[event.tenant].outcomes.gate_done(
                         event.gate, event.pair, event.started_s, event.t_s
@@ -314,10 +327,10 @@ class SummaryBuilder:
         """Pairs delivered so far, all tenants."""
         return self.counts.get("delivered", 0)
 
-    def tenant_table(self, duration_s: float) -> dict[str, dict[str, float | int | None]]:
+    def tenant_table(self, duration_s: float) -> dict[str, dict[str, Any]]:
         """The per-tenant block of ``summary.json``; rates per ``duration_s``, the emulated
         time the run actually reached."""
-        table: dict[str, dict[str, float | int | None]] = {}
+        table: dict[str, dict[str, Any]] = {}
         for name, tally in self.tenants.items():
             fidelities, latencies = tally.fidelities, tally.latencies
             table[name] = {
@@ -329,6 +342,16 @@ class SummaryBuilder:
                 "utility": realized_utility(tally.quality_sum, duration_s),
                 **_demand(tally),
                 **tally.outcomes.blocks(duration_s),
+            }
+        for group, (app, outcomes) in self.groups.items():
+            members = [name for name in table if name.startswith(group + "/")]
+            table[group] = {
+                "app": app,
+                "members": members,  # its sub-tenants (compare's totals skip this row)
+                "pairs_delivered": sum(int(table[m]["pairs_delivered"] or 0) for m in members),
+                "rate_hz": sum(float(table[m]["rate_hz"] or 0.0) for m in members),
+                "utility": 0.0,  # counted at its members (the run's total sums every row)
+                **outcomes.blocks(duration_s),
             }
         return table
 

@@ -15,10 +15,14 @@ the Heisenberg variance 1/(nu n^2) when V = 1.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Sequence
+import zlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
+from qnemu.physics import analytic
 from qnemu.physics import multiqubit as mq
 
 MAX_PARTIES = 6
@@ -78,3 +82,121 @@ def parity_mean(rho: np.ndarray, phase: float) -> float:
         state = mq.apply(state, rz, [q])
     parity = mq.tensor(*([mq.X] * n))
     return float(np.trace(parity @ state).real)
+
+
+# -- the tenant's results: GHZ states joined from its sub-tenants' pairs (oracle side) ------
+
+
+def pair_matrix(values: Sequence[float]) -> np.ndarray:
+    """A 4x4 pair matrix from its ``app.rho`` list (16 real parts, then 16 imaginary)."""
+    flat = np.asarray(values[:16], dtype=float) + 1j * np.asarray(values[16:], dtype=float)
+    return flat.reshape(4, 4)
+
+
+def matrix_values(rho: np.ndarray) -> list[float]:
+    """The ``app.rho`` list of a 4x4 pair matrix (inverse of :func:`pair_matrix`)."""
+    flat = np.asarray(rho, dtype=complex).reshape(16)
+    return [*flat.real.tolist(), *flat.imag.tolist()]
+
+
+@dataclass
+class GhzState:
+    """One fused GHZ state: the parties' matrix and its fidelity (oracle)."""
+
+    rho: np.ndarray
+    fidelity: float
+    visibility: float
+    parity: int | None = None  # sensing: the measured parity (+1/-1)
+
+
+@dataclass
+class GhzTally:
+    """A ghz or sensing tenant's states, joined from the delivered pairs of one fusion.
+
+    Each pair's ``app`` names its ``fusion`` and ``member`` (index in ``parties``); when
+    every party's pair of a fusion is in (the hub's own party, if any, holds a local
+    qubit: an ideal Phi+ stands for it), :func:`fuse` gives the parties' state.
+    """
+
+    app: str = "ghz"
+    n: int = 0
+    pending: dict[int, dict[int, np.ndarray]] = field(default_factory=dict)
+    keys: dict[int, list[str]] = field(default_factory=dict)
+    states: list[GhzState] = field(default_factory=list)
+
+    def add(self, app: Mapping[str, Any]) -> GhzState | None:
+        """Fold in one delivered pair's ``app`` field; the state it completes, if any."""
+        self.app, self.n = app["name"], int(app["n"])
+        fusion = int(app["fusion"])
+        pairs = self.pending.setdefault(fusion, {})
+        pairs[int(app["member"])] = pair_matrix(app["rho"])
+        self.keys.setdefault(fusion, []).append(str(app["pair"]))
+        hub = app.get("hub_member")
+        if len(pairs) < self.n - (hub is not None):
+            return None
+        del self.pending[fusion]
+        keys = sorted(self.keys.pop(fusion))
+        if hub is not None:
+            pairs[int(hub)] = mq.PHI_PLUS
+        rho = fuse([pairs[i] for i in range(self.n)])
+        state = GhzState(rho, ghz_fidelity(rho), visibility(rho))
+        if self.app == "sensing":
+            seed = zlib.crc32(f"{app['group']}:{fusion}:{keys}".encode())
+            state.parity = sample_parity(rho, sensing_phase(self.n), np.random.default_rng(seed))
+        self.states.append(state)
+        return state
+
+    def block(self) -> dict[str, Any]:
+        """The tenant's ``ghz`` block: states fused, their fidelity (mean, SE), and the
+        fusions still missing a party's pair at the end."""
+        values = [s.fidelity for s in self.states]
+        return {
+            "parties": self.n,
+            "states": len(values),
+            "fidelity_mean": float(np.mean(values)) if values else None,
+            "fidelity_se": (
+                float(np.std(values, ddof=1) / math.sqrt(len(values))) if len(values) > 1 else None
+            ),
+            "visibility_mean": float(np.mean([s.visibility for s in self.states]))
+            if values
+            else None,
+            "incomplete": len(self.pending),
+        }
+
+    def sensing_block(self) -> dict[str, Any]:
+        """The ``sensing`` block: the phase estimated from the parities, the estimator's
+        variance (error propagation with the states' mean visibility) and the limits."""
+        parities = [s.parity for s in self.states if s.parity is not None]
+        nu, n, phase = len(parities), self.n, sensing_phase(self.n)
+        if nu < 2:
+            return {"states": nu, "phase_rad": phase}
+        v = float(np.mean([s.visibility for s in self.states]))
+        mean = float(np.mean(parities))
+        estimate = math.acos(min(1.0, max(-1.0, mean / v))) / n if v > 0 else math.nan
+        slope = n * v * math.sin(n * estimate)
+        variance = float(np.var(parities, ddof=1)) / nu / slope**2 if slope else math.inf
+        heisenberg, sql = analytic.phase_variance_limits(n, nu)
+        return {
+            "states": nu,
+            "phase_rad": phase,
+            "phase_estimate_rad": estimate,
+            "parity_mean": mean,
+            "visibility_mean": v,
+            "estimator_variance_rad2": variance,
+            "model_variance_rad2": analytic.ghz_phase_variance(v, n, nu),
+            "heisenberg_limit_rad2": heisenberg,
+            "standard_quantum_limit_rad2": sql,
+        }
+
+
+def sensing_phase(n: int) -> float:
+    """The common phase the sensing parties imprint (rad): pi / (2n), the most sensitive
+    point of the parity V cos(n phi)."""
+    return math.pi / (2 * n)
+
+
+def sample_parity(rho: np.ndarray, phase: float, rng: np.random.Generator) -> int:
+    """A parity (+1 or -1) of the n parties' X outcomes after imprinting ``phase``, drawn
+    with its Born probability (1 + <X^(x)n>) / 2."""
+    p_plus = min(1.0, max(0.0, (1.0 + parity_mean(rho, phase)) / 2.0))
+    return 1 if rng.random() < p_plus else -1

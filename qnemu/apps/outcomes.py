@@ -3,7 +3,8 @@
 Each delivered pair's record carries ``app`` (what the application did with it, see
 :mod:`qnemu.node.app_runner`); remote gates also end with a ``gate_done`` event at the
 source. :class:`AppOutcomes` keeps one tally per app and writes the tenant's block:
-``qkd: {...}``, ``teleport: {...}`` or ``dqc: {...}`` (docs/apps.md lists the fields).
+``qkd: {...}``, ``teleport: {...}`` or ``dqc: {...}``; a multi-node tenant's (its
+sub-tenants' results joined) ``ghz``, ``sensing`` or ``qfl`` (docs/apps.md lists the fields).
 """
 
 from __future__ import annotations
@@ -15,7 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from qnemu import records
 from qnemu.apps.dqc import DqcTally
+from qnemu.apps.ghz import GhzTally
+from qnemu.apps.qfl import QflTally
 from qnemu.apps.qkd import QkdTally
 
 
@@ -44,6 +48,8 @@ class AppOutcomes:
     qkd: QkdTally | None = None
     teleport: TeleportTally | None = None
     dqc: DqcTally | None = None
+    ghz: GhzTally | None = None  # a ghz or sensing tenant (its sub-tenants' pairs joined)
+    qfl: QflTally | None = None
 
     def add(self, app: Mapping[str, Any]) -> None:
         """Fold in a delivered pair's ``app`` field."""
@@ -56,6 +62,20 @@ class AppOutcomes:
                 self.teleport.fidelities.append(app["fidelity"])
             case "dqc":
                 self._dqc(app.get("circuit_gates")).add_fidelity(app["pair"], app["gate_fidelity"])
+            case "ghz" | "sensing":
+                self.ghz = self.ghz or GhzTally()
+                self.ghz.add(app)
+            case "qfl":
+                self.qfl = self.qfl or QflTally()
+                self.qfl.add_fidelity(app["pair"], app["fidelity"])
+
+    def qfl_event(self, event: records.QflRound | records.QflUpdate) -> None:
+        """A qfl tenant's update or round (events of its server)."""
+        self.qfl = self.qfl or QflTally()
+        if isinstance(event, records.QflRound):
+            self.qfl.rounds.append(event)
+        else:
+            self.qfl.updates.append(event)
 
     def gate_done(self, gate: int, pair: str, started_s: float, done_s: float) -> None:
         """A remote gate ended at the source."""
@@ -77,4 +97,10 @@ class AppOutcomes:
             out["teleport"] = self.teleport.block()
         if self.dqc is not None:
             out["dqc"] = self.dqc.block()
+        if self.ghz is not None:
+            out["ghz"] = self.ghz.block()
+            if self.ghz.app == "sensing":
+                out["sensing"] = self.ghz.sensing_block()
+        if self.qfl is not None:
+            out["qfl"] = self.qfl.block()
         return out

@@ -121,6 +121,9 @@ APPS = AppRegistry(
         "dqs": sensing_quality,
         "sensing": sensing_quality,
         "teleport": teleport_quality,
+        # multi-node tenants: Q-NUM ranks each sub-tenant's Bell pairs (docs/apps.md)
+        "ghz": sensing_quality,
+        "qfl": teleport_quality,
     }
 )
 

@@ -38,6 +38,8 @@ TOTAL_METRICS = (
     "controller_decision_latency_s",
     "lateness_p50_s",
     "lateness_p99_s",
+    "tenants_admitted",
+    "sla_met_ratio",
 )
 #: Per-tenant metrics; their columns are ``tenant.<name>.<metric>``.
 TENANT_METRICS = ("pairs_delivered", "rate_hz", "fidelity_mean", "utility", "latency_mean_s")
@@ -51,6 +53,15 @@ APP_METRICS = (
     "dqc.gate_fidelity_mean",
     "dqc.circuit_time_mean_s",
     "dqc.circuit_fidelity_mean",
+    "ghz.states",
+    "ghz.fidelity_mean",
+    "sensing.estimator_variance_rad2",
+    "qfl.rounds",
+    "qfl.round_time_mean_s",
+    "qfl.round_time_p95_s",
+    "qfl.straggler_time_s",
+    "qfl.round_fidelity_mean",
+    "qfl.updates_rejected",
 )
 #: Bookkeeping columns after the metrics.
 TAIL_COLUMNS = ("overloaded", "dilation", "wall_s", "results")
@@ -60,6 +71,8 @@ TAIL_COLUMNS = ("overloaded", "dilation", "wall_s", "results")
 #: Utility is R q(F) with R >= 0 and q in [0, 1] (``qnemu.apps.quality``); lateness is
 #: how late an event fired, never early.
 BOUNDS: dict[str, tuple[float | None, float | None]] = {
+    "tenants_admitted": (0.0, None),
+    "sla_met_ratio": (0.0, 1.0),
     "rate_hz": (0.0, None),
     "fidelity_mean": (0.0, 1.0),
     "utility": (0.0, None),
@@ -75,6 +88,14 @@ BOUNDS: dict[str, tuple[float | None, float | None]] = {
     "gate_fidelity_mean": (0.0, 1.0),
     "circuit_time_mean_s": (0.0, None),
     "circuit_fidelity_mean": (0.0, 1.0),
+    "states": (0.0, None),
+    "estimator_variance_rad2": (0.0, None),
+    "rounds": (0.0, None),
+    "round_time_mean_s": (0.0, None),
+    "round_time_p95_s": (0.0, None),
+    "straggler_time_s": (0.0, None),
+    "round_fidelity_mean": (0.0, 1.0),
+    "updates_rejected": (0.0, None),
 }
 
 
@@ -107,7 +128,14 @@ def metric_columns(tenants: Sequence[str]) -> list[str]:
 def run_metrics(summary: Mapping[str, Any]) -> dict[str, Any]:
     """The metric cells (and the overload tail) of one finished run."""
     row: dict[str, Any] = {}
-    tenants = summary["tenants"]
+    every = summary["tenants"]
+    # a multi-node tenant's row (``members``) joins its sub-tenants': app columns only
+    tenants = {name: f for name, f in every.items() if "members" not in f}
+    for name, figures in every.items():
+        if "members" in figures:
+            for metric in APP_METRICS:
+                app, field = metric.split(".")
+                row[tenant_column(name, metric)] = (figures.get(app) or {}).get(field)
     utilities = []
     for name, figures in tenants.items():
         for metric in ("pairs_delivered", "rate_hz", "fidelity_mean", "latency_mean_s"):
@@ -127,7 +155,25 @@ def run_metrics(summary: Mapping[str, Any]) -> dict[str, Any]:
         row[f"violations.{kind}"] = violations.get(kind, 0)
     row["controller_decision_latency_s"] = _decision_latency(summary)
     row.update(_emulator(summary.get("emulator", {})))
+    row.update(_service(summary))
     return row
+
+
+def _service(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """The service layer's figures, for a run with tenants that arrive or have an SLA
+    (else empty): tenants admitted (not refused by admission control), and the SLA
+    windows met over all SLA tenants' windows (pooled; empty before any window ended)."""
+    tenants = summary["tenants"]
+    slas = [f["sla"] for f in tenants.values() if f.get("sla")]
+    arriving = any(f.get("added_at_s") is not None for f in tenants.values())
+    if not slas and not arriving:
+        return {"tenants_admitted": None, "sla_met_ratio": None}
+    refused = {n for n, v in summary.get("admission", {}).items() if not v.get("admitted", True)}
+    windows = sum(s["windows"] for s in slas)
+    return {
+        "tenants_admitted": sum(1 for name in tenants if name not in refused),
+        "sla_met_ratio": sum(s["met"] for s in slas) / windows if windows else None,
+    }
 
 
 def _tenant_utility(figures: Mapping[str, Any]) -> float | None:

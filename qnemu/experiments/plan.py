@@ -301,6 +301,8 @@ def _check_points(
             continue
         resolved[combo] = scenario
         tenants += [t.name for t in scenario.tenants if t.name not in tenants]
+        groups = [t.group.name for t in scenario.tenants if t.group is not None]
+        tenants += [g for g in dict.fromkeys(groups) if g not in tenants]
         points.append((point, overrides))
     for axis, sweep in enumerate(sweeps):
         reason = _no_effect(resolved, axis, sweep, controllers or [base.control.architecture])

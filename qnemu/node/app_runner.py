@@ -18,6 +18,15 @@ the application's result, which goes into the pair's ``delivered`` record. The a
   at the source (a ``gate_done`` event). With ``circuit: {gates: K}`` the source starts
   a gate only once the previous one is done.
 
+- ``ghz`` / ``sensing`` (sub-tenants hub -> party): the hub uses one finished pair of
+  every party at once (a fusion, :meth:`begin_fusion`) and sends each party its
+  correction bit (``FusionBits``); each party holds its half, decohering, until it
+  arrives. The pair's record carries its frozen matrix; the results side joins a
+  fusion's pairs into the GHZ state (:class:`qnemu.apps.ghz.GhzTally`).
+- ``qfl`` (sub-tenants client -> server): each client teleports a parameter (as
+  ``teleport``); the server's :class:`qnemu.apps.qfl.Aggregator` turns arrivals into
+  updates and rounds (``qfl_update``, ``qfl_round`` events).
+
 Other apps (``dqs``, a custom quality function) only use the pair, as before.
 """
 
@@ -30,7 +39,7 @@ from typing import Any
 import numpy as np
 
 from qnemu import records
-from qnemu.apps import dqc, qkd, teleport
+from qnemu.apps import dqc, ghz, qfl, qkd, teleport
 from qnemu.node.dispatch import receives
 from qnemu.node.environment import Environment
 from qnemu.node.memory import HeldQubit
@@ -38,10 +47,12 @@ from qnemu.physics import exchange_qubits
 from qnemu.planning.plan import NetworkPlan
 from qnemu.scenario.spec import TenantSpec
 from qnemu.truth.store import PairRecord
-from qnemu.wire.messages import BasisAnnounce, CatBit, Message, TeleportBits
+from qnemu.wire.messages import BasisAnnounce, CatBit, FusionBits, Message, TeleportBits
 
 #: Apps whose destination waits for a message from the source before using its half.
-WAITS_FOR_SOURCE = ("teleport", "dqc")
+WAITS_FOR_SOURCE = ("teleport", "dqc", "ghz", "sensing", "qfl")
+#: Apps whose hub fuses its sub-tenants' pairs into one GHZ state.
+FUSED_APPS = ("ghz", "sensing")
 
 Send = Callable[..., None]
 
@@ -91,6 +102,8 @@ class AppRunner:
         self._gates: dict[str, int] = {}  # next gate index, per dqc tenant at its source
         self._in_flight: dict[tuple[str, str], tuple[int, float]] = {}  # gate, started_s
         self._busy: set[str] = set()  # circuit tenants with a gate in flight
+        self._fusion: dict[str, int] = {}  # GHZ group: the fusion under way at its hub
+        self._aggregators: dict[str, qfl.Aggregator] = {}  # qfl group, at its server
         self.announced = 0  # basis announcements received
 
     # -- the end node asks --------------------------------------------------------------
@@ -101,6 +114,11 @@ class AppRunner:
     def busy(self, tenant: str) -> bool:
         """A circuit tenant's source starts no gate while one is in flight."""
         return tenant in self._busy
+
+    def begin_fusion(self, group: str) -> int:
+        """At a GHZ hub: the pairs used next belong to a new fusion; its index."""
+        self._fusion[group] = self._fusion.get(group, -1) + 1
+        return self._fusion[group]
 
     def hold(
         self, tenant: str, key: str, held: HeldQubit, corrections: list[int], chain: list[list[str]]
@@ -128,11 +146,28 @@ class AppRunner:
                 basis = qkd.choose_basis(self.rng)
                 record.uses[f"basis_{role}"] = basis
                 self._send(BasisAnnounce, other, at=now, tenant=tenant, pair=key, basis=basis)
-            case "teleport" if role == "src":
+            case "ghz" | "sensing" if role == "src":
+                assert spec.group is not None
+                member = spec.group.members.index(spec.dst)
+                record.uses["ghz"] = [self._fusion[spec.group.name], member]
+                record.uses["key"] = key
+                self._send(
+                    FusionBits,
+                    other,
+                    at=now,
+                    tenant=tenant,
+                    pair=key,
+                    bit=int(self.rng.integers(2)),  # uniform; the oracle sums both branches
+                    correction="Z" if member == 0 else "X",
+                )
+            case "qfl" if role == "dst":
+                self._qfl_arrival(spec, key, now)
+            case "teleport" | "qfl" if role == "src":
                 rho = _source_first(record, spec.src)
                 psi = teleport.haar_state(self.rng)
                 outcome = teleport.sample_outcome(rho, psi, self.rng)
                 record.uses["teleport"] = [*psi.real.tolist(), *psi.imag.tolist(), outcome]
+                record.uses["key"] = key
                 self._send(TeleportBits, other, at=now, tenant=tenant, pair=key, outcome=outcome)
             case "dqc" if role == "src":
                 gate = self._gates.get(tenant, 0)
@@ -161,7 +196,7 @@ class AppRunner:
     def complete(self, tenant: str, record: PairRecord) -> dict[str, Any] | None:
         """Oracle side, both halves used: the application's result for ``delivered``."""
         spec = self._specs[tenant]
-        if spec.app not in ("qkd", "teleport", "dqc"):
+        if spec.app not in ("qkd", "teleport", "dqc", "ghz", "sensing", "qfl"):
             return None
         rho = _source_first(record, spec.src)
         e_src = self.plan.nodes[spec.src].profile.measurement_error
@@ -182,13 +217,31 @@ class AppRunner:
                 if sifted
                 else None,
             }
-        if spec.app == "teleport":
+        if spec.app in ("teleport", "qfl"):
             re0, re1, im0, im1, outcome = uses["teleport"]
             psi = np.array([re0 + 1j * im0, re1 + 1j * im1])
-            return {
-                "name": "teleport",
+            result = {
+                "name": spec.app,
                 "outcome": int(outcome),
                 "fidelity": teleport.output_fidelity(rho, psi, int(outcome)),
+            }
+            if spec.group is None:
+                return result
+            return {**result, "group": spec.group.name, "client": spec.src, "pair": uses["key"]}
+        if spec.app in FUSED_APPS:
+            assert spec.group is not None
+            fusion, member = uses["ghz"]
+            center = spec.group.center
+            members = spec.group.members
+            return {
+                "name": spec.app,
+                "group": spec.group.name,
+                "fusion": fusion,
+                "member": member,
+                "n": len(members),
+                "hub_member": members.index(center) if center in members else None,
+                "pair": uses["key"],
+                "rho": ghz.matrix_values(rho),  # hub half first, frozen at the two uses
             }
         gates = None if spec.circuit is None else spec.circuit["gates"]
         return {
@@ -208,6 +261,21 @@ class AppRunner:
     @receives(TeleportBits)
     def _on_teleport_bits(self, message: TeleportBits) -> None:
         self._bits_arrived(message.tenant, message.pair, message)
+
+    @receives(FusionBits)
+    def _on_fusion_bits(self, message: FusionBits) -> None:
+        self._bits_arrived(message.tenant, message.pair, message)
+
+    def _qfl_arrival(self, spec: TenantSpec, key: str, now: float) -> None:
+        """At a QFL server: a client's teleported parameter has arrived (its half is
+        corrected now); the aggregator says which updates and rounds it completes."""
+        group = spec.group
+        assert group is not None
+        aggregator = self._aggregators.get(group.name)
+        if aggregator is None:
+            aggregator = self._aggregators[group.name] = qfl.Aggregator(group, spec.at_s)
+        for event in aggregator.arrival(spec.src, key, now):
+            self.env.emit(event)
 
     @receives(CatBit)
     def _on_cat_bit(self, message: CatBit) -> None:

@@ -19,7 +19,7 @@ import numpy as np
 from qnemu import records
 from qnemu.apps.requests import request_gap_s
 from qnemu.control.api import tenant_roles
-from qnemu.node.app_runner import AppRunner
+from qnemu.node.app_runner import FUSED_APPS, AppRunner
 from qnemu.node.dispatch import receives
 from qnemu.node.environment import Environment
 from qnemu.node.memory import HeldQubit, Memory
@@ -32,7 +32,11 @@ from qnemu.truth.store import (
     true_fidelity,
     use_qubit,
 )
+from qnemu.wire.messages import Discard as DiscardMessage
 from qnemu.wire.messages import Message, OutcomeAck, PurifyRequest, PurifyResult, SwapOutcome
+
+#: Finished pairs a GHZ hub keeps per party while it waits for the other parties' pairs.
+FUSION_STOCK = 1
 
 
 @dataclass
@@ -273,12 +277,36 @@ class EndNode:
         stock = self._stock[tenant]
         stock.append((held, chain))
         stock.sort(key=lambda item: item[0].created_at_s)  # freshest last
+        if self._fusion_members(tenant) is not None:
+            while len(stock) > FUSION_STOCK:  # a GHZ hub keeps each party's freshest pair
+                self._drop_unfused(tenant, *stock.pop(0))
         self._serve(tenant)
+
+    def _drop_unfused(self, tenant: str, held: HeldQubit, chain: list[list[str]]) -> None:
+        """At a GHZ hub: drop a party's older finished pair (a fresher one replaced it)
+        and tell the party, whose half waits for fusion bits, to drop its own."""
+        path = self.plan.paths[tenant]
+        far = next((right for repeater, _, right in chain if repeater == path[-2]), None)
+        self.node.discard(held, "unrequested", tell_partner=False)
+        self.node.send(
+            DiscardMessage, path[-1], link_pair=far or held.link_pair, reason="unrequested"
+        )
+
+    def _fusion_members(self, tenant: str) -> list[str] | None:
+        """At a GHZ hub: the sub-tenants whose pairs one fusion joins (``tenant``'s group,
+        in party order); None for a tenant that is not fused here."""
+        group = self._specs[tenant].group
+        if group is None or group.app not in FUSED_APPS or group.center != self.node_id:
+            return None
+        return [group.member_tenant(m) for m in group.members if m != group.center]
 
     def _next_request(self, tenant: str) -> None:
         spec = self._specs[tenant]
         if tenant in self._departed:
             return
+        members = self._fusion_members(tenant)
+        if members is not None and tenant != members[0]:
+            return  # a GHZ state is one request: its first party's stream asks for all
         gap = request_gap_s(self.rng, spec.rate_hz, spec.arrivals)
         if spec.until_s is not None and self.env.now() + gap >= spec.until_s:
             return
@@ -287,13 +315,19 @@ class EndNode:
 
     def _on_request(self, tenant: str) -> None:
         now = self.env.now()
-        self.env.emit(records.Request(t_s=now, tenant=tenant))
-        self._requests[tenant].append(now)
+        for member in self._fusion_members(tenant) or [tenant]:
+            if member in self._requests:
+                self.env.emit(records.Request(t_s=now, tenant=member))
+                self._requests[member].append(now)
         self._next_request(tenant)
         self._serve(tenant)
 
     def _serve(self, tenant: str) -> None:
         """Match waiting requests (oldest first) with finished pairs (freshest first)."""
+        members = self._fusion_members(tenant)
+        if members is not None:
+            self._serve_fusion(members)
+            return
         stock, waiting = self._stock[tenant], self._requests[tenant]
         if self._specs[tenant].arrivals == "backlog":  # a request is always waiting
             while stock and not self.apps.busy(tenant):
@@ -303,6 +337,24 @@ class EndNode:
             return
         while stock and waiting and not self.apps.busy(tenant):  # a circuit: one gate at a time
             self._serve_one(tenant, *stock.pop())
+
+    def _serve_fusion(self, members: list[str]) -> None:
+        """At a GHZ hub: once a pair of every party is finished (and a request waits),
+        use them together; the app fuses them (one fusion per GHZ state)."""
+        if any(m not in self._stock for m in members):
+            return  # a party's sub-tenant is not served here (rejected, or left)
+        backlog = self._specs[members[0]].arrivals == "backlog"
+        while all(self._stock[m] for m in members) and (
+            backlog or all(self._requests[m] for m in members)
+        ):
+            group = self._specs[members[0]].group
+            assert group is not None
+            self.apps.begin_fusion(group.name)
+            for member in members:
+                if backlog:
+                    self.env.emit(records.Request(t_s=self.env.now(), tenant=member))
+                    self._requests[member].append(self.env.now())
+                self._serve_one(member, *self._stock[member].pop())
 
     def _serve_one(self, tenant: str, held: HeldQubit, chain: list[list[str]]) -> None:
         now = self.env.now()

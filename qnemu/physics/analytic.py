@@ -258,3 +258,37 @@ def ghz_phase_variance(visibility: float, n: int, repetitions: int) -> float:
     if v == 0.0:
         return math.inf
     return 1.0 / (nu * parties**2 * v**2)
+
+
+def sync_round_time_mean(rates_hz: Iterable[float], pairs_per_round: int) -> float:
+    """Mean time (s) of a synchronous QFL round: the server waits until every client has
+    delivered ``pairs_per_round`` (m) pairs. Client i's pairs arrive as a Poisson process
+    of rate lambda_i (Hz), so from the round's start it needs T_i ~ Gamma(m, lambda_i)
+    (memoryless), and the round lasts max_i T_i:
+    E[max T_i] = integral_0^inf (1 - prod_i P(m, lambda_i t)) dt, with P the regularized
+    lower incomplete gamma function (the Erlang CDF). K = 1 gives m / lambda."""
+    from scipy.integrate import quad  # scipy only when a model is evaluated (CLI start-up)
+    from scipy.special import gammainc
+
+    rates = [_checks.positive("rates_hz", r) for r in rates_hz]
+    m = _checks.positive_int("pairs_per_round", pairs_per_round)
+    if not rates:
+        raise ValueError("rates_hz: need at least one client")
+    scale = m / min(rates)  # the slowest client's mean: the integrand's time scale
+
+    def survival(t: float) -> float:
+        return 1.0 - math.prod(float(gammainc(m, r * t)) for r in rates)
+
+    value, _ = quad(survival, 0.0, math.inf, limit=200, epsabs=1e-12 * scale)
+    return float(value)
+
+
+def async_round_time_mean(rates_hz: Iterable[float], pairs_per_round: int) -> float:
+    """Mean time (s) between asynchronous QFL aggregations when no update is rejected:
+    client i completes an update every m / lambda_i on average, so updates arrive at
+    sum_i lambda_i / m and a round lasts m / sum_i lambda_i."""
+    rates = [_checks.positive("rates_hz", r) for r in rates_hz]
+    m = _checks.positive_int("pairs_per_round", pairs_per_round)
+    if not rates:
+        raise ValueError("rates_hz: need at least one client")
+    return m / sum(rates)

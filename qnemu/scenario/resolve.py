@@ -16,6 +16,7 @@ from qnemu.errors import ScenarioError
 from qnemu.physics.hardware import PROFILES, HardwareProfile
 from qnemu.scenario import topology
 from qnemu.scenario.faults import resolve_faults
+from qnemu.scenario.groups import check_tenant_ends, member_names, tenant_specs
 from qnemu.scenario.problems import _fmt, _validate
 from qnemu.scenario.schema import (
     _PROFILE_FIELDS,
@@ -28,6 +29,7 @@ from qnemu.scenario.schema import (
 )
 from qnemu.scenario.service import check_service
 from qnemu.scenario.spec import (
+    GROUP_APPS,
     MAX_REPORTS,
     MAX_WALL_S,
     ClassicalSpec,
@@ -321,10 +323,17 @@ class _Resolver:
                     f"(also tenants[{names[tenant.name]}])"
                 )
             names.setdefault(tenant.name, i)
-            if g is not None:
+            ends = check_tenant_ends(path, tenant, g)
+            self.problems.extend(ends)
+            if g is not None and not ends and tenant.app not in GROUP_APPS:
                 self._check_route(path, tenant, g)
             if tenant.circuit is not None and tenant.app != "dqc":
                 self.problems.append(f"{path}.circuit: only a dqc tenant runs circuits")
+        for i, name in member_names(tenants, g):
+            if "/" in name and name in names:
+                self.problems.append(
+                    f"tenants[{i}].name: its sub-tenant {name!r} is also tenants[{names[name]}]"
+                )
 
     def _check_route(self, path: str, tenant: TenantModel, g: nx.Graph) -> None:
         ends_ok = True
@@ -420,7 +429,7 @@ def _build(model: ScenarioModel, g: nx.Graph, profiles: Mapping[str, HardwarePro
         profiles=_FrozenMap(used),
         classical=ClassicalSpec(**model.classical.model_dump()),
         control=_control_spec(model.control),
-        tenants=tuple(tenant_spec(t) for t in model.tenants),
+        tenants=tuple(spec for t in model.tenants for spec in tenant_specs(t, g)),
         runtime=RuntimeSpec(**model.runtime.model_dump()),
         slices=tuple(SliceSpec(**s.model_dump()) for s in model.slices),
     )

@@ -26,6 +26,8 @@ from qnemu.scenario.spec import (
     MAX_LENGTH_KM,
     MAX_MEMORIES,
     MAX_NODES,
+    MAX_PARTIES,
+    Aggregation,
     AppName,
     ClassicalSpec,
     ControlSpec,
@@ -177,8 +179,10 @@ class SliceModel(_Model):
 class TenantModel(_Model):
     name: Name
     app: AppName
-    src: Name
-    dst: Name
+    # an ordinary tenant names src and dst; a ghz/sensing tenant its parties (and hub), a
+    # qfl tenant its server and clients (resolve checks which)
+    src: Name | None = None
+    dst: Name | None = None
     rate_hz: Positive
     f_min: Annotated[float, Field(ge=0.5, le=1)]
     arrivals: Literal["poisson", "constant", "backlog"] = "poisson"
@@ -187,6 +191,13 @@ class TenantModel(_Model):
     slice: Name | None = None
     sla: SlaModel | None = None
     circuit: CircuitModel | None = None
+    parties: Annotated[list[Name], Field(min_length=2, max_length=MAX_PARTIES)] | None = None
+    hub: Name | None = None
+    server: Name | None = None
+    clients: Annotated[list[Name], Field(min_length=1, max_length=MAX_NODES)] | None = None
+    pairs_per_round: Annotated[int, Field(ge=1, le=10_000)] | None = None
+    aggregation: Aggregation | None = None
+    staleness: Annotated[int, Field(ge=0, le=10_000)] | None = None
 
 
 _PROFILE_FIELDS = tuple(f.name for f in dataclasses.fields(HardwareProfile) if f.name != "name")

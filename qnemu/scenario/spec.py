@@ -24,7 +24,14 @@ from qnemu.scenario import topology
 #: The scenario ``qnemu run`` uses when given none (shipped as package data).
 DEFAULT_SCENARIO_PATH = EXAMPLES_DIR / "default.yaml"
 
-AppName = Literal["qkd", "dqc", "dqs", "teleport"]
+AppName = Literal["qkd", "dqc", "dqs", "teleport", "ghz", "sensing", "qfl"]
+#: Apps of a tenant that spans several nodes: ``parties`` (GHZ, sensing) or a server and
+#: its clients (QFL); each is planned as Bell-pair sub-tenants (:class:`GroupSpec`).
+GROUP_APPS: tuple[str, ...] = ("ghz", "sensing", "qfl")
+#: Most parties of one GHZ state (its density matrix is 2^6 x 2^6).
+MAX_PARTIES = 6
+#: How a QFL server aggregates: waits for every client, or takes each update on arrival.
+Aggregation = Literal["sync", "async"]
 Scheduling = Literal["asynchronous", "synchronous"]
 Placement = Literal["auto", "pack", "spread"]
 #: Tenant applications known to the scenario schema.
@@ -135,6 +142,45 @@ class TenantSpec:
     slice: str | None = None
     #: a probabilistic service-level agreement (None: best effort)
     sla: SlaSpec | None = None
+    #: the multi-node tenant this Bell-pair sub-tenant serves (None: an ordinary tenant)
+    group: GroupSpec | None = None
+
+
+@dataclass(frozen=True)
+class GroupSpec:
+    """A tenant of several nodes, planned as one Bell-pair sub-tenant per member.
+
+    ``ghz`` / ``sensing``: ``members`` are the parties; sub-tenant ``NAME/party`` runs
+    from ``center`` (the hub) to the party (none for a party that is the hub itself).
+    ``qfl``: ``members`` are the clients; sub-tenant ``NAME/client`` runs from the client
+    to ``center`` (the server); a round needs ``pairs_per_round`` pairs from each client,
+    aggregated ``sync`` or ``async`` (an update at most ``staleness`` versions old is
+    accepted). docs/apps.md describes the protocols.
+    """
+
+    name: str
+    app: str
+    center: str
+    members: tuple[str, ...]
+    pairs_per_round: int = 1
+    aggregation: str = "sync"
+    staleness: int | None = None
+
+    def member_tenant(self, member: str) -> str:
+        """The sub-tenant's name for one member: ``NAME/member``."""
+        return f"{self.name}/{member}"
+
+    def to_dict(self) -> dict[str, Any]:
+        """The tenant fields that describe the group in YAML."""
+        if self.app == "qfl":
+            out: dict[str, Any] = {
+                "server": self.center,
+                "clients": list(self.members),
+                "pairs_per_round": self.pairs_per_round,
+                "aggregation": self.aggregation,
+            }
+            return out if self.staleness is None else {**out, "staleness": self.staleness}
+        return {"parties": list(self.members), "hub": self.center}
 
 
 @dataclass(frozen=True)
@@ -362,19 +408,34 @@ class Scenario:
                 **dataclasses.asdict(self.runtime),
                 "nodes_per_actor": _auto_out(self.runtime.nodes_per_actor),
             },
-            "tenants": [_tenant_out(t) for t in self.tenants],
+            "tenants": _tenants_out(self.tenants),
             **({"slices": [dataclasses.asdict(s) for s in self.slices]} if self.slices else {}),
             **({"faults": [f.to_dict() for f in self.faults]} if self.faults else {}),
         }
 
 
 #: Tenant fields written out only when set (scenarios without them read back unchanged).
-_TENANT_OPTIONAL = {"at_s": 0.0, "until_s": None, "slice": None, "sla": None}
+_TENANT_OPTIONAL = {"at_s": 0.0, "until_s": None, "slice": None, "sla": None, "group": None}
 
 
 def _tenant_out(tenant: TenantSpec) -> dict[str, Any]:
     out = dataclasses.asdict(tenant)
     return {k: v for k, v in out.items() if k not in _TENANT_OPTIONAL or v != _TENANT_OPTIONAL[k]}
+
+
+def _tenants_out(tenants: Iterable[TenantSpec]) -> list[dict[str, Any]]:
+    """The YAML tenants: each group once (where its first sub-tenant is), as written."""
+    out: list[dict[str, Any]] = []
+    groups: set[str] = set()
+    for tenant in tenants:
+        if tenant.group is None:
+            out.append(_tenant_out(tenant))
+        elif tenant.group.name not in groups:
+            groups.add(tenant.group.name)
+            member = _tenant_out(tenant)
+            del member["src"], member["dst"], member["group"]
+            out.append({**member, "name": tenant.group.name, **tenant.group.to_dict()})
+    return out
 
 
 def _auto_out(value: Any) -> Any:

@@ -31,6 +31,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from qnemu import records
 from qnemu.apps import quality, realized_utility
+from qnemu.apps.ghz import GhzTally
 from qnemu.apps.qkd import QkdTally
 from qnemu.fault_report import FaultTally
 from qnemu.records import DISCARD_REASONS, RunEvent
@@ -154,6 +155,7 @@ class MetricsRecorder:
         self._p99_at = 0.0
         self._delivered: dict[str, list[float]] = {}  # tenant: [count, sum of q(F)]
         self._qkd: dict[str, QkdTally] = {}  # tenant: its QKD bits so far
+        self._ghz: dict[str, GhzTally] = {}  # ghz/sensing tenant: its fusions so far
         self._emulated_s = 0.0
         self._site: dict[str, str] = {}  # node: the controller site serving it
         self._handlers: dict[type[RunEvent], Callable[[Any], None]] = {
@@ -211,6 +213,7 @@ class MetricsRecorder:
         self._p99_at = 0.0
         self._delivered = {}
         self._qkd = {}
+        self._ghz = {}
         self._faults = FaultTally()
         self._series("faults_active").set(0)
         self._emulated_s = 0.0
@@ -415,9 +418,13 @@ class MetricsRecorder:
             rate = tally.block(t_s)["secret_key_rate_bps"] if t_s > 0 else None
             if rate is not None:
                 self._series("qkd_secret_key_rate_bps", tenant).set(rate)
-        elif name in ("teleport", "dqc"):
-            value = app["fidelity"] if name == "teleport" else app["gate_fidelity"]
-            self._series("app_fidelity", tenant, name).observe(value)
+        elif name in ("teleport", "dqc", "qfl"):
+            value = app["gate_fidelity"] if name == "dqc" else app["fidelity"]
+            self._series("app_fidelity", app.get("group", tenant), name).observe(value)
+        elif name in ("ghz", "sensing"):  # a GHZ state once its fusion's pairs are all in
+            state = self._ghz.setdefault(app["group"], GhzTally()).add(app)
+            if state is not None:
+                self._series("app_fidelity", app["group"], name).observe(state.fidelity)
 
     def _on_violation(self, event: records.Violation) -> None:
         self._series(

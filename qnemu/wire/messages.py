@@ -196,6 +196,19 @@ class CatBit(Message):
 
 
 @dataclass(frozen=True)
+class FusionBits(Message):
+    """The GHZ hub's fusion outcome for the party at the other end of ``pair``: ``bit``
+    (X correction for a Z outcome, Z correction for the first party's X outcome, as
+    ``correction`` says); the party corrects its half once this arrives."""
+
+    kind: ClassVar[int] = 16
+    tenant: str
+    pair: str
+    bit: int
+    correction: str
+
+
+@dataclass(frozen=True)
 class Heartbeat(Message):
     """A node's periodic sign of life to a fiber neighbor, sent over the link itself (a
     neighbor that misses several declares the link down: see ``node.liveness``)."""
@@ -258,6 +271,7 @@ MESSAGE_TYPES: dict[int, type[Message]] = {
         BasisAnnounce,
         TeleportBits,
         CatBit,
+        FusionBits,
         Heartbeat,
         LinkState,
     )

@@ -527,6 +527,7 @@ def test_every_message_a_node_can_receive_has_one_handler():
         "BasisAnnounce",
         "TeleportBits",
         "CatBit",
+        "FusionBits",
         "TenantJoin",
         "TenantLeave",
     }
