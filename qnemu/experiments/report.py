@@ -58,6 +58,8 @@ TABLE_METRICS = (
     ("violations", "violations", 1.0),
     ("controller_decision_latency_s", "decision (ms)", 1e3),
     ("lateness_p99_s", "lateness p99 (ms)", 1e3),
+    ("tenants_admitted", "admitted", 1.0),
+    ("sla_met_ratio", "SLA met", 1.0),
 )
 #: Per-tenant columns of the tenant tables.
 TENANT_TABLE = (
