@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
 import qnemu
 from qnemu.emulation import Emulation
+from qnemu.experiments.metrics import run_metrics
 
 # ``early`` leaves every link of the chain idle before ``late`` arrives
 SCENARIO = """
@@ -28,3 +32,17 @@ def test_a_tenant_arriving_after_every_other_left_gets_pairs(tmp_path) -> None:
     assert early["removed_at_s"] == 0.5 and late["added_at_s"] == 1.0
     # 1 s present at 20 Hz asked: about 20 requests; most are served
     assert late["pairs_delivered"] >= 0.5 * late["requested"] > 0
+
+
+def test_service_experiment_scenarios_run_and_give_service_metrics(tmp_path) -> None:
+    """The reference experiment's two scenarios hold the same tenants; a short run of
+    each gives compare its ``tenants_admitted`` and ``sla_met_ratio`` cells."""
+    folder = Path(__file__).parents[2] / "examples" / "experiments"
+    shared = qnemu.load_scenario(folder / "service-shared.yaml")
+    sliced = qnemu.load_scenario(folder / "service-slices.yaml")
+    assert [t.name for t in shared.tenants] == [t.name for t in sliced.tenants]
+    assert {t.slice for t in sliced.tenants} == {"gold", "bronze"}
+    short = dataclasses.replace(shared, duration_s=1.5)
+    row = run_metrics(Emulation(short, results_dir=tmp_path, mode="virtual").run())
+    assert 0 < row["tenants_admitted"] <= len(shared.tenants)
+    assert 0.0 <= row["sla_met_ratio"] <= 1.0
