@@ -3,11 +3,14 @@ path), expansion into Bell-pair sub-tenants, the default hub, and the YAML round
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
 
+from qnemu.emulation import Emulation
 from qnemu.errors import ScenarioError
+from qnemu.examples import EXAMPLES_DIR
 from qnemu.scenario import load_scenario
 
 STAR = {
@@ -106,3 +109,17 @@ def test_the_cli_exits_2_with_the_field_path(tmp_path):
     )
     assert done.returncode == 2
     assert "tenants[0].dst: a ghz tenant lists parties" in done.stderr + done.stdout
+
+
+@pytest.mark.parametrize(
+    ("path", "group", "block"),
+    [
+        (EXAMPLES_DIR / "ghz-sensing.yaml", "g", "sensing"),
+        (Path(__file__).parents[2] / "examples/experiments/qfl.yaml", "fl", "qfl"),
+    ],
+)
+def test_the_group_examples_run_and_report_their_block(tmp_path, path, group, block):
+    scenario = load_scenario(path, {"duration_s": 0.5})
+    summary = Emulation(scenario, mode="virtual", results_dir=tmp_path).run()
+    assert summary["status"] == "completed"
+    assert summary["tenants"][group][block]["states" if block == "sensing" else "rounds"] > 0
