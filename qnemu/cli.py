@@ -246,6 +246,14 @@ def run(
             "by the wall clock (--dilation, default 50).",
         ),
     ] = False,
+    console_ray: Annotated[
+        bool,
+        typer.Option(
+            "--ray",
+            help="With --console: drive a real-time Ray run instead (faults, views and "
+            "pause reach every actor; a node crash with one node per actor kills its process).",
+        ),
+    ] = False,
     replay: Annotated[
         Path | None,
         typer.Option(
@@ -281,7 +289,10 @@ def run(
             if replay is not None:
                 loaded = replay_scenario(str(replay))
             loaded = with_recovery(loaded)
-            virtual = virtual or live_console  # the console paces virtual time
+            if console_ray and virtual:
+                raise QnemuError("--ray: a console on Ray cannot also be --virtual")
+            # the console paces virtual time unless it drives a Ray run (--ray)
+            virtual = virtual or (live_console and not console_ray)
         if save is not None:
             _save(source, overrides, save, _topo_command(topo, hardware, tenant or []))
         _warn_unused(source, overrides, settings, loaded)

@@ -27,6 +27,7 @@ from typing import Any, TextIO
 from qnemu import records
 from qnemu.runtime.host import Host
 from qnemu.runtime.scheduler import VirtualScheduler
+from qnemu.runtime.views import view_text
 from qnemu.scenario.faults import CENTRAL
 from qnemu.scenario.spec import FaultSpec, Scenario
 
@@ -53,8 +54,12 @@ class LiveConsole:
         self.dilation = dilation or DEFAULT_DILATION
         self._calls: queue.Queue[_Call] = queue.Queue()
         self.quit = threading.Event()
+        self.ready = threading.Event()  # set once the run takes commands
         self.paused = False
         self.host: Host | None = None
+        #: a Ray run's live control (``qnemu.runtime.live_control.RayLive``): set, commands
+        #: act on every actor through it instead of on ``host``
+        self.remote: Any = None
         self.scheduler: VirtualScheduler | None = None
         self.stats: Callable[[], str] = lambda: "no statistics yet"
         self._live: dict[tuple[str, tuple[str, ...]], FaultSpec] = {}  # console faults in force
@@ -64,6 +69,8 @@ class LiveConsole:
         """Run ``action`` in the driving thread; returns what it says."""
         if self.quit.is_set():
             return "the run has ended"
+        if not self.ready.wait(timeout_s):
+            return "the run has not started yet"
         call = _Call(action)
         self._calls.put(call)
         if not call.done.wait(timeout_s):
@@ -104,6 +111,7 @@ class LiveConsole:
         """Advance ``scheduler`` in step with the wall clock until ``duration_s`` or
         ``quit``; ``on_step(emulated_s)`` after each step. Returns the emulated time reached."""
         self.scheduler = scheduler
+        self.ready.set()
         reached = 0.0
         wall_zero = time.monotonic()
         paused_at: float | None = None
@@ -126,10 +134,35 @@ class LiveConsole:
         return reached
 
     # -- actions (run in the driving thread) ---------------------------------------------------
-    def record(self, line: str) -> None:
-        """A command that changed the run becomes a ``console`` event."""
-        host = self._host()
-        host.emit(records.ConsoleAction(t_s=host.now(), command=line))
+    def record(self, line: str, t_s: float | None = None) -> None:
+        """A command that changed the run becomes a ``console`` event (at ``t_s``, default
+        now)."""
+        target = self._target()
+        target.emit(records.ConsoleAction(t_s=target.now() if t_s is None else t_s, command=line))
+
+    def view(self, kind: str, names: list[str] | None = None) -> str:
+        """The ``nodes``, ``links``, ``tenants`` or ``pairs`` view, as text."""
+        if self.remote is not None:
+            return str(self.remote.view(kind, names))
+        return view_text(self._host(), kind, names)
+
+    def set_paused(self, paused: bool, line: str) -> str:
+        """Stop emulated time cleanly (``pause``) or let it flow again (``resume``)."""
+        if paused == self.paused:
+            return f"already {'paused' if paused else 'running'}"
+        target = self._target()
+        at = target.pause() if paused and self.remote is not None else None
+        if not paused and self.remote is not None:
+            at = self.remote.paused_at_s  # time resumes where it was held
+            self.remote.resume()
+        self.paused = paused
+        t_s = target.now() if at is None else at
+        self.record(line, t_s)
+        return f"{'paused' if paused else 'resumed'} at {t_s:.6f} s"
+
+    def _target(self) -> Any:
+        """What commands act on: the Ray run's live control, or the local host."""
+        return self.remote if self.remote is not None else self._host()
 
     def _host(self) -> Host:
         if self.host is None:
@@ -138,25 +171,30 @@ class LiveConsole:
 
     def fault(self, line: str, kind: str, target: tuple[str, ...], value: float | None) -> str:
         """Start a fault now, in force until the matching ``up``/``restart``/``start``."""
-        host = self._host()
+        host = self._target()
         key = (kind, target)
         if key in self._live:
             return f"{kind} on {'~'.join(target)} is already in force"
-        spec = FaultSpec(kind, target, host.now(), None, value)
+        at = host.now()
+        spec = FaultSpec(kind, target, at, None, value)
         self._live[key] = spec
         host.inject(spec, "console")
-        self.record(line)
-        return f"{kind} {'~'.join(target)} at {host.now():.6f} s"
+        self.record(line, at)
+        return f"{kind} {'~'.join(target)} at {at:.6f} s"
 
     def clear(self, line: str, kind: str, target: tuple[str, ...]) -> str:
         """End a console fault now."""
-        host = self._host()
+        host = self._target()
         spec = self._live.pop((kind, target), None)
         if spec is None:
             return f"no {kind} on {'~'.join(target)} in force"
-        host.end_fault(spec)
-        self.record(line)
-        return f"{kind} {'~'.join(target)} ended at {host.now():.6f} s"
+        at = host.now()
+        if self.remote is not None:
+            host.end_fault(spec, at)
+        else:
+            host.end_fault(spec)
+        self.record(line, at)
+        return f"{kind} {'~'.join(target)} ended at {at:.6f} s"
 
 
 class Prompt(cmd.Cmd):
@@ -191,20 +229,20 @@ class Prompt(cmd.Cmd):
     # -- looking -----------------------------------------------------------------------------
     def do_nodes(self, arg: str) -> None:
         """nodes: every node, its memories in use (its own view) and whether it is up."""
-        self._say(self.console.submit(lambda: _nodes(self.console._host())))
+        self._say(self.console.submit(lambda: self.console.view("nodes")))
 
     def do_links(self, arg: str) -> None:
         """links: every link and its state."""
-        self._say(self.console.submit(lambda: _links(self.console._host(), self.scenario)))
+        self._say(self.console.submit(lambda: self.console.view("links")))
 
     def do_tenants(self, arg: str) -> None:
         """tenants: every tenant and its path as its routing node knows it."""
-        self._say(self.console.submit(lambda: _tenants(self.console._host())))
+        self._say(self.console.submit(lambda: self.console.view("tenants")))
 
     def do_pairs(self, arg: str) -> None:
         """pairs [NODE]: memory occupancy from the nodes' own view."""
         names = arg.split() or self.node_names
-        self._say(self.console.submit(lambda: _pairs(self.console._host(), names)))
+        self._say(self.console.submit(lambda: self.console.view("pairs", names)))
 
     def do_stats(self, arg: str) -> None:
         """stats: delivered rates, fidelity, violations so far."""
@@ -309,10 +347,7 @@ class Prompt(cmd.Cmd):
         self._say(self.console.submit(lambda: self._set_paused(False, "resume")))
 
     def _set_paused(self, paused: bool, line: str) -> str:
-        self.console.paused = paused
-        self.console.record(line)
-        host = self.console._host()
-        return f"{'paused' if paused else 'resumed'} at {host.now():.6f} s"
+        return self.console.set_paused(paused, line)
 
     def _record_quit(self) -> str:
         self.console.record("quit")
@@ -375,58 +410,6 @@ class Prompt(cmd.Cmd):
         return self._complete_names(text, line, ("stop", "start"))
 
     complete_loss = complete_link
-
-
-def _nodes(host: Host) -> str:
-    crashed = host.faults.crashed if host.faults is not None else set()
-    rows = []
-    for name, node in host.nodes.items():
-        state = "crashed" if name in crashed else "up"
-        rows.append(f"{name:>8}  {state:<8} memories {node.memory.occupied}/{node.me.memories}")
-    return "\n".join(rows)
-
-
-def _links(host: Host, scenario: Scenario) -> str:
-    world = host.faults
-    rows = []
-    for link in scenario.links:
-        key = frozenset((link.a, link.b))
-        state = "up"
-        if world is not None and world.links_down[key] > 0:
-            state = "down"
-        elif world is not None and (link.a in world.crashed or link.b in world.crashed):
-            state = "down (node crashed)"
-        loss = f", loss {world.loss[key]:g}" if world is not None and key in world.loss else ""
-        rows.append(f"{link.a}~{link.b}  {link.length_km:g} km  {state}{loss}")
-    return "\n".join(rows)
-
-
-def _tenants(host: Host) -> str:
-    rows = []
-    for tenant in host.plan.scenario.tenants:
-        router = host.plan.setup_node.get(tenant.name)
-        node = host.nodes.get(router) if router is not None else None
-        if node is None or tenant.name not in node.plan.paths:
-            rows.append(f"{tenant.name}  {tenant.src}->{tenant.dst}  not admitted")
-            continue
-        if tenant.name in node.plan.withdrawn:
-            where = "NO PATH (unserved until one returns)"
-        else:
-            where = "-".join(node.plan.paths[tenant.name])
-        rows.append(f"{tenant.name}  {tenant.app}  {where}")
-    return "\n".join(rows)
-
-
-def _pairs(host: Host, names: list[str]) -> str:
-    rows = []
-    for name in names:
-        node = host.nodes.get(name)
-        if node is None:
-            raise KeyError(f"unknown node {name!r} (nodes: {', '.join(host.nodes)})")
-        held = sorted(node.memory.qubits(), key=lambda h: h.slot)
-        detail = ", ".join(f"{h.slot}:{h.link_pair}({h.tenant})" for h in held) or "empty"
-        rows.append(f"{name}  {node.memory.occupied}/{node.me.memories}  {detail}")
-    return "\n".join(rows)
 
 
 def stats_text(summary_so_far: dict[str, Any], emulated_s: float) -> str:

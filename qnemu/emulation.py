@@ -384,17 +384,26 @@ class Emulation:
         self._late_tolerance_wall = overload_tolerance_s(self.plan) * dilation
         ray_backend.call_all(actors, "run", t0, dilation, duration, names=self._groups)
         self._crashes = self._process_crashes(actors, t0, dilation, builder)
+        if self.console is not None:
+            self._attach_console(builder)
         self.live = self._live_tenants(actors, t0, dilation)
+        if self.console is not None:  # the console's ``tenant`` command admits through it
+            self.console.service = self
         self._emulator["start_margin_s"] = self._start_margin_s
         self._emulator["armed_before_t0_s"] = t0 - time.time()  # < 0: the start was late
         self._emulator["frames_rejected"] = self._emulator["peers_rejected"] = 0
         try:
             first_pair_wall = self._heartbeats(actors, t0, dilation, builder)
             alive, names = self._crashes.alive()
+            if self.console is not None:  # ended early (quit): nobody minds closed sockets
+                ray_backend.call_all(alive, "stop", names=names)
             finals = ray_backend.call_all(alive, "finish", names=names)
         except BaseException:
             self._salvage(actors, t0, dilation, builder)
             raise
+        finally:
+            if self.console is not None:
+                self.console.drain_on_exit()
         finals += self._crashes.finals
         self._emulator.update(self._crashes.summary())
         self._record(builder, finals)
@@ -413,30 +422,73 @@ class Emulation:
     ) -> float | None:
         """Drain every actor about four times a second until the end; a drain doubles as a
         heartbeat (a dead, frozen or failed actor ends the run). Returns the wall time the
-        first pair was delivered, or None."""
+        first pair was delivered, or None. Under the console (``--console --ray``) its
+        commands are carried out between heartbeats, ``pause`` holds emulated time (t0
+        moves on at ``resume``) and ``quit`` ends the run where it got."""
         from qnemu.runtime import ray_backend
 
         duration = self.scenario.duration_s
-        end_wall = t0 + duration * dilation
         first_pair_wall = None
         while True:
-            time.sleep(min(0.25, max(0.0, end_wall - time.time()) + 0.05))
+            end_wall = self._t0 + duration * dilation
+            self._wait_beat(end_wall)
             before = builder.delivered
-            issued = (time.time() - t0) / dilation
+            paused = self._paused_at()
+            issued = paused if paused is not None else (time.time() - self._t0) / dilation
             alive, names = self._crashes.alive()
             batches = ray_backend.call_all(
                 alive, "drain", names=names, timeout_s=ray_backend.HEARTBEAT_TIMEOUT_S
             )
             self._record(builder, batches)
-            self._crashes.tick()
+            if paused is None:
+                self._crashes.tick()
             self._reached_s = min(duration, max(self._reached_s, issued))
             self._close_windows(builder, self._reached_s - HEARTBEAT_LAG_S / dilation)
             self._watch_overload()
             if first_pair_wall is None and builder.delivered > before:
                 first_pair_wall = time.time()
-            self._progress(min(duration, max(0.0, (time.time() - t0) / dilation)), builder)
-            if time.time() >= end_wall + 0.2:
+            self._progress(min(duration, max(0.0, issued)), builder)
+            if self.console is not None and self.console.quit.is_set():
                 return first_pair_wall
+            if paused is None and time.time() >= end_wall + 0.2:
+                return first_pair_wall
+
+    def _wait_beat(self, end_wall: float) -> None:
+        """Sleep until the next heartbeat, carrying out console commands meanwhile."""
+        until = time.time() + min(0.25, max(0.0, end_wall - time.time()) + 0.05)
+        while True:
+            if self.console is not None:
+                self.console.poll()
+                if self.console.quit.is_set():
+                    return
+            left = until - time.time()
+            if left <= 0:
+                return
+            time.sleep(min(left, 0.05))
+
+    def _paused_at(self) -> float | None:
+        """The emulated time a Ray run is held at (``pause``), or None."""
+        remote = self.console.remote if self.console is not None else None
+        return None if remote is None else remote.paused_at_s
+
+    def _attach_console(self, builder: SummaryBuilder) -> None:
+        """The console's commands act on every actor (``qnemu run --console --ray``)."""
+        from qnemu.console import stats_text
+        from qnemu.runtime.live_control import RayLive
+
+        assert self.console is not None
+
+        def retime(t0: float) -> None:
+            self._t0 = t0
+
+        def stats() -> str:
+            reached = self._reached_s
+            table = builder.tenant_table(reached) if reached > 0 else {}
+            return stats_text({"tenants": table, "violations": dict(builder.violations)}, reached)
+
+        self.console.remote = RayLive(self._crashes, self._crashes.emit, retime)
+        self.console.stats = stats
+        self.console.ready.set()
 
     def _process_crashes(
         self, actors: list, t0: float, dilation: float, builder: SummaryBuilder
@@ -568,7 +620,7 @@ class Emulation:
             return bool(ray_backend.call_one(actors[host_of[node]], "remove_tenant", node, tenant))
 
         return LiveTenants(
-            self.plan, lambda: (time.time() - t0) / dilation, add, remove, self.ledger.track
+            self.plan, lambda: (time.time() - self._t0) / dilation, add, remove, self.ledger.track
         )
 
     def _close_windows(self, builder: SummaryBuilder, reached_s: float) -> None:

@@ -22,7 +22,7 @@ actor) a crash stays an in-actor wipe.
 
 from __future__ import annotations
 
-import math
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -44,7 +44,8 @@ KILL_TIMEOUT_S = 30.0
 @dataclass
 class PlannedCrash:
     """One node crash that kills its actor's process; ``state``: ``armed`` (not yet),
-    ``down`` (killed), ``up`` (a new process rejoined) or ``gone`` (never rejoins)."""
+    ``down`` (killed; it rejoins if the crash ends before the run does) or ``up`` (a new
+    process rejoined)."""
 
     fault: FaultSpec
     host: int
@@ -85,6 +86,23 @@ class ProcessCrashes:
                 host = alone[fault.target[0]]
                 self.planned.append(PlannedCrash(fault, host, counts[fault.target[0]]))
 
+    def add_live(self, fault: FaultSpec) -> None:
+        """A fault injected while the run goes (the console); a node crash on a node with
+        an actor to itself kills its process too."""
+        self.live_faults.append(fault)
+        alone = {group[0]: i for i, group in enumerate(self.groups) if len(group) == 1}
+        if fault.kind == "node_crash" and fault.target[0] in alone:
+            count = 1 + sum(1 for c in self.planned if c.fault.target == fault.target)
+            self.planned.append(PlannedCrash(fault, alone[fault.target[0]], count))
+
+    def end_live(self, fault: FaultSpec, at_s: float) -> None:
+        """A live fault ends at ``at_s``: a killed process comes back then."""
+        done = dataclasses.replace(fault, for_s=max(0.0, at_s - fault.at_s))
+        self.live_faults = [done if f == fault else f for f in self.live_faults]
+        for crash in self.planned:
+            if crash.fault == fault and crash.state in ("armed", "down"):
+                crash.fault = done
+
     def alive(self) -> tuple[list[Any], list[list[str]]]:
         """The actors that must answer now, and their nodes."""
         keep = [i for i in range(len(self.actors)) if i not in self.down]
@@ -99,7 +117,7 @@ class ProcessCrashes:
         for crash in self.planned:
             if crash.state == "armed" and self.now_s() >= crash.fault.at_s:
                 self._kill(crash)
-            elif crash.state == "down":
+            elif crash.state == "down" and crash.fault.until_s < self._end_s():
                 lead = REJOIN_LEAD_S / self.dilation
                 if self.now_s() >= crash.fault.until_s - lead:
                     self._rejoin(crash)
@@ -127,8 +145,6 @@ class ProcessCrashes:
                 ).to_dict()
             ]
         )
-        if not math.isfinite(crash.fault.until_s) or crash.fault.until_s >= self._end_s():
-            crash.state = "gone"
 
     def _rejoin(self, crash: PlannedCrash) -> None:
         host = crash.host

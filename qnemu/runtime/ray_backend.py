@@ -26,6 +26,7 @@ it), and its processes are reaped when the driver exits however it exits
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import math
 import os
@@ -208,6 +209,43 @@ class HostActor:
         self.transport.watching = True
         self.scheduler.start()
         return self.scheduler.clock.now()
+
+    # -- live control (``qnemu run --console --ray``; see qnemu.runtime.live_control) ------
+    async def inject(self, fault: FaultSpec, origin: str) -> None:
+        """Start ``fault`` at its ``at_s`` (or now, if that has passed here)."""
+        scheduler = self._armed()
+        now = scheduler.clock.now()
+        if fault.at_s < now:
+            fault = dataclasses.replace(fault, at_s=now)
+        self.host.inject(fault, origin)
+
+    async def end_fault(self, fault: FaultSpec, at_s: float) -> None:
+        """End the live ``fault`` at emulated ``at_s`` (or now, if that has passed here)."""
+        scheduler = self._armed()
+        scheduler.schedule(max(at_s, scheduler.clock.now()), self._end_fault, fault)
+
+    def _end_fault(self, fault: FaultSpec) -> None:
+        world = self.host.faults
+        node = fault.target[0]
+        if world is not None and fault.kind == "node_crash" and node not in world.crashed:
+            return  # already restarted (a process that rejoined restarts its node itself)
+        self.host.end_fault(fault)
+
+    async def view(self, kind: str, names: list[str] | None) -> str:
+        """The console's ``kind`` view of the nodes this actor hosts."""
+        from qnemu.runtime.views import view_text
+
+        return view_text(self.host, kind, names, local_only=True)
+
+    async def hold(self, at_s: float) -> None:
+        """Pause at emulated ``at_s``: nothing later is released until :meth:`resume`."""
+        self._armed().hold(at_s)
+
+    async def resume(self, t0_wall: float) -> None:
+        """Emulated time flows again from the new ``t0_wall`` (moved on by the pause)."""
+        scheduler = self._armed()
+        scheduler.resume(Clock(t0_wall, scheduler.clock.dilation))
+        self._end_wall = t0_wall + self._duration_s * scheduler.clock.dilation
 
     def _armed(self) -> RealTimeScheduler:
         if self.scheduler is None:

@@ -135,6 +135,7 @@ class RealTimeScheduler(_Kernel):
         self._timer: asyncio.TimerHandle | None = None
         self._armed_for = float("inf")
         self._started = False
+        self._hold_s = float("inf")  # a pause: nothing after this emulated time is released
         self.failure: Failure | None = None
 
     def start(self) -> None:
@@ -149,6 +150,20 @@ class RealTimeScheduler(_Kernel):
             self._timer.cancel()
             self._timer = None
 
+    def hold(self, at_s: float) -> None:
+        """Pause: release nothing after emulated ``at_s`` until :meth:`resume`."""
+        self._hold_s = at_s
+
+    def resume(self, clock: Clock) -> None:
+        """Emulated time flows again on ``clock`` (its t0 moved on by the pause's length)."""
+        self.clock = clock
+        self._hold_s = float("inf")
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        self._armed_for = float("inf")
+        self._wake()
+
     def overdue_s(self) -> float:
         """Wall seconds the earliest queued event is past its release (0 when none is).
 
@@ -156,7 +171,7 @@ class RealTimeScheduler(_Kernel):
         """
         if not self._started or self.failure is not None or not self._heap:
             return 0.0
-        if self._heap[0][0] > self.stop_at_s:
+        if self._heap[0][0] > min(self.stop_at_s, self._hold_s):
             return 0.0
         return max(0.0, time.time() - self.clock.wall_at(self._heap[0][0]))
 
@@ -164,6 +179,8 @@ class RealTimeScheduler(_Kernel):
         if not self._started or not self._heap or self.failure is not None:
             return
         first = self._heap[0][0]
+        if first > self._hold_s:
+            return
         if first >= self._armed_for and self._timer is not None:
             return
         if self._timer is not None:
@@ -183,7 +200,7 @@ class RealTimeScheduler(_Kernel):
     def _release_due(self) -> None:
         self._timer = None
         self._armed_for = float("inf")
-        if not self._heap:
+        if not self._heap or self._heap[0][0] > self._hold_s:
             return
         target = self.clock.wall_at(self._heap[0][0])
         if target - time.time() > EARLY_WAKE_S:  # woke for an event that has since gone
@@ -196,7 +213,7 @@ class RealTimeScheduler(_Kernel):
             time.sleep(remaining - SPIN_S)
         while time.time() < target:
             pass
-        horizon = self.clock.now()
+        horizon = min(self.clock.now(), self._hold_s)
         while self._heap and self._heap[0][0] <= horizon:
             time_s, _, event = heapq.heappop(self._heap)
             if event.cancelled or time_s > self.stop_at_s:
