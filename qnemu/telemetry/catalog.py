@@ -318,7 +318,8 @@ CATALOG: tuple[MetricSpec, ...] = (
         "histogram",
         ("tenant", "app"),
         "What the application got (oracle): a teleported qubit's fidelity to its input, a "
-        "remote CNOT's average gate fidelity",
+        "remote CNOT's average gate fidelity, a fused GHZ state's fidelity (tenant: the "
+        "ghz/sensing tenant), a QFL parameter's teleported fidelity (tenant: the qfl tenant)",
         buckets=FIDELITY_BUCKETS,
     ),
     # -- faults and recovery (README, "Faults") ------------------------------------------------
