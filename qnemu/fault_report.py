@@ -9,7 +9,9 @@ the time from the fault to the first delivery, to *every* tenant whose path cros
 target then, of a pair whose first link pair was made after the fault (null if one of
 them never got one); ``pairs_lost`` the pair halves dropped during the fault because of
 faults (``discard`` reasons ``link_down``, ``crash``, ``reroute`` and their ``partner_``
-forms, between ``at_s`` and ``until_s``; overlapping faults share them).
+forms, between ``at_s`` and ``until_s``; overlapping faults share them);
+``delivered_during`` the pairs delivered to any tenant while the fault was in force (what
+the network still delivered meanwhile, e.g. during a controller outage).
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ class FaultRow:
     detected_s: float | None = None
     recovered_s: float | None = None
     pairs_lost: int = 0
+    delivered_during: int = 0
     waiting: dict[str, None] = field(default_factory=dict)  # tenants not yet served again
     latest: float = 0.0
 
@@ -51,6 +54,7 @@ class FaultRow:
             "detected_s": self.detected_s,
             "recovered_s": self.recovered_s,
             "pairs_lost": self.pairs_lost,
+            "delivered_during": self.delivered_during,
             "tenants": self.tenants,
             "origin": self.origin,
         }
@@ -111,6 +115,8 @@ class FaultTally:
         done = []
         made = event.t_s - event.latency_s
         for row in self.rows:
+            if row.covers(event.t_s) and event.t_s < (row.until_s or math.inf):
+                row.delivered_during += 1
             if event.tenant in row.waiting and made >= row.at_s:
                 del row.waiting[event.tenant]
                 row.latest = max(row.latest, event.t_s)

@@ -19,9 +19,11 @@ from qnemu.results import VIOLATION_KINDS
 __all__ = [
     "APP_METRICS",
     "BOUNDS",
+    "FAULT_METRICS",
     "RUN_COLUMNS",
     "TENANT_METRICS",
     "TOTAL_METRICS",
+    "fault_metrics",
     "metric_bounds",
     "metric_columns",
     "run_metrics",
@@ -63,6 +65,11 @@ APP_METRICS = (
     "qfl.round_fidelity_mean",
     "qfl.updates_rejected",
 )
+#: What the run's faults did (``summary.json``'s ``faults`` block; empty without faults):
+#: detection and recovery delays after the fault (emulated s; the mean over the faults
+#: that have one), pair halves lost (summed) and the delivered rate while faults were in
+#: force (all tenants, pairs per emulated second of fault time).
+FAULT_METRICS = ("fault_detected_s", "fault_recovered_s", "fault_pairs_lost", "fault_rate_hz")
 #: Bookkeeping columns after the metrics.
 TAIL_COLUMNS = ("overloaded", "dilation", "wall_s", "results")
 #: The range (low, high; None: unbounded) each metric's values can take by definition.
@@ -96,6 +103,10 @@ BOUNDS: dict[str, tuple[float | None, float | None]] = {
     "straggler_time_s": (0.0, None),
     "round_fidelity_mean": (0.0, 1.0),
     "updates_rejected": (0.0, None),
+    "fault_detected_s": (0.0, None),
+    "fault_recovered_s": (0.0, None),
+    "fault_pairs_lost": (0.0, None),
+    "fault_rate_hz": (0.0, None),
 }
 
 
@@ -119,6 +130,7 @@ def metric_bounds(column: str) -> tuple[float | None, float | None]:
 def metric_columns(tenants: Sequence[str]) -> list[str]:
     """Every metric column, whole-run first, then by violation kind, then per tenant."""
     columns = list(TOTAL_METRICS)
+    columns += list(FAULT_METRICS)
     columns += [f"violations.{kind}" for kind in VIOLATION_KINDS]
     columns += [tenant_column(t, m) for t in tenants for m in TENANT_METRICS]
     columns += [tenant_column(t, m) for t in tenants for m in APP_METRICS]
@@ -156,7 +168,29 @@ def run_metrics(summary: Mapping[str, Any]) -> dict[str, Any]:
     row["controller_decision_latency_s"] = _decision_latency(summary)
     row.update(_emulator(summary.get("emulator", {})))
     row.update(_service(summary))
+    row.update(fault_metrics(summary))
     return row
+
+
+def fault_metrics(summary: Mapping[str, Any]) -> dict[str, Any]:
+    """The :data:`FAULT_METRICS` cells of one run (all empty for a run without faults)."""
+    faults = summary.get("faults") or []
+    if not faults:
+        return dict.fromkeys(FAULT_METRICS)
+    detected = [f["detected_s"] for f in faults if f.get("detected_s") is not None]
+    recovered = [f["recovered_s"] for f in faults if f.get("recovered_s") is not None]
+    end = summary.get("emulated_s") or summary.get("duration_s") or 0.0
+    spans = [
+        min(end, f["until_s"] if f.get("until_s") is not None else end) - f["at_s"] for f in faults
+    ]
+    span = sum(max(0.0, s) for s in spans)
+    delivered = sum(f.get("delivered_during", 0) for f in faults)
+    return {
+        "fault_detected_s": sum(detected) / len(detected) if detected else None,
+        "fault_recovered_s": sum(recovered) / len(recovered) if recovered else None,
+        "fault_pairs_lost": sum(f.get("pairs_lost", 0) for f in faults),
+        "fault_rate_hz": delivered / span if span > 0 else None,
+    }
 
 
 def _service(summary: Mapping[str, Any]) -> dict[str, Any]:

@@ -5,6 +5,8 @@ pyplot, no display, no global state).
   value, one bar per controller (and value of any other swept parameter);
 - ``sweep-<metric>.png`` (when something is swept): the metric against the first swept
   parameter, one line per controller (and per value of any other swept parameter);
+- ``rate-over-time.png`` (a scenario with faults): delivered rate over emulated time per
+  controller, mean with a 95% band, the faults shaded (``qnemu.experiments.timeline``);
 - ``scatter-<tenant>.png``: delivered rate against mean fidelity, one point per run,
   one marker shape per controller; overloaded runs are drawn as crosses.
 
@@ -29,14 +31,16 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from qnemu.experiments.metrics import metric_bounds, tenant_column
-from qnemu.experiments.report import TABLE_METRICS, Group, is_overloaded
+from qnemu.experiments.report import FAULT_TABLE, TABLE_METRICS, Group, is_overloaded
 from qnemu.experiments.stats import Bounds, Interval, numbers
+from qnemu.experiments.timeline import rate_figure, rate_series
+from qnemu.scenario.spec import FaultSpec
 
 __all__ = ["SWEEP_METRICS", "bar_figure", "scatter_figure", "sweep_figure", "write_plots"]
 
 #: Metrics drawn against the swept parameter.
 SWEEP_METRICS = ("utility", "violations", "rate_hz", "fidelity_mean")
-_LABELS = {m: (heading, scale) for m, heading, scale in TABLE_METRICS}
+_LABELS = {m: (heading, scale) for m, heading, scale in TABLE_METRICS + FAULT_TABLE}
 #: One marker and one dash pattern per line, so coinciding lines stay distinguishable.
 MARKERS = ("o", "s", "^", "D", "v", "P", "*", "h")
 LINESTYLES = ("-", "--", ":", "-.")
@@ -51,10 +55,13 @@ def write_plots(
     params: Sequence[str],
     controllers: Sequence[str],
     tenants: Sequence[str],
+    faults: Sequence[FaultSpec] = (),
+    duration_s: float | None = None,
 ) -> list[Path]:
-    """Draw every plot that has data; returns the files written."""
+    """Draw every plot that has data; returns the files written. With ``faults`` (the
+    scenario's) also ``rate-over-time.png`` over ``duration_s`` (see ``timeline``)."""
     written = []
-    for metric, _, _ in TABLE_METRICS:
+    for metric, _, _ in TABLE_METRICS + FAULT_TABLE:
         if any(g.stats[metric].n for g in groups):
             written.append(
                 _save(bar_figure(groups, metric, controllers), folder / f"bar-{metric}.png")
@@ -65,6 +72,11 @@ def write_plots(
                 written.append(
                     _save(sweep_figure(groups, metric, params), folder / f"sweep-{metric}.png")
                 )
+    if faults and duration_s:
+        series = rate_series(folder, rows, params, duration_s)
+        if series:
+            figure = rate_figure(series, duration_s, faults)
+            written.append(_save(figure, folder / "rate-over-time.png"))
     for tenant in tenants:
         written.append(
             _save(

@@ -27,6 +27,7 @@ from rich.table import Table
 from rich.text import Text
 
 from qnemu.experiments.metrics import (
+    FAULT_METRICS,
     TENANT_METRICS,
     TOTAL_METRICS,
     metric_bounds,
@@ -35,6 +36,7 @@ from qnemu.experiments.metrics import (
 from qnemu.experiments.stats import Interval, format_interval, mean_ci
 
 __all__ = [
+    "FAULT_TABLE",
     "MAX_WIDTH",
     "TABLE_METRICS",
     "Column",
@@ -60,6 +62,13 @@ TABLE_METRICS = (
     ("lateness_p99_s", "lateness p99 (ms)", 1e3),
     ("tenants_admitted", "admitted", 1.0),
     ("sla_met_ratio", "SLA met", 1.0),
+)
+#: Columns of the faults table (a run with faults only): (column, heading, scale).
+FAULT_TABLE = (
+    ("fault_detected_s", "detected (ms)", 1e3),
+    ("fault_recovered_s", "recovered (ms)", 1e3),
+    ("fault_pairs_lost", "pairs lost", 1.0),
+    ("fault_rate_hz", "rate in fault (Hz)", 1.0),
 )
 #: Per-tenant columns of the tenant tables.
 TENANT_TABLE = (
@@ -215,6 +224,9 @@ def sections(
     """The whole-network section, then one per tenant (tenants with nothing measured
     are left out)."""
     out = [_section("Whole network", groups, params, TABLE_METRICS)]
+    faults = _section("Faults", groups, params, FAULT_TABLE)
+    if faults.metrics:
+        out.append(faults)
     for tenant in tenants:
         columns = [(tenant_column(tenant, m), heading, scale) for m, heading, scale in TENANT_TABLE]
         section = _section(f"Tenant {tenant}", groups, params, columns)
@@ -310,6 +322,6 @@ def write_summary(
 
 def all_metrics(tenants: Sequence[str], extra: Sequence[str] = ()) -> list[str]:
     """Every numeric column the statistics cover."""
-    columns = list(TOTAL_METRICS) + list(extra)
+    columns = list(TOTAL_METRICS) + list(FAULT_METRICS) + list(extra)
     columns += [tenant_column(t, m) for t in tenants for m in TENANT_METRICS]
     return columns

@@ -516,6 +516,15 @@ def _report(
         store.rows,
         groups,
     )
-    write_plots(folder, groups, store.rows, plan.params, plan.controllers, plan.tenants)
+    write_plots(
+        folder,
+        groups,
+        store.rows,
+        plan.params,
+        plan.controllers,
+        plan.tenants,
+        plan.base.faults,
+        plan.base.duration_s,
+    )
     if show:
         console.print(rich_table(groups, plan.params, title))
