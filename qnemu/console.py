@@ -62,6 +62,7 @@ class LiveConsole:
         self.remote: Any = None
         self.scheduler: VirtualScheduler | None = None
         self.stats: Callable[[], str] = lambda: "no statistics yet"
+        self.service: Any = None  # the emulation, for ``tenant`` (qnemu.service.commands)
         self._live: dict[tuple[str, tuple[str, ...]], FaultSpec] = {}  # console faults in force
 
     # -- the prompt's side -------------------------------------------------------------------
@@ -335,8 +336,11 @@ class Prompt(cmd.Cmd):
         self._say(self.console.submit(act))
 
     def do_tenant(self, arg: str) -> None:
-        """tenant add NAME SRC DST RATE FMIN APP | tenant remove NAME (the service layer)."""
-        self._say("tenant add/remove: not available in this console yet (see docs/service.md)")
+        """tenant add NAME APP SRC DST RATE FMIN | tenant remove NAME: admit a tenant now
+        (validated, routed and admitted as through the northbound API), or remove it."""
+        from qnemu.service.commands import tenant_command
+
+        self._say(tenant_command(self.console, arg))
 
     def do_pause(self, arg: str) -> None:
         """pause: stop emulated time (the nodes' clocks stand still)."""

@@ -59,7 +59,7 @@ from qnemu.scenario import Scenario
 if TYPE_CHECKING:
     from qnemu.console import LiveConsole
     from qnemu.runtime.crashes import ProcessCrashes
-from qnemu.service.live import LiveTenants
+from qnemu.service.live import LiveTenants, driver_hooks
 from qnemu.service.sla import ServiceLedger, sla_predicted
 
 #: SLA windows are counted this many wall seconds behind the drained time (records of
@@ -319,6 +319,10 @@ class Emulation:
                 "violations": dict(builder.violations),
             }
 
+        # tenants added live (API, console ``tenant add``) reach the host in this thread
+        add, remove = driver_hooks(host, self.console)
+        self.live = LiveTenants(self.plan, host.now, add, remove, self.ledger.track)
+        self.console.service = self
         try:
             reached = drive_virtual(
                 self.console, host, scheduler, self.scenario.duration_s, record, progress
@@ -387,6 +391,8 @@ class Emulation:
         if self.console is not None:
             self._attach_console(builder)
         self.live = self._live_tenants(actors, t0, dilation)
+        if self.console is not None:  # the console's ``tenant`` command admits through it
+            self.console.service = self
         if self.console is not None:  # the console's ``tenant`` command admits through it
             self.console.service = self
         self._emulator["start_margin_s"] = self._start_margin_s

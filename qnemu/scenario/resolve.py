@@ -38,7 +38,6 @@ from qnemu.scenario.spec import (
     NodeSpec,
     RuntimeSpec,
     Scenario,
-    SlaSpec,
     SliceSpec,
     TenantSpec,
     _FrozenMap,
@@ -436,8 +435,9 @@ def _build(model: ScenarioModel, g: nx.Graph, profiles: Mapping[str, HardwarePro
 
 
 def tenant_spec(model: TenantModel) -> TenantSpec:
-    """The frozen spec of one validated tenant (also used for tenants added live)."""
-    values = model.model_dump()
-    if values.get("sla") is not None:
-        values["sla"] = SlaSpec(**values["sla"])
-    return TenantSpec(**values)
+    """The frozen spec of one validated two-node tenant (tenants added live): as
+    :func:`~qnemu.scenario.groups.tenant_specs` builds it (a group app is a ValueError)."""
+    if model.app in GROUP_APPS:
+        raise ValueError(f"app: a {model.app} tenant has several nodes; give it in the scenario")
+    (spec,) = tenant_specs(model, nx.Graph())
+    return spec

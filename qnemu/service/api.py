@@ -26,11 +26,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from qnemu.scenario.problems import _validate
-from qnemu.scenario.resolve import tenant_spec
-from qnemu.scenario.schema import TenantModel
-from qnemu.scenario.service import tenant_problems
 from qnemu.service.live import Refused
+from qnemu.service.requests import RequestInvalid, parse_request
 
 if TYPE_CHECKING:
     from qnemu.emulation import Emulation
@@ -128,27 +125,10 @@ class ApiServer:
         live = self.emulation.live
         if live is None:
             return HTTPStatus.SERVICE_UNAVAILABLE, {"error": "the run is not going"}
-        duration = body.pop("duration_s", None) if isinstance(body, dict) else None
-        problems: list[str] = []
-        model = _validate(TenantModel, body, problems)
-        if model is not None:
-            slices = {s.name for s in self.emulation.scenario.slices}
-            problems += tenant_problems("", model, slices, None)
-            nodes = {n.id for n in self.emulation.scenario.nodes}
-            problems += [
-                f"{end}: unknown node {getattr(model, end)!r}"
-                for end in ("src", "dst")
-                if getattr(model, end) not in nodes
-            ]
-            if model.src == model.dst:
-                problems.append(f"dst: same as src, got {model.dst!r}")
-        if duration is not None and not (isinstance(duration, int | float) and duration > 0):
-            problems.append(f"duration_s: must be > 0, got {duration!r}")
-        if problems or model is None:
-            return HTTPStatus.BAD_REQUEST, {"error": problems[0].lstrip("."), "problems": problems}
-        spec = tenant_spec(model)
-        if duration is not None:
-            spec = _until(spec, live.now() + float(duration))
+        try:
+            spec = parse_request(self.emulation.scenario, body, live.now())
+        except RequestInvalid as exc:
+            return HTTPStatus.BAD_REQUEST, {"error": str(exc), "problems": exc.problems}
         try:
             verdict = live.admit(spec)
         except Refused as exc:
@@ -191,12 +171,6 @@ def _predicted(plan: Any, name: str) -> float | None:
     """The model's fidelity for a scenario tenant: its digital twin's delivered mean."""
     got = None if plan.twin is None else plan.twin.tenants.get(name)
     return None if got is None else got.fidelity
-
-
-def _until(spec: Any, until_s: float) -> Any:
-    import dataclasses
-
-    return dataclasses.replace(spec, until_s=until_s)
 
 
 def _pairs(plan: Any, a: str, b: str) -> int:

@@ -204,3 +204,34 @@ def plan_with(plan: NetworkPlan, spec: TenantSpec, path: list[str]) -> NetworkPl
         nodes=nodes,
         decisions=[],
     )
+
+
+def driver_hooks(
+    host: Any, console: Any
+) -> tuple[Callable[[str, dict[str, Any], list[str], int], None], Callable[[str, str], bool]]:
+    """The ``add``/``remove`` of :class:`LiveTenants` for a virtual-time run under the live
+    console: the node that routes the tenant is told in the thread that drives the run,
+    between two steps (its scheduler belongs to that thread alone), like the console's own
+    commands; from any other thread (the API's, the prompt's) the call waits its turn
+    there (``console.submit``)."""
+    driver = threading.get_ident()
+
+    def on_driver(action: Callable[[], str]) -> str:
+        return action() if threading.get_ident() == driver else str(console.submit(action))
+
+    def add(node: str, spec: dict[str, Any], path: list[str], rounds: int) -> None:
+        def act() -> str:
+            host.nodes[node].add_tenant(spec, path, rounds)
+            return "added"
+
+        answer = on_driver(act)
+        if answer != "added":
+            raise Refused(f"the run did not take it: {answer}")
+
+    def remove(node: str, tenant: str) -> bool:
+        def act() -> str:
+            return "removed" if host.nodes[node].remove_tenant(tenant, "api") else "unknown"
+
+        return on_driver(act) == "removed"
+
+    return add, remove
