@@ -393,8 +393,6 @@ class Emulation:
         self.live = self._live_tenants(actors, t0, dilation)
         if self.console is not None:  # the console's ``tenant`` command admits through it
             self.console.service = self
-        if self.console is not None:  # the console's ``tenant`` command admits through it
-            self.console.service = self
         self._emulator["start_margin_s"] = self._start_margin_s
         self._emulator["armed_before_t0_s"] = t0 - time.time()  # < 0: the start was late
         self._emulator["frames_rejected"] = self._emulator["peers_rejected"] = 0
