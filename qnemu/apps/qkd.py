@@ -17,7 +17,11 @@ from typing import Any
 import numpy as np
 
 from qnemu.physics import qber_x, qber_z
-from qnemu.physics.analytic import qber_with_measurement_error, shor_preskill_fraction
+from qnemu.physics.analytic import (
+    finite_key_bits,
+    qber_with_measurement_error,
+    shor_preskill_fraction,
+)
 from qnemu.physics.operations import measure
 
 BASES: tuple[str, str] = ("Z", "X")
@@ -95,4 +99,17 @@ class QkdTally:
             "secret_fraction": fraction,
             "secret_key_rate_bps": None if fraction is None else rate * fraction,
             "secret_key_bits": None if fraction is None else sifted * fraction,
+            **self._finite_key(duration_s),
+        }
+
+    def _finite_key(self, duration_s: float) -> dict[str, Any]:
+        """The finite-key estimate: the Z-sifted bits are the key, the X-sifted bits test
+        its phase errors (:func:`qnemu.physics.analytic.finite_key_bits`)."""
+        e_x, e_z = self.qber("X"), self.qber("Z")
+        if e_x is None or e_z is None:
+            return {"finite_key_bits": None, "finite_key_rate_bps": None}
+        bits = finite_key_bits(self.sifted["Z"], self.sifted["X"], e_z, e_x)
+        return {
+            "finite_key_bits": bits,
+            "finite_key_rate_bps": bits / duration_s if duration_s > 0 else 0.0,
         }

@@ -292,3 +292,39 @@ def async_round_time_mean(rates_hz: Iterable[float], pairs_per_round: int) -> fl
     if not rates:
         raise ValueError("rates_hz: need at least one client")
     return m / sum(rates)
+
+
+#: Security parameters of the finite-key estimate: secrecy and correctness failure
+#: probabilities (the values are a common choice, not from any standard).
+FINITE_KEY_EPS_SEC = 1e-10
+FINITE_KEY_EPS_COR = 1e-15
+
+
+def finite_key_bits(
+    n_key: int,
+    k_test: int,
+    qber_key: float,
+    qber_test: float,
+    eps_sec: float = FINITE_KEY_EPS_SEC,
+    eps_cor: float = FINITE_KEY_EPS_COR,
+    f_ec: float = 1.0,
+) -> float:
+    """Secret bits (>= 0) extractable from ``n_key`` sifted bits of one basis, whose phase
+    errors are bounded by ``k_test`` sifted bits of the other (Tomamichel, Lim, Gisin and
+    Renner, Nat. Commun. 3, 634 (2012), Eq. 2, with preparation quality q = 1):
+
+    l = n [1 - h(Q_test + mu)] - leak_EC - log2(2 / (eps_sec^2 eps_cor)),
+    mu = sqrt((n + k)/(n k) (k + 1)/k ln(2/eps_sec)) (the sampling bound on the key bits'
+    phase-error rate), leak_EC = f_EC n h(Q_key) (error correction at efficiency f_EC).
+    Zero without a test bit or a key bit, or when the bound leaves nothing."""
+    n = int(n_key)
+    k = int(k_test)
+    q_key = _checks.probability("qber_key", qber_key)
+    q_test = _checks.probability("qber_test", qber_test)
+    if n <= 0 or k <= 0:
+        return 0.0
+    mu = math.sqrt((n + k) / (n * k) * (k + 1) / k * math.log(2.0 / eps_sec))
+    phase = min(0.5, q_test + mu)
+    leak = f_ec * n * binary_entropy(q_key)
+    length = n * (1.0 - binary_entropy(phase)) - leak - math.log2(2.0 / (eps_sec**2 * eps_cor))
+    return max(0.0, length)
