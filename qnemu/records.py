@@ -387,6 +387,20 @@ class TenantRemoved(RunEvent):
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class TenantUnconfirmed(RunEvent):
+    """``node`` gave up announcing a live tenant's ``message`` (``TenantJoin`` or
+    ``TenantLeave``) after ``sends`` sends: ``nodes`` never acknowledged it (classical
+    loss)."""
+
+    event: ClassVar[str] = "tenant_unconfirmed"
+    node: str
+    tenant: str
+    message: str
+    nodes: list[str]
+    sends: int
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class SlaPredicted(RunEvent):
     """The planner's SLA verdict: the model's probability that a window of ``window_s``
     holds at least ``target_pairs`` pairs above f_min, from the delivery renewal process

@@ -25,6 +25,7 @@ import numpy as np
 
 from qnemu import records
 from qnemu.control.api import PairHeralded, PairReleased, RequestArrived
+from qnemu.node.announce import Announcer
 from qnemu.node.dispatch import Handler, handler_table, receives
 from qnemu.node.end_node import EndNode
 from qnemu.node.environment import Environment, Scheduled
@@ -50,6 +51,7 @@ from qnemu.wire.messages import (
     SwapOutcome,
     TenantJoin,
     TenantLeave,
+    TenantLeft,
 )
 
 #: A lost path setup is resent after this many round trips without an acknowledgement.
@@ -104,6 +106,7 @@ class Node:
         self._set_up: set[str] = set()  # tenants whose setup reached this node
         self._unconfirmed: dict[tuple[str, str, str], dict[str, Any]] = {}  # sent outcomes
         self._departed: set[str] = set()  # tenants that left (the service layer)
+        self.announcer = Announcer(node_id, plan, env, self.send)  # live joins and leaves
 
     # -- start ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -169,9 +172,9 @@ class Node:
                 slice=spec.get("slice"),
             )
         )
-        self._unready[tenant] = {}  # a live join is sent once (see docs/service.md)
-        for target in targets:
-            self.send(TenantJoin, target, tenant=tenant, path=list(path), rounds=rounds, spec=spec)
+        self.announcer.announce(
+            TenantJoin, tenant, targets, path=list(path), rounds=rounds, spec=spec
+        )
         if spec.get("until_s") is not None:
             self.env.schedule(max(now, spec["until_s"]), self.remove_tenant, tenant, "api")
 
@@ -206,6 +209,7 @@ class Node:
         if tenant not in self.plan.paths or tenant in self._departed:
             return False
         self._unready.pop(tenant, None)  # stop resending its setup
+        self.announcer.cancel(TenantJoin.__name__, tenant)
         path = self.plan.paths[tenant]
         targets = dict.fromkeys(path)
         targets.update(dict.fromkeys(self.plan.site_of[n].location for n in path))
@@ -214,14 +218,15 @@ class Node:
                 t_s=self.env.now(), node=self.node_id, tenant=tenant, origin=origin
             )
         )
-        for target in targets:
-            self.send(TenantLeave, target, tenant=tenant)
+        self.announcer.announce(TenantLeave, tenant, targets)
         if self.node_id not in targets:
             self._departed.add(tenant)
         return True
 
     @receives(TenantLeave)
     def _on_tenant_leave(self, message: TenantLeave) -> None:
+        if self.plan.classical.loss > 0.0:  # the announcer resends until it hears this
+            self.send(TenantLeft, message.src, tenant=message.tenant)
         if message.tenant in self._departed:
             self.ignore(message, "duplicate")
             return
@@ -231,6 +236,11 @@ class Node:
         for held in list(self.memory.qubits()):
             if held.tenant == message.tenant and not held.busy:
                 self.discard(held, "departed")
+
+    @receives(TenantLeft)
+    def _on_tenant_left(self, message: TenantLeft) -> None:
+        if not self.announcer.acknowledged(TenantLeave.__name__, message.tenant, message.src):
+            self.ignore(message, "stale")  # acknowledges a leave already acknowledged
 
     def _announce_path(self, tenant: str) -> None:
         """(Re)send a path setup to every node that has not acknowledged it, and check
@@ -296,6 +306,8 @@ class Node:
         if message.epoch > 0 and self.recovery is not None:  # acknowledges a re-route
             self.recovery.on_ready(message)
             return
+        if self.announcer.acknowledged(TenantJoin.__name__, message.tenant, message.src):
+            return  # a live tenant's join
         waiting = self._unready.get(message.tenant, {})
         if message.src not in waiting:
             self.ignore(message, "stale")  # acknowledges a setup already acknowledged

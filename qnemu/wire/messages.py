@@ -251,6 +251,15 @@ class TenantLeave(Message):
     tenant: str
 
 
+@dataclass(frozen=True)
+class TenantLeft(Message):
+    """Acknowledges a :class:`TenantLeave` (sent only when messages can be lost, so that
+    the announcer stops resending it; a join is acknowledged by :class:`PathReady`)."""
+
+    kind: ClassVar[int] = 32
+    tenant: str
+
+
 MESSAGE_TYPES: dict[int, type[Message]] = {
     cls.kind: cls
     for cls in (
@@ -268,6 +277,7 @@ MESSAGE_TYPES: dict[int, type[Message]] = {
         OutcomeAck,
         TenantJoin,
         TenantLeave,
+        TenantLeft,
         BasisAnnounce,
         TeleportBits,
         CatBit,

@@ -530,4 +530,5 @@ def test_every_message_a_node_can_receive_has_one_handler():
         "FusionBits",
         "TenantJoin",
         "TenantLeave",
+        "TenantLeft",
     }
