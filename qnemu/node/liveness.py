@@ -11,8 +11,13 @@ Each change is numbered by the node that saw it and flooded as a
 keeps the latest per link and reporter, and passes on what is new: link-state routing);
 the classical plane's routing avoids a link any reporter says is down. When a neighbor
 comes back, the node sends it its whole database (so that a node that restarted empty
-learns what changed while it was away). Controllers that route from afar
-(centralized, hierarchical) also get a direct notice.
+learns what changed while it was away). Entries are ordered by (detection time,
+sequence number), so a restarted node's new numbering (from 1 again) still supersedes
+what it said before it crashed; a node that is handed an entry of its own that no longer
+holds (it said a link was down, then crashed, and the link came back meanwhile) floods
+its current view with a fresh number, as a link-state router re-originates its own
+advertisements. Controllers that route from afar (centralized, hierarchical) also get a
+direct notice.
 """
 
 from __future__ import annotations
@@ -175,8 +180,10 @@ class Liveness:
             return
         key = (message.link, message.origin)
         known = self.database.get(key)
-        if known is not None and known[0] >= message.seq:
+        if known is not None and (known[2], known[0]) >= (message.detected_s, message.seq):
             return  # already known: flooding stops here
+        if message.origin == self.node_id and self._reassert(message):
+            return
         self.database[key] = (message.seq, message.up, message.detected_s)
         self._refresh()
         self._flood(
@@ -191,6 +198,39 @@ class Liveness:
             exclude=message.src,
         )
         self.services.link_news(message)
+
+    def _reassert(self, message: LinkState) -> bool:
+        """An entry this node originated before it restarted came back to it: if it no
+        longer holds, flood the current state of that link with a fresh number instead
+        (True); else keep it as it is (False)."""
+        neighbor = next((n for n, link in self.neighbors.items() if link == message.link), None)
+        if neighbor is None or message.up == (neighbor not in self.silent):
+            return False
+        now = self.env.now()
+        self._sequence = max(self._sequence, message.seq) + 1
+        up = neighbor not in self.silent
+        self.database[message.link, self.node_id] = (self._sequence, up, now)
+        self._refresh()
+        fields: dict[str, Any] = {
+            "link": message.link,
+            "up": up,
+            "origin": self.node_id,
+            "seq": self._sequence,
+            "detected_s": now,
+        }
+        self._flood(LinkState, fields, exclude=None)
+        own = LinkState(
+            src=self.node_id,
+            dst=self.node_id,
+            sent_at_s=now,
+            deliver_at_s=now,
+            flood=True,
+            **fields,
+        )
+        self.services.link_news(own)
+        for target in self._notify():
+            self.services.send(LinkState, target, flood=False, **fields)
+        return True
 
     def _refresh(self) -> None:
         """Links down by any reporter's latest word; the classical routing avoids them."""

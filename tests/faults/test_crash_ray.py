@@ -106,7 +106,8 @@ def test_a_node_crash_kills_its_process_and_a_new_one_rejoins(ray_local, tmp_pat
     ]
     assert after, "nothing delivered over the rejoined node"
     print(
-        f"crash->rejoin wall {summary['emulator']['rejoin_wall_s']} s; "
+        f"kill->rejoined wall {summary['emulator']['rejoin_wall_s']} s, spawn->armed "
+        f"{summary['emulator']['rejoin_spawn_wall_s']} s; "
         f"detected {row['detected_s']:.4f} s, recovered {row['recovered_s']:.4f} s; "
         f"frames lost to the dead host {summary['emulator']['frames_lost']}"
     )

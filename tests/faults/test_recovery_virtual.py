@@ -233,3 +233,39 @@ def test_a_scenario_without_faults_runs_as_before(tmp_path):
     summary, events = _run(tmp_path, raw)
     assert summary["faults"] == []
     assert not _of(events, "detected")
+
+
+@pytest.mark.parametrize(
+    ("architecture", "control"),
+    [
+        ("distributed", {}),
+        ("centralized", {"location": "n3"}),
+        (
+            "hierarchical",
+            {"location": "n3", "domains": {"w": ["n0", "n1", "n5"], "e": ["n2", "n3", "n4"]}},
+        ),
+    ],
+)
+def test_a_restarted_node_takes_back_what_it_said_before_its_crash(tmp_path, architecture, control):
+    """n1 floods "n1~n2 down", crashes, and the fiber is mended while it is away: once it
+    restarts, its own stale entry must not keep the link avoided (it re-originates it)."""
+    summary, events = _run(
+        tmp_path,
+        {
+            **_ring(
+                architecture,
+                [
+                    {"at_s": 0.05, "link": ["n1", "n2"], "down_for_s": 0.1},
+                    {"at_s": 0.08, "node": "n1", "crash_for_s": 0.1},
+                ],
+                **control,
+            ),
+            "duration_s": 0.4,
+        },
+    )
+    assert summary["status"] == "completed"
+    reroutes = _of(events, "reroute")
+    assert reroutes[0]["path"] == ["n0", "n5", "n4", "n3", "n2"]
+    assert reroutes[-1]["path"] == ["n0", "n1", "n2"] and reroutes[-1]["t_s"] > 0.18
+    late = [d for d in _of(events, "delivered") if d["t_s"] - d["latency_s"] > 0.2]
+    assert late and all(any(lp.startswith("n1~n2#") for lp in d["link_pairs"]) for d in late)
