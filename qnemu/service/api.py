@@ -93,20 +93,27 @@ class ApiServer:
         live = emulation.live
         plan = live.plan if live is not None else emulation.plan
         scenario = emulation.scenario
+        ledger = emulation.ledger
         return {
             "scenario": scenario.name,
             "controller": scenario.control.architecture,
             "emulated_s": None if live is None else round(live.now(), 9),
             "duration_s": scenario.duration_s,
             "nodes": [
-                {"id": n.id, "hardware": n.hardware, "memories": n.memories} for n in scenario.nodes
+                {
+                    "id": n.id,
+                    "hardware": n.hardware,
+                    "memories": n.memories,
+                    **_state(ledger.in_force(n.id), ("node_crash",)),
+                }
+                for n in scenario.nodes
             ],
             "links": [
                 {
                     "a": link.a,
                     "b": link.b,
                     "length_km": link.length_km,
-                    "state": "up",
+                    **_state(_link_faults(ledger, link.a, link.b), ("link_down", "node_crash")),
                     "memory_pairs": _pairs(plan, link.a, link.b),
                 }
                 for link in scenario.links
@@ -165,6 +172,19 @@ class ApiServer:
         if not live.remove(name):
             return HTTPStatus.NOT_FOUND, {"error": f"no running tenant {name!r}"}
         return HTTPStatus.NO_CONTENT, {}
+
+
+def _state(faults: list[dict[str, Any]], down_kinds: tuple[str, ...]) -> dict[str, Any]:
+    """``state`` (``down`` while a fault of ``down_kinds`` is in force on it or, for a
+    link, on one of its ends) and every fault in force there."""
+    down = any(f["kind"] in down_kinds for f in faults)
+    return {"state": "down" if down else "up", "faults": faults}
+
+
+def _link_faults(ledger: Any, a: str, b: str) -> list[dict[str, Any]]:
+    """The faults in force on link ``a~b``, and crashes of its ends (which take it down)."""
+    ends = [f for f in ledger.in_force(a, b) if f["kind"] == "node_crash"]
+    return ledger.in_force(f"{a}~{b}") + ends
 
 
 def _predicted(plan: Any, name: str) -> float | None:

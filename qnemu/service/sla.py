@@ -82,6 +82,8 @@ class ServiceLedger:
         self.added: dict[str, float] = {}
         # the network's fidelity estimates, from what the end nodes measured
         self.estimates = FidelityEstimates(readout or {})
+        # faults in force: (kind, target label) -> since (emulated s) and value
+        self.faults: dict[tuple[str, str], dict[str, Any]] = {}
         self.removed: dict[str, float] = {}
         self.slices: dict[str, str | None] = {}
         self.slas: dict[str, SlaAccount] = {}
@@ -116,6 +118,11 @@ class ServiceLedger:
                 self.removed[plain["tenant"]] = plain["t_s"]
                 if plain["tenant"] in self.slas:
                     self.slas[plain["tenant"]].end_s = plain["t_s"]
+            elif kind == records.Fault.event:
+                key = (plain["kind"], plain["target"])
+                self.faults[key] = {"since_s": plain["t_s"], "value": plain.get("value")}
+            elif kind == records.FaultEnded.event:
+                self.faults.pop((plain["kind"], plain["target"]), None)
             elif kind == records.Delivered.event:
                 self.estimates.observe(plain)
                 account = self.slas.get(plain["tenant"])
@@ -128,6 +135,15 @@ class ServiceLedger:
         for name, account in list(self.slas.items()):  # the API adds
             out.extend(m.to_dict() for m in account.close(name, reached_s))
         return out
+
+    def in_force(self, *targets: str) -> list[dict[str, Any]]:
+        """The faults in force on any of ``targets`` (a link ``a~b``, a node, a controller
+        site): kind, target, since when (emulated s) and value."""
+        return [
+            {"kind": kind, "target": target, **state}
+            for (kind, target), state in self.faults.items()
+            if target in targets
+        ]
 
     def tenant_fields(self, name: str) -> dict[str, Any]:
         """What the service layer adds to a tenant's block of ``summary.json``."""
