@@ -30,7 +30,6 @@ from typing import Any
 
 from qnemu import records
 from qnemu.runtime import ray_backend
-from qnemu.runtime.failure import RunFailed
 from qnemu.scenario import Scenario
 from qnemu.scenario.spec import FaultSpec
 
@@ -123,8 +122,6 @@ class ProcessCrashes:
                     self._rejoin(crash)
 
     def _kill(self, crash: PlannedCrash) -> None:
-        import ray
-
         actor = self.actors[crash.host]
         final = ray_backend.call_one(actor, "evacuate")
         if final is None:  # its scheduler has not reached the crash yet: next heartbeat
@@ -133,8 +130,7 @@ class ProcessCrashes:
         others, names = self._others(crash.host)
         ray_backend.call_all(others, "peer_down", crash.host, names=names)
         pid = self.pids[crash.host]
-        ray.kill(actor, no_restart=True)
-        _wait_dead(actor, self.groups[crash.host])
+        ray_backend.kill_dead(actor, self.groups[crash.host], KILL_TIMEOUT_S)
         crash.state, crash.killed_pid, crash.killed_wall = "down", pid, time.time()
         self.down.add(crash.host)
         node = self.groups[crash.host][0]
@@ -210,20 +206,3 @@ class ProcessCrashes:
             "rejoin_wall_s": [round(x, 3) for x in self.rejoin_wall_s],
             "rejoin_spawn_wall_s": [round(x, 3) for x in self.spawn_wall_s],
         }
-
-
-def _wait_dead(actor: Any, nodes: list[str]) -> None:
-    """Block until Ray reports ``actor`` dead (a call to it fails); a killed actor that
-    keeps answering is a bug worth failing the run for."""
-    import ray
-
-    deadline = time.time() + KILL_TIMEOUT_S
-    while time.time() < deadline:
-        try:
-            ray.get(actor.clock.remote(), timeout=1.0)
-        except ray.exceptions.RayActorError:
-            return
-        except ray.exceptions.GetTimeoutError:
-            continue
-        time.sleep(0.05)
-    raise RunFailed(f"node {nodes[0]}: its actor was killed but did not die")

@@ -717,3 +717,21 @@ def kill(actors: list) -> None:
 
     for actor in actors:
         ray.kill(actor)
+
+
+def kill_dead(actor: Any, nodes: list[str], timeout_s: float) -> None:
+    """Kill ``actor``'s process (a planned crash) and block until Ray reports it dead (a
+    call to it fails); one that still answers after ``timeout_s`` fails the run."""
+    import ray
+
+    ray.kill(actor, no_restart=True)
+    deadline = time.time() + timeout_s
+    while time.time() < deadline:
+        try:
+            ray.get(actor.clock.remote(), timeout=1.0)
+        except ray.exceptions.RayActorError:
+            return
+        except ray.exceptions.GetTimeoutError:
+            continue
+        time.sleep(0.05)
+    raise RunFailed(f"node {nodes[0]}: its actor was killed but did not die")
