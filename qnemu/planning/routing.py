@@ -88,8 +88,22 @@ def additive_route(
 ) -> Choice:
     """The Dijkstra path by ``cost``, with the purification depth that suits the tenant."""
     path = additive_path(model, tenant.src, tenant.dst, cost)
+    return depth_on_path(model, tenant, path, max_rounds, method, registry, "dijkstra")
+
+
+def depth_on_path(
+    model: NetworkModel,
+    tenant: TenantSpec,
+    path: tuple[str, ...],
+    max_rounds: int = MAX_ROUNDS,
+    method: str = "dejmps",
+    registry: AppRegistry = APPS,
+    routing: str = "given",
+) -> Choice:
+    """On a path already chosen (the Dijkstra one, a live tenant's), the purification
+    depth (0..``max_rounds``) whose predicted (R, F) gives the tenant the most utility."""
     return choose(
-        tenant, _candidates(model, [path], max_rounds, method, None), registry, "dijkstra"
+        tenant, _candidates(model, [tuple(path)], max_rounds, method, None), registry, routing
     )
 
 

@@ -26,8 +26,10 @@ import networkx as nx
 
 from qnemu.planning import sla
 from qnemu.planning.choice import tenant_utility
+from qnemu.planning.model import NetworkModel
 from qnemu.planning.plan import NetworkPlan
 from qnemu.planning.prediction import Prediction
+from qnemu.planning.routing import depth_on_path
 from qnemu.planning.twin import Twin, run_twin
 from qnemu.scenario import TenantSpec
 
@@ -91,7 +93,8 @@ class LiveTenants:
             if spec.name in self.names():
                 raise Refused(f"name: tenant {spec.name!r} exists already")
             path = self._path(spec)
-            candidate = plan_with(self.plan, spec, path)
+            rounds = self._rounds(spec, path)
+            candidate = plan_with(self.plan, spec, path, rounds)
             twin = run_twin(candidate)
             got = twin.tenants[spec.name]
             probability = None
@@ -114,7 +117,7 @@ class LiveTenants:
             body = {**dataclasses.asdict(spec), "at_s": at, "setup_node": setup}
             if self._track is not None:  # before the node adds it: no record is missed
                 self._track(replace(spec, at_s=at), probability)
-            self._add(setup, body, path, 0)
+            self._add(setup, body, path, rounds)
             self.plan, self.twin = candidate, twin
             self.verdicts[spec.name] = verdict
             self.specs[spec.name] = replace(spec, at_s=at)
@@ -129,6 +132,19 @@ class LiveTenants:
                 return False
             self.removed.add(name)
             return True
+
+    def _rounds(self, spec: TenantSpec, path: list[str]) -> int:
+        """The purification rounds the planner would give the tenant on ``path``: the depth
+        whose predicted (R, F) has the most utility (as for scenario tenants; none under
+        synchronous scheduling, where nothing waits for a second pair)."""
+        control = self.plan.scenario.control
+        if control.scheduling == "synchronous" or control.max_purification_rounds == 0:
+            return 0
+        model = NetworkModel.from_scenario(self.plan.scenario)
+        choice = depth_on_path(
+            model, spec, tuple(path), control.max_purification_rounds, control.purification
+        )
+        return choice.rounds
 
     def _path(self, spec: TenantSpec) -> list[str]:
         """The shortest path over links that have memory pairs for the tenant's pool."""
@@ -177,8 +193,8 @@ def _total(plan: NetworkPlan, twin: Twin | None) -> float:
     )
 
 
-def plan_with(plan: NetworkPlan, spec: TenantSpec, path: list[str]) -> NetworkPlan:
-    """The running plan with one more tenant on ``path`` (no purification rounds): the
+def plan_with(plan: NetworkPlan, spec: TenantSpec, path: list[str], rounds: int = 0) -> NetworkPlan:
+    """The running plan with one more tenant on ``path`` purifying ``rounds`` times: the
     plan the twin predicts it with, and the driver's view of the run from then on."""
     order = {n.id: i for i, n in enumerate(plan.scenario.nodes)}
     links = dict(plan.links)
@@ -198,7 +214,7 @@ def plan_with(plan: NetworkPlan, spec: TenantSpec, path: list[str]) -> NetworkPl
         plan,
         scenario=replace(plan.scenario, tenants=(*plan.scenario.tenants, replace(spec, at_s=0.0))),
         paths={**plan.paths, spec.name: list(path)},
-        rounds={**plan.rounds, spec.name: 0},
+        rounds={**plan.rounds, spec.name: rounds},
         setup_node={**plan.setup_node, spec.name: setup},
         links=links,
         nodes=nodes,

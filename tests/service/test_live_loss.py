@@ -3,12 +3,9 @@ every node acknowledged it, or given up on and recorded (virtual time, real node
 
 from __future__ import annotations
 
-import qnemu
-from qnemu.planning.plan import NetworkPlan
-from qnemu.runtime.host import Host
-from qnemu.runtime.scheduler import VirtualScheduler
 from qnemu.scenario import TenantSpec
-from qnemu.service.live import LiveTenants
+
+from .harness import run_live
 
 SCENARIO = """
 name: live-loss
@@ -27,27 +24,8 @@ def _run(tmp_path, seed: int, loss: float) -> list[dict]:
     """Add ``carol`` at 0.5 s and remove it at 1.5 s; every record of the run."""
     path = tmp_path / "loss.yaml"
     path.write_text(SCENARIO.format(seed=seed, loss=loss))
-    plan = NetworkPlan.build(qnemu.load_scenario(path))
-    ids = [n.id for n in plan.scenario.nodes]
-    host = Host(0, plan, ids, dict.fromkeys(ids, 0))
-    scheduler = VirtualScheduler(stop_at_s=plan.scenario.duration_s)
-    host.attach(scheduler, lambda *_: None)
-    scheduler.schedule(0.0, host.start)
-
-    def add(node: str, spec: dict, path: list[str], rounds: int) -> None:
-        host.nodes[node].add_tenant(spec, path, rounds)
-
-    def remove(node: str, tenant: str) -> bool:
-        return host.nodes[node].remove_tenant(tenant, "api")
-
-    live = LiveTenants(plan, host.now, add, remove)
-    events: list[dict] = []
-    for until, act in ((0.5, lambda: live.admit(CAROL)), (1.5, lambda: live.remove("carol"))):
-        scheduler.run(until)
-        events += host.drain()["events"]
-        act()
-    scheduler.run(plan.scenario.duration_s)
-    return events + host.drain()["events"]
+    actions = [(0.5, lambda live: live.admit(CAROL)), (1.5, lambda live: live.remove("carol"))]
+    return run_live(path, actions)[1]
 
 
 def _lost(events: list[dict], kind: str) -> int:
