@@ -58,6 +58,8 @@ def _rows(controllers=CONTROLLERS):
                 "violations": str(3 * repeat),
                 "controller_decision_latency_s": str(0.002 + 0.0001 * repeat),
                 "lateness_p99_s": str(0.001 * repeat),
+                "tenants_admitted": str(1 + repeat),  # the service layer's columns
+                "sla_met_ratio": str(0.9 + 0.05 * repeat),
                 "tenant.e2e.rate_hz": str(rate),
                 "tenant.e2e.fidelity_mean": str(fidelity) if rate else "",
                 "tenant.e2e.utility": str(rate),
