@@ -199,7 +199,8 @@ def _service(summary: Mapping[str, Any]) -> dict[str, Any]:
     """The service layer's figures, for a run with tenants that arrive or have an SLA
     (else empty): tenants admitted (not refused by admission control), and the SLA
     windows met over all SLA tenants' windows (pooled; empty before any window ended)."""
-    tenants = summary["tenants"]
+    # a multi-node tenant's row (``members``) is not a tenant of its own: its members are
+    tenants = {n: f for n, f in summary["tenants"].items() if "members" not in f}
     slas = [f["sla"] for f in tenants.values() if f.get("sla")]
     arriving = any(f.get("added_at_s") is not None for f in tenants.values())
     if not slas and not arriving:
