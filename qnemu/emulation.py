@@ -451,7 +451,8 @@ class Emulation:
             self._watch_overload()
             if first_pair_wall is None and builder.delivered > before:
                 first_pair_wall = time.time()
-            self._progress(min(duration, max(0.0, issued)), builder)
+            now = paused if paused is not None else (time.time() - self._t0) / dilation
+            self._progress(min(duration, max(0.0, now)), builder)
             if self.console is not None and self.console.quit.is_set():
                 return first_pair_wall
             if paused is None and time.time() >= end_wall + 0.2:
