@@ -353,6 +353,10 @@ class GroundTruthStore:
         node not in ``gone`` (crashed), and tell the host of the other qubit; records
         held only by gone nodes are dropped. Returns (records handed over, dropped)."""
         moved = dropped = 0
+        for qubit, owner in list(self._trail.items()):  # records that left earlier: their
+            home = host_of(qubit[0])  # qubit's host may still ask here, which ends now
+            if qubit[0] not in gone and home not in (owner, self.host_id):
+                self._send(home, [self.MOVED, qubit[0], qubit[1], owner])
         for record in list(self._records.values()):
             self.remove(record)
             live = [q for q in record.qubits if q[0] not in gone]

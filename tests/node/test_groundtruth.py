@@ -127,3 +127,50 @@ def test_operation_pulls_remote_records_and_forwards_along_the_trail():
     hosts.pump()
     assert done[-1] == "L0" and len(s0) == 1 and len(s2) == 1
     assert s2.handovers == 1 and s0.handovers == 1
+
+
+def _wired(n, dead):
+    """``n`` stores that deliver frames to each other at once (host i owns node "h<i>"),
+    except to the hosts in ``dead`` (a killed process: frames to it are lost)."""
+    stores: list[GroundTruthStore] = []
+
+    def send(host, frame):
+        if host not in dead:
+            stores[host].handle(frame)
+
+    for i in range(n):
+        stores.append(GroundTruthStore(i, send))
+    return stores
+
+
+def test_a_host_about_to_die_hands_its_records_to_the_live_qubits_hosts():
+    """A record owned by host 0 whose qubits sit at hosts 1 and 2 (a pair swapped through
+    host 0's node) outlives host 0: host 1 takes it, host 2 learns where it went."""
+    dead = set()
+    x, y, z = _wired(3, dead)
+    record = _record("p", "h1", "h2", bell_state("phi+"))
+    x.add(record)
+    y.expect(("h1", "p"), 0)
+    z.expect(("h2", "p"), 0)
+    moved, dropped = x.evacuate(lambda node: int(node[1]), gone={"h0"})
+    dead.add(0)
+    assert (moved, dropped) == (1, 0) and len(x) == 0
+    assert y.record_of(("h1", "p")) is not None
+    seen = []
+    z.operate([("h2", "p")], lambda r: seen.append(r.pair_id))  # acquired from host 1
+    assert seen == ["p"] and z.record_of(("h2", "p")) is not None
+
+
+def test_a_dying_host_points_stale_trails_past_itself_and_drops_what_only_it_held():
+    dead = set()
+    x, y, z = _wired(3, dead)
+    z.add(_record("q", "h1", "h2", bell_state("phi+")))
+    y.expect(("h1", "q"), 0)  # host 1 believes host 0 has it (host 0 let it go to host 2)
+    x.expect(("h1", "q"), 2)
+    x.add(_record("mine", "h0", "h0", bell_state("phi+")))
+    moved, dropped = x.evacuate(lambda node: int(node[1]), gone={"h0"})
+    dead.add(0)
+    assert (moved, dropped) == (0, 1)
+    seen = []
+    y.operate([("h1", "q")], lambda r: seen.append(r.pair_id))
+    assert seen == ["q"]
