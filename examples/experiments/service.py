@@ -14,7 +14,7 @@ Arrivals: a Poisson process of ``RATE_PER_S`` tenants per emulated second over
 distinct nodes; every other tenant is premium (it takes every pair it can get,
 ``arrivals: backlog``, with an SLA of ``SLA`` on its rate; the others ask Poisson
 requests). Run from the repository root:
-  .venv/bin/python examples/experiments/service.py [SEED]
+  .venv/bin/python examples/experiments/service.py [SEED [FOLDER]]
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ HEADER = """# Service-layer reference experiment ({model}): written by
 """
 
 
-def main(seed: int = 1) -> None:
+def main(seed: int = 1, out: Path = HERE) -> None:
     tenants = arrivals(np.random.default_rng(seed))
     for model, slices in (("shared", False), ("slices", True)):
         file = f"service-{model}.yaml"
@@ -104,9 +104,12 @@ def main(seed: int = 1) -> None:
         )
         body = scenario(f"service-{model}", 400, tenants, slices)
         text += yaml.safe_dump(body, sort_keys=False, default_flow_style=None, width=100)
-        (HERE / file).write_text(text)
-        print(f"{HERE / file}: {len(tenants)} tenants")
+        (out / file).write_text(text)
+        print(f"{out / file}: {len(tenants)} tenants")
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 1)
+    main(
+        int(sys.argv[1]) if len(sys.argv) > 1 else 1,
+        Path(sys.argv[2]) if len(sys.argv) > 2 else HERE,
+    )
