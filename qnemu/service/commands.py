@@ -9,6 +9,7 @@ are ``console`` records (their ``tenant_added``/``tenant_removed`` records follo
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from qnemu.service.live import Refused
@@ -16,6 +17,8 @@ from qnemu.service.requests import RequestInvalid, parse_request
 
 USAGE = "usage: tenant add NAME APP SRC DST RATE FMIN | tenant remove NAME"
 FIELDS = ("name", "app", "src", "dst", "rate_hz", "f_min")
+#: Wall seconds a command waits for the run to take tenants (a Ray run starting).
+WAIT_S = 60.0
 
 
 def _number(text: str) -> float | str:
@@ -26,15 +29,26 @@ def _number(text: str) -> float | str:
         return text
 
 
+def _service(console: Any, timeout_s: float = WAIT_S) -> tuple[Any, Any]:
+    """The run's Emulation and its live tenants, once the run takes them: a command typed
+    while the run starts (a Ray run's actors are still spawning) waits for it."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        emulation: Any = console.service
+        live = None if emulation is None else emulation.live
+        if live is not None or console.quit.is_set() or time.monotonic() > deadline:
+            return emulation, live
+        time.sleep(0.05)
+
+
 def tenant_command(console: Any, arg: str) -> str:
     """Carry out ``tenant ...`` typed at the console; returns the answer to print."""
-    emulation: Any = console.service  # the run's Emulation, once it takes commands
-    live = None if emulation is None else emulation.live
     words = arg.split()
     if not (words[:1] == ["add"] and len(words) == 7) and not (
         words[:1] == ["remove"] and len(words) == 2
     ):
         return USAGE
+    emulation, live = _service(console)
     if emulation is None or live is None:
         return "tenant: the run does not take tenants now (not started, or ended)"
     line = f"tenant {' '.join(words)}"

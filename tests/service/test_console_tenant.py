@@ -29,6 +29,8 @@ PROMPT = "qnemu> "
 TOKEN = "console-tenant-token-0123456789"
 ARGS = ["-m", "qnemu.cli", "run", "chain.yaml", "--console", "--dilation", "20", "--no-metrics"]
 ARGS += ["--results", "runs", "--api-port", "0", "--api-token", TOKEN]
+RAY_ARGS = ["-m", "qnemu.cli", "run", "chain.yaml", "--console", "--ray", "--dilation", "100"]
+RAY_ARGS += ["--no-metrics", "--results", "runs"]
 
 
 def _events(folder: Path) -> list[dict]:
@@ -103,3 +105,39 @@ def test_tenants_added_at_the_console_and_over_http_in_virtual_time(tmp_path) ->
     commands = [e["command"] for e in events if e["event"] == "console"]
     assert "tenant add carol dqc n0 n1 20 0.5" in commands
     assert "tenant remove carol" in commands
+
+
+@pytest.mark.ray
+@pytest.mark.timeout(300)
+def test_tenant_add_at_the_console_of_a_ray_run(tmp_path) -> None:
+    """``qnemu run --console --ray``: a command typed while the actors still start waits
+    for the run, then the tenant is admitted, served and removed on the real-time run."""
+    (tmp_path / "chain.yaml").write_text(SCENARIO.replace("duration_s: 60", "duration_s: 30"))
+    child = pexpect.spawn(
+        sys.executable,
+        RAY_ARGS,
+        cwd=str(tmp_path),
+        encoding="utf-8",
+        timeout=180,
+        dimensions=(40, 200),
+        env={"PYTHONUNBUFFERED": "1", "NO_COLOR": "1", "TERM": "dumb", "PATH": "/usr/bin:/bin"},
+    )
+    child.expect_exact(PROMPT)
+    child.sendline("tenant add carol dqc n0 n1 20 0.5")
+    child.expect(r"admitted carol on n0-n1 at [0-9.]+ s: the twin predicts")
+    child.expect_exact(PROMPT)
+    _wait_for_pairs(child, "carol")
+    child.sendline("tenant remove carol")
+    child.expect_exact("removed carol")
+    child.expect_exact(PROMPT)
+    child.sendline("quit")
+    child.expect(pexpect.EOF, timeout=180)
+    child.close()
+    assert child.exitstatus == 0, child.before
+    folder = next((tmp_path / "runs").iterdir())
+    events = _events(folder)
+    kinds = {(e["event"], e.get("tenant")) for e in events}
+    assert {("tenant_added", "carol"), ("tenant_removed", "carol")} <= kinds
+    assert "tenant add carol dqc n0 n1 20 0.5" in [
+        e["command"] for e in events if e["event"] == "console"
+    ]
