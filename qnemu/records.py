@@ -521,7 +521,8 @@ class ActorKilled(RunEvent):
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ActorRejoined(RunEvent):
     """A new process (``pid``; the killed one was ``previous_pid``) took host ``host``'s
-    place and rejoined the run; ``node`` restarts empty in it at ``restart_s``."""
+    place and rejoined the run; ``node`` restarts empty in it at ``restart_s`` (the
+    crash's end, or later if the new process was not ready by then)."""
 
     event: ClassVar[str] = "actor_rejoined"
     host: int

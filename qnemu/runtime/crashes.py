@@ -183,7 +183,7 @@ class ProcessCrashes:
                     node=group[0],
                     pid=placed["pid"],
                     previous_pid=crash.killed_pid or 0,
-                    restart_s=crash.fault.until_s,
+                    restart_s=max(joined_s, crash.fault.until_s),
                 ).to_dict()
             ]
         )
