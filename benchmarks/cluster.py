@@ -60,6 +60,9 @@ def chain(n: int, per_actor: int, duration_s: float, dilation: float) -> Scenari
                 "memories": 8,
             },
             "runtime": {"nodes_per_actor": per_actor},
+            # a load test: every tenant runs, whatever admission would predict for it
+            # (3-hop trapped-ion pairs reach F ~0.62, where QKD distills no key)
+            "control": {"admission": "none"},
             "tenants": tenants,
         }
     )
