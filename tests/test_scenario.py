@@ -457,7 +457,8 @@ def test_tenant_unknown_app_and_duplicate_name():
     raw = chain()
     raw["tenants"].append(dict(raw["tenants"][0], app="chess"))
     problems = problems_of(raw)
-    assert "tenants[1].app: must be 'qkd', 'dqc', 'dqs', 'teleport', 'ghz', 'sensing' or 'qfl', got 'chess'" in problems
+    apps = "'qkd', 'dqc', 'dqs', 'teleport', 'ghz', 'sensing' or 'qfl'"
+    assert f"tenants[1].app: must be {apps}, got 'chess'" in problems
 
 
 def test_duplicate_tenant_name():
