@@ -142,6 +142,11 @@ class Liveness:
         self.database[link, self.node_id] = (self._sequence, up, now)
         self._refresh()
         self.services.link_changed(neighbor, up)
+        self._originate(fields, now)
+
+    def _originate(self, fields: dict[str, Any], now: float) -> None:
+        """Announce a link state this node originated: flood it to the neighbors, take it
+        as news here, and notify the routing controllers that want it."""
         self._flood(LinkState, fields, exclude=None)
         own = LinkState(
             src=self.node_id,
@@ -218,18 +223,7 @@ class Liveness:
             "seq": self._sequence,
             "detected_s": now,
         }
-        self._flood(LinkState, fields, exclude=None)
-        own = LinkState(
-            src=self.node_id,
-            dst=self.node_id,
-            sent_at_s=now,
-            deliver_at_s=now,
-            flood=True,
-            **fields,
-        )
-        self.services.link_news(own)
-        for target in self._notify():
-            self.services.send(LinkState, target, flood=False, **fields)
+        self._originate(fields, now)
         return True
 
     def _refresh(self) -> None:
