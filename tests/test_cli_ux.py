@@ -381,3 +381,12 @@ def test_a_dashboards_error_is_one_line(tmp_path):
     blocker = tmp_path / "file"
     blocker.write_text("")
     assert "cannot write" in _one_error(qnemu("dashboards", "export", blocker / "sub"))
+
+
+def test_the_last_line_never_contradicts_a_live_overload_warning():
+    from qnemu.cli_view import _overload
+
+    assert _overload({"overloaded": False, "overload_seen_at_s": None}) == "no"
+    late = _overload({"overloaded": False, "overload_seen_at_s": 0.0578})
+    assert late.startswith("no over the whole run") and "0.0578 s emulated was late" in late
+    assert _overload({"overloaded": True, "overload_seen_at_s": 0.1}).startswith("YES")
