@@ -36,6 +36,7 @@ from qnemu.experiments.metrics import (
 from qnemu.experiments.stats import Interval, format_interval, mean_ci
 
 __all__ = [
+    "APP_TABLE",
     "FAULT_TABLE",
     "MAX_WIDTH",
     "TABLE_METRICS",
@@ -75,6 +76,27 @@ TENANT_TABLE = (
     ("rate_hz", "rate (Hz)", 1.0),
     ("fidelity_mean", "F mean", 1.0),
     ("utility", "utility", 1.0),
+)
+#: Per-tenant application columns (``tenant.<name>.<app>.<field>``), in one further table
+#: per tenant whose app reported any: (metric, heading, scale for display).
+APP_TABLE = (
+    ("qkd.secret_key_rate_bps", "key rate (bps)", 1.0),
+    ("qkd.finite_key_rate_bps", "finite key (bps)", 1.0),
+    ("qkd.qber_z", "QBER Z", 1.0),
+    ("qkd.qber_x", "QBER X", 1.0),
+    ("teleport.fidelity_mean", "teleport F", 1.0),
+    ("dqc.gate_fidelity_mean", "gate F", 1.0),
+    ("dqc.circuit_time_mean_s", "circuit (ms)", 1e3),
+    ("dqc.circuit_fidelity_mean", "circuit F", 1.0),
+    ("ghz.states", "GHZ states", 1.0),
+    ("ghz.fidelity_mean", "GHZ F", 1.0),
+    ("sensing.estimator_variance_rad2", "phase var (rad²)", 1.0),
+    ("qfl.rounds", "rounds", 1.0),
+    ("qfl.round_time_mean_s", "round (ms)", 1e3),
+    ("qfl.round_time_p95_s", "round p95 (ms)", 1e3),
+    ("qfl.straggler_time_s", "straggler (ms)", 1e3),
+    ("qfl.round_fidelity_mean", "round F", 1.0),
+    ("qfl.updates_rejected", "rejected", 1.0),
 )
 #: The widest a table may be, in characters (markdown source and terminal alike); more
 #: metrics than fit go to a further table that repeats the sweep point and controller.
@@ -221,8 +243,8 @@ def _section(
 def sections(
     groups: Sequence[Group], params: Sequence[str], tenants: Sequence[str]
 ) -> list[Section]:
-    """The whole-network section, then one per tenant (tenants with nothing measured
-    are left out)."""
+    """The whole-network section, the faults (if any), then one per tenant and one per
+    tenant's application results (tenants with nothing measured are left out)."""
     out = [_section("Whole network", groups, params, TABLE_METRICS)]
     faults = _section("Faults", groups, params, FAULT_TABLE)
     if faults.metrics:
@@ -230,6 +252,10 @@ def sections(
     for tenant in tenants:
         columns = [(tenant_column(tenant, m), heading, scale) for m, heading, scale in TENANT_TABLE]
         section = _section(f"Tenant {tenant}", groups, params, columns)
+        if section.metrics:
+            out.append(section)
+        columns = [(tenant_column(tenant, m), heading, scale) for m, heading, scale in APP_TABLE]
+        section = _section(f"Tenant {tenant}: application", groups, params, columns)
         if section.metrics:
             out.append(section)
     return out
@@ -324,4 +350,5 @@ def all_metrics(tenants: Sequence[str], extra: Sequence[str] = ()) -> list[str]:
     """Every numeric column the statistics cover."""
     columns = list(TOTAL_METRICS) + list(FAULT_METRICS) + list(extra)
     columns += [tenant_column(t, m) for t in tenants for m in TENANT_METRICS]
+    columns += [tenant_column(t, m) for t in tenants for m, _, _ in APP_TABLE]
     return columns

@@ -307,3 +307,24 @@ def test_compare_cli_table_fits_100_columns(tiny, tmp_path):
     text = (folder / "table.md").read_text()
     assert max(len(line) for line in text.splitlines()) <= 100
     assert sum(long in line for line in _table_lines(text)) >= 3
+
+
+def test_application_results_get_their_own_table_with_intervals():
+    """Each tenant's app results (here a QKD key rate and QBERs, per T2) in a table of
+    their own, with the same intervals; every app column a comparison records is in it."""
+    from qnemu.experiments.metrics import APP_METRICS
+    from qnemu.experiments.report import APP_TABLE
+
+    assert sorted(m for m, _, _ in APP_TABLE) == sorted(APP_METRICS)
+    rows = _rows()
+    for row, key in zip(rows, itertools.cycle([100.0, 120.0, 110.0]), strict=False):
+        row["tenant.e2e.qkd.secret_key_rate_bps"] = str(key)
+        row["tenant.e2e.qkd.qber_z"] = "0.05"
+        row["tenant.e2e.qkd.qber_x"] = "0.07"
+    text = markdown_table(_groups(rows), [T2], ["e2e"], "apps")
+    section = text.split("## Tenant e2e: application")[1]
+    headings = {h for line in _table_lines(section) if "controller" in line for h in _cells(line)}
+    assert {"key rate (bps)", "QBER Z", "QBER X"} <= headings
+    assert "teleport F" not in headings  # an app nobody ran is not a column
+    assert "110 ± 25" in section  # mean ± 95% t half-width of 100, 120, 110
+    assert "## Tenant e2e: application" not in markdown_table(_groups(), [T2], ["e2e"], "none")
