@@ -86,17 +86,24 @@ class _Kernel:
         self, time_s: float, callback: Callable[..., Any], *args: Any, measured: bool = False
     ) -> ScheduledCall:
         """Run ``callback(*args)`` at emulated time ``time_s`` (never before ``now()``)."""
-        event = ScheduledCall(max(time_s, self._now), time_s, callback, args, measured)
-        heapq.heappush(self._heap, (event.time_s, next(self._counter), event))
-        self._wake()
+        now = self._now
+        at = now if now > time_s else time_s  # max(time_s, now), without the call
+        event = ScheduledCall(at, time_s, callback, args, measured)
+        heapq.heappush(self._heap, (at, next(self._counter), event))
+        if self._rearm:
+            self._wake()
         return event
+
+    #: whether :meth:`schedule` calls :meth:`_wake` (the virtual kernel has no timer)
+    _rearm = True
 
     def _wake(self) -> None:
         """Hook for the real-time scheduler to re-arm its timer."""
 
     def _run_due(self, until_s: float) -> None:
-        while self._heap and self._heap[0][0] <= until_s:
-            time_s, _, event = heapq.heappop(self._heap)
+        heap, pop = self._heap, heapq.heappop
+        while heap and heap[0][0] <= until_s:
+            time_s, _, event = pop(heap)
             if event.cancelled or time_s > self.stop_at_s:
                 continue
             self._now = time_s
@@ -115,6 +122,7 @@ class VirtualScheduler(_Kernel):
 
     #: controllers charge a deterministic compute model instead of measured wall time
     measures_wall_time = False
+    _rearm = False
 
     def run(self, until_s: float) -> None:
         """Process every event up to emulated time ``until_s``."""
@@ -214,18 +222,19 @@ class RealTimeScheduler(_Kernel):
         while time.time() < target:
             pass
         horizon = min(self.clock.now(), self._hold_s)
-        while self._heap and self._heap[0][0] <= horizon:
-            time_s, _, event = heapq.heappop(self._heap)
-            if event.cancelled or time_s > self.stop_at_s:
-                continue
-            if event.measured:
-                self.lateness_s.append(time.time() - self.clock.wall_at(event.intended_s))
-            self._now = time_s
-            self._current = event
-            event.callback(*event.args)
+        heap, pop, wall_at = self._heap, heapq.heappop, self.clock.wall_at
+        self._rearm = False  # handlers' schedule() calls: the timer is armed once, below
+        try:
+            while heap and heap[0][0] <= horizon:
+                time_s, _, event = pop(heap)
+                if event.cancelled or time_s > self.stop_at_s:
+                    continue
+                if event.measured:
+                    self.lateness_s.append(time.time() - wall_at(event.intended_s))
+                self._now = time_s
+                self._current = event
+                event.callback(*event.args)
+        finally:
+            self._rearm = True
         self._current = None
-        if self._timer is not None:  # armed by a handler for an event handled just now
-            self._timer.cancel()
-            self._timer = None
-            self._armed_for = float("inf")
         self._wake()
