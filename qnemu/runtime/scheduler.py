@@ -15,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import math
+import os
 import time
 import traceback
 from collections.abc import Callable
@@ -24,6 +26,7 @@ from qnemu.runtime.clock import Clock
 
 EARLY_WAKE_S = 1.1e-3  # epoll rounds timeouts up to whole ms: wake early, then wait
 SPIN_S = 1e-4  # the last stretch before a release is spun, not slept
+LOAD_CHECK_S = 1.0  # how often (wall) the scheduler asks whether the machine is busy
 
 
 class ScheduledCall:
@@ -145,6 +148,8 @@ class RealTimeScheduler(_Kernel):
         self._started = False
         self._hold_s = float("inf")  # a pause: nothing after this emulated time is released
         self.failure: Failure | None = None
+        self._spin = True  # spin the last stretch (only while the machine has a core to spare)
+        self._load_checked_at = -math.inf
 
     def start(self) -> None:
         """Begin releasing events (until then they only queue up)."""
@@ -197,6 +202,15 @@ class RealTimeScheduler(_Kernel):
         self._armed_for = first
         self._timer = self._loop.call_later(max(delay, 0.0), self._fire)
 
+    def _spins(self, now: float) -> bool:
+        """Whether to spin before a release: not while the machine's runnable processes
+        outnumber its cores (a spin then takes a core from another actor, and the wake-up
+        is late by more than the spin could save)."""
+        if now - self._load_checked_at >= LOAD_CHECK_S:
+            self._load_checked_at = now
+            self._spin = os.getloadavg()[0] < (os.cpu_count() or 1)
+        return self._spin
+
     def _fire(self) -> None:
         """The timer callback: release what is due; an exception is recorded, never lost."""
         try:
@@ -216,10 +230,12 @@ class RealTimeScheduler(_Kernel):
             return
         # nanosleep is precise to tens of microseconds (epoll only to whole milliseconds):
         # sleep most of the way, then spin the last stretch for an exact release time
-        remaining = target - time.time()
-        if remaining > SPIN_S:
-            time.sleep(remaining - SPIN_S)
-        while time.time() < target:
+        now = time.time()
+        remaining = target - now
+        spin_s = SPIN_S if self._spins(now) else 0.0
+        if remaining > spin_s:
+            time.sleep(remaining - spin_s)
+        while time.time() < target:  # the stretch left to spin (none after a full sleep)
             pass
         horizon = min(self.clock.now(), self._hold_s)
         heap, pop, wall_at = self._heap, heapq.heappop, self.clock.wall_at
