@@ -12,10 +12,9 @@ that it matches this module).
 from __future__ import annotations
 
 import dataclasses
-import operator
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, cast
 
 KINDS: dict[str, type[RunEvent]] = {}
 _FIELDS: dict[type, tuple[str, ...]] = {}
@@ -46,11 +45,14 @@ class RunEvent:
 
 
 def _getter(cls: type[RunEvent]) -> Callable[[RunEvent], dict[str, Any]]:
-    """``to_dict`` for one kind: its fields read in one C call (``attrgetter``), not one
-    ``getattr`` each (a run builds a few records per classical message)."""
+    """``to_dict`` for one kind, generated the way ``dataclasses`` generates ``__init__``:
+    one dict display of its fields, about 4x faster than a ``getattr`` per field (a run
+    builds a few records per classical message). Field names are identifiers."""
     names = ("event", *(f.name for f in dataclasses.fields(cls)))
-    values = operator.attrgetter(*names)  # at least ``event`` and ``t_s``: returns a tuple
-    return lambda event: dict(zip(names, values(event), strict=True))
+    body = ", ".join(f"{name!r}: event.{name}" for name in names)
+    namespace: dict[str, Any] = {}
+    exec(f"def to_dict(event):\n    return {{{body}}}\n", namespace)
+    return cast(Callable[[RunEvent], dict[str, Any]], namespace["to_dict"])
 
 
 def parse(record: Mapping[str, Any]) -> RunEvent:
