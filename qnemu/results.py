@@ -136,7 +136,8 @@ class RunFolder:
         """
         if self.broken is not None:
             return
-        lines = [json.dumps(event, default=_plain) + "\n" for event in events]
+        encode = _ENCODER.encode  # one encoder for every line (json.dumps builds one each)
+        lines = [encode(event) + "\n" for event in events]
         pairs = [
             line
             for line, event in zip(lines, events, strict=True)
@@ -226,6 +227,10 @@ def _plain(value: Any) -> Any:
     if isinstance(value, np.generic):
         return value.item()
     raise TypeError(f"not JSON-serializable: {type(value).__name__}")
+
+
+#: what ``json.dumps(event, default=_plain)`` would build for every line, built once
+_ENCODER = json.JSONEncoder(default=_plain)
 
 
 @dataclass

@@ -42,6 +42,8 @@ def _swap_basis_change() -> np.ndarray:
 _SWAP_V = _swap_basis_change()
 _SWAP_VH = _SWAP_V.conj().T.copy()
 _DIAG4 = np.arange(4)
+_EYE4 = np.eye(4)  # read-only: built once, not per swap
+_EYE4.setflags(write=False)
 
 
 def _pair_outer(rho1: np.ndarray, rho2: np.ndarray) -> np.ndarray:
@@ -92,7 +94,7 @@ def swap(
     blocks = full.reshape(4, 4, 4, 4)[_DIAG4, :, _DIAG4, :].reshape(4, 16)  # (k, (ac, ac'))
     probs = full.diagonal().real.reshape(4, 4).sum(axis=1)
     # Gate error: the depolarized fraction gives each outcome the mixture sum_k blocks[k] / 4.
-    weights = (1.0 - g) * np.eye(4) + g / 4.0
+    weights = (1.0 - g) * _EYE4 + g / 4.0
     if e > 0.0:
         weights = _flip_matrix(e) @ weights  # weights[r, k]: report r from pre-noise outcome k
     r = _sample_index((weights @ probs).tolist(), rng.random())

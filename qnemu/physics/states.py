@@ -37,8 +37,15 @@ _PAULI_PAIR: dict[tuple[int, str], np.ndarray] = {
 } | {(1, p): np.kron(np.eye(2), m) for p, m in _PAULI_1Q.items()}
 _XX = np.kron(_PAULI_1Q["X"], _PAULI_1Q["X"])
 _SWAP_PERM = np.array([0, 2, 1, 3])
+# I - |Phi+><Phi+|, the Werner state's noise part (built once: every link pair needs it)
+_WERNER_REST = np.eye(4, dtype=complex) - _BELL_PROJECTORS["phi+"]
 
-for _arr in (*_BELL_VECTORS.values(), *_BELL_PROJECTORS.values(), *_PAULI_PAIR.values()):
+for _arr in (
+    *_BELL_VECTORS.values(),
+    *_BELL_PROJECTORS.values(),
+    *_PAULI_PAIR.values(),
+    _WERNER_REST,
+):
     _arr.setflags(write=False)
 
 
@@ -63,8 +70,7 @@ def werner(f: float) -> np.ndarray:
     Model: isotropic (depolarized) Bell pair; Werner parameter w = (4f - 1)/3.
     """
     f = _checks.probability("f", f)
-    proj = _BELL_PROJECTORS["phi+"]
-    return f * proj + (1.0 - f) / 3.0 * (np.eye(4, dtype=complex) - proj)
+    return f * _BELL_PROJECTORS["phi+"] + (1.0 - f) / 3.0 * _WERNER_REST
 
 
 def bell_diagonal(a: float, b: float, c: float, d: float) -> np.ndarray:

@@ -156,11 +156,17 @@ class Host:
     # -- the environment nodes see -----------------------------------------------------------
     def now(self) -> float:
         """Emulated time of the event being handled."""
-        return self.scheduler.now()
+        scheduler = self._scheduler  # not the property: nodes ask several times an event
+        if scheduler is None:
+            return self.scheduler.now()  # raises: not attached
+        return scheduler.now()
 
     def schedule(self, time_s: float, callback: Any, *args: Any) -> ScheduledCall:
         """Run a node's callback at an emulated time."""
-        return self.scheduler.schedule(time_s, callback, *args)
+        scheduler = self._scheduler
+        if scheduler is None:
+            scheduler = self.scheduler  # raises: not attached
+        return scheduler.schedule(time_s, callback, *args)
 
     def host_of(self, node: str) -> int:
         """The host a node is placed on."""

@@ -15,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
+import math
+import os
 import time
 import traceback
 from collections.abc import Callable
@@ -24,6 +26,7 @@ from qnemu.runtime.clock import Clock
 
 EARLY_WAKE_S = 1.1e-3  # epoll rounds timeouts up to whole ms: wake early, then wait
 SPIN_S = 1e-4  # the last stretch before a release is spun, not slept
+LOAD_CHECK_S = 1.0  # how often (wall) the scheduler asks whether the machine is busy
 
 
 class ScheduledCall:
@@ -86,17 +89,24 @@ class _Kernel:
         self, time_s: float, callback: Callable[..., Any], *args: Any, measured: bool = False
     ) -> ScheduledCall:
         """Run ``callback(*args)`` at emulated time ``time_s`` (never before ``now()``)."""
-        event = ScheduledCall(max(time_s, self._now), time_s, callback, args, measured)
-        heapq.heappush(self._heap, (event.time_s, next(self._counter), event))
-        self._wake()
+        now = self._now
+        at = now if now > time_s else time_s  # max(time_s, now), without the call
+        event = ScheduledCall(at, time_s, callback, args, measured)
+        heapq.heappush(self._heap, (at, next(self._counter), event))
+        if self._rearm:
+            self._wake()
         return event
+
+    #: whether :meth:`schedule` calls :meth:`_wake` (the virtual kernel has no timer)
+    _rearm = True
 
     def _wake(self) -> None:
         """Hook for the real-time scheduler to re-arm its timer."""
 
     def _run_due(self, until_s: float) -> None:
-        while self._heap and self._heap[0][0] <= until_s:
-            time_s, _, event = heapq.heappop(self._heap)
+        heap, pop = self._heap, heapq.heappop
+        while heap and heap[0][0] <= until_s:
+            time_s, _, event = pop(heap)
             if event.cancelled or time_s > self.stop_at_s:
                 continue
             self._now = time_s
@@ -115,6 +125,7 @@ class VirtualScheduler(_Kernel):
 
     #: controllers charge a deterministic compute model instead of measured wall time
     measures_wall_time = False
+    _rearm = False
 
     def run(self, until_s: float) -> None:
         """Process every event up to emulated time ``until_s``."""
@@ -137,6 +148,8 @@ class RealTimeScheduler(_Kernel):
         self._started = False
         self._hold_s = float("inf")  # a pause: nothing after this emulated time is released
         self.failure: Failure | None = None
+        self._spin = True  # spin the last stretch (only while the machine has a core to spare)
+        self._load_checked_at = -math.inf
 
     def start(self) -> None:
         """Begin releasing events (until then they only queue up)."""
@@ -189,6 +202,15 @@ class RealTimeScheduler(_Kernel):
         self._armed_for = first
         self._timer = self._loop.call_later(max(delay, 0.0), self._fire)
 
+    def _spins(self, now: float) -> bool:
+        """Whether to spin before a release: not while the machine's runnable processes
+        outnumber its cores (a spin then takes a core from another actor, and the wake-up
+        is late by more than the spin could save)."""
+        if now - self._load_checked_at >= LOAD_CHECK_S:
+            self._load_checked_at = now
+            self._spin = os.getloadavg()[0] < (os.cpu_count() or 1)
+        return self._spin
+
     def _fire(self) -> None:
         """The timer callback: release what is due; an exception is recorded, never lost."""
         try:
@@ -208,24 +230,27 @@ class RealTimeScheduler(_Kernel):
             return
         # nanosleep is precise to tens of microseconds (epoll only to whole milliseconds):
         # sleep most of the way, then spin the last stretch for an exact release time
-        remaining = target - time.time()
-        if remaining > SPIN_S:
-            time.sleep(remaining - SPIN_S)
-        while time.time() < target:
+        now = time.time()
+        remaining = target - now
+        spin_s = SPIN_S if self._spins(now) else 0.0
+        if remaining > spin_s:
+            time.sleep(remaining - spin_s)
+        while time.time() < target:  # the stretch left to spin (none after a full sleep)
             pass
         horizon = min(self.clock.now(), self._hold_s)
-        while self._heap and self._heap[0][0] <= horizon:
-            time_s, _, event = heapq.heappop(self._heap)
-            if event.cancelled or time_s > self.stop_at_s:
-                continue
-            if event.measured:
-                self.lateness_s.append(time.time() - self.clock.wall_at(event.intended_s))
-            self._now = time_s
-            self._current = event
-            event.callback(*event.args)
+        heap, pop, wall_at = self._heap, heapq.heappop, self.clock.wall_at
+        self._rearm = False  # handlers' schedule() calls: the timer is armed once, below
+        try:
+            while heap and heap[0][0] <= horizon:
+                time_s, _, event = pop(heap)
+                if event.cancelled or time_s > self.stop_at_s:
+                    continue
+                if event.measured:
+                    self.lateness_s.append(time.time() - wall_at(event.intended_s))
+                self._now = time_s
+                self._current = event
+                event.callback(*event.args)
+        finally:
+            self._rearm = True
         self._current = None
-        if self._timer is not None:  # armed by a handler for an event handled just now
-            self._timer.cancel()
-            self._timer = None
-            self._armed_for = float("inf")
         self._wake()

@@ -18,6 +18,7 @@ an event names it, and the controller instance (``distributed@n4``) goes into ``
 
 from __future__ import annotations
 
+import collections
 import math
 import re
 import time
@@ -279,8 +280,12 @@ class MetricsRecorder:
 
     def record(self, batch: dict[str, Any]) -> None:
         """Fold one batch in (see :class:`qnemu.emulation.TelemetrySink`)."""
-        for plain in batch.get("events", ()):
-            self._series("events_total", plain["event"]).inc()
+        events = batch.get("events", ())
+        # one increment per kind and batch: a labelled series lookup per event cost more
+        # than the rest of the loop
+        for kind, count in collections.Counter(plain["event"] for plain in events).items():
+            self._series("events_total", kind).inc(count)
+        for plain in events:
             if plain["t_s"] > self._emulated_s:
                 self._emulated_s = float(plain["t_s"])
             if plain["event"] not in self._reads:  # counted, nothing else to read

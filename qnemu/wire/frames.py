@@ -32,17 +32,26 @@ class FrameReader:
 
     def bodies(self, data: bytes) -> Iterator[bytes]:
         """Add received bytes; yield the body of every frame now complete (undecoded)."""
-        self._buffer += data
-        while len(self._buffer) >= _LENGTH.size:
-            (length,) = _LENGTH.unpack_from(self._buffer)
-            if length > self._max:
-                raise FrameTooLarge(f"frame length: {length} bytes exceeds the {self._max} limit")
-            end = _LENGTH.size + length
-            if len(self._buffer) < end:
-                return
-            body = bytes(self._buffer[_LENGTH.size : end])
-            del self._buffer[:end]
-            yield body
+        buffer = self._buffer
+        buffer += data
+        # frames are cut at an offset and the consumed bytes dropped once per call: deleting
+        # each frame from the front would move the rest of a large read once per frame
+        start = 0
+        try:
+            while len(buffer) - start >= _LENGTH.size:
+                (length,) = _LENGTH.unpack_from(buffer, start)
+                if length > self._max:
+                    raise FrameTooLarge(
+                        f"frame length: {length} bytes exceeds the {self._max} limit"
+                    )
+                end = start + _LENGTH.size + length
+                if len(buffer) < end:
+                    return
+                body = bytes(buffer[start + _LENGTH.size : end])
+                start = end
+                yield body
+        finally:
+            del buffer[:start]
 
     def decode(self, body: bytes) -> Any:
         """One frame body as msgpack, with the size limits on its strings and bytes."""

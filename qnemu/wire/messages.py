@@ -7,8 +7,9 @@ Every message carries the emulated time at which the receiver may act on it
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 
 @dataclass(frozen=True)
@@ -293,10 +294,22 @@ _FIELDS: dict[type, tuple[str, ...]] = {
 }
 
 
+def _encoder(names: tuple[str, ...]) -> Callable[[Message], list[Any]]:
+    """``encode`` for one type: one list display of its fields, generated the way
+    ``dataclasses`` generates ``__init__`` (field names are identifiers)."""
+    body = "".join(f", message.{name}" for name in names)
+    namespace: dict[str, Any] = {}
+    exec(f"def encode(message):\n    return [message.kind{body}]\n", namespace)
+    return cast(Callable[[Message], list[Any]], namespace["encode"])
+
+
+# field by field, not dataclasses.astuple: that deep-copies every value, per message
+_ENCODERS = {cls: _encoder(names) for cls, names in _FIELDS.items()}
+
+
 def encode(message: Message) -> list[Any]:
     """A message as a msgpack-ready list: its kind code followed by its fields in order."""
-    # field by field, not dataclasses.astuple: that deep-copies every value, per message
-    return [message.kind, *(getattr(message, name) for name in _FIELDS[type(message)])]
+    return _ENCODERS[type(message)](message)
 
 
 def decode(item: list[Any]) -> Message:
