@@ -21,6 +21,7 @@ from pathlib import Path
 
 MARK_VARIABLE = "QNEMU_RAY_SESSION"
 GRACE_S = 2.0  # between SIGTERM and SIGKILL
+SETTLE_S = 3.0  # SIGKILL again, this long at most, what is still (or newly) marked
 
 
 def marked(mark: str) -> list[int]:
@@ -38,16 +39,24 @@ def marked(mark: str) -> list[int]:
     return found
 
 
-def kill_marked(mark: str, grace_s: float = GRACE_S) -> list[int]:
-    """SIGTERM every marked process, SIGKILL those still there after ``grace_s``."""
+def kill_marked(mark: str, grace_s: float = GRACE_S, settle_s: float = SETTLE_S) -> list[int]:
+    """SIGTERM every marked process, SIGKILL those still there after ``grace_s``, then
+    keep killing for up to ``settle_s`` whatever is still marked: a raylet that was
+    starting its agents may have forked one after the first look."""
     targets = marked(mark)
     for pid in targets:
         _signal(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace_s
     while time.monotonic() < deadline and marked(mark):
         time.sleep(0.1)
-    for pid in marked(mark):
-        _signal(pid, signal.SIGKILL)
+    deadline = time.monotonic() + settle_s
+    while left := marked(mark):
+        targets += [pid for pid in left if pid not in targets]
+        for pid in left:
+            _signal(pid, signal.SIGKILL)
+        if time.monotonic() >= deadline:
+            break
+        time.sleep(0.1)
     return targets
 
 
