@@ -179,13 +179,19 @@ def renewal_link_rate_hz(p: float, period_s: float, hold_s: float, memory_pairs:
 # -- applications (docs/apps.md derives each) -----------------------------------------------
 
 
-def qber_with_measurement_error(qber: float, error_a: float, error_b: float) -> float:
-    """Observed QBER when each end's outcome is flipped with probability ``error_a`` /
-    ``error_b``: Q' = Q (1 - e) + (1 - Q) e, e = e_a (1 - e_b) + e_b (1 - e_a)."""
-    q = _checks.probability("qber", qber)
+def combined_readout_error(error_a: float, error_b: float) -> float:
+    """Probability that exactly one of two readouts (flip probabilities ``error_a``,
+    ``error_b``) flips its bit, what readout adds to a QBER: e_a (1 - e_b) + e_b (1 - e_a)."""
     ea = _checks.probability("error_a", error_a)
     eb = _checks.probability("error_b", error_b)
-    e = ea * (1.0 - eb) + eb * (1.0 - ea)
+    return ea * (1.0 - eb) + eb * (1.0 - ea)
+
+
+def qber_with_measurement_error(qber: float, error_a: float, error_b: float) -> float:
+    """Observed QBER when each end's outcome is flipped with probability ``error_a`` /
+    ``error_b``: Q' = Q (1 - e) + (1 - Q) e, e = :func:`combined_readout_error`."""
+    q = _checks.probability("qber", qber)
+    e = combined_readout_error(error_a, error_b)
     return q * (1.0 - e) + (1.0 - q) * e
 
 

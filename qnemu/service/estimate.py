@@ -34,6 +34,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from qnemu.apps.qkd import QkdTally
+from qnemu.physics.analytic import combined_readout_error
+
 #: Sifted bits each basis needs before the QKD estimate is given.
 MIN_SIFTED = 20
 
@@ -44,38 +47,29 @@ UNMEASURED = {
 }
 
 
-def combined_readout_error(error_a: float, error_b: float) -> float:
-    """Probability that exactly one of two readouts (errors ``error_a``, ``error_b``)
-    flips its bit: what readout adds to an observed QBER."""
-    return error_a * (1.0 - error_b) + error_b * (1.0 - error_a)
-
-
 @dataclass
 class QkdFidelity:
-    """A QKD tenant's sifted bits, per basis, and the fidelity estimate they give."""
+    """A QKD tenant's sifted bits (its :class:`~qnemu.apps.qkd.QkdTally`) and the fidelity
+    estimate they give."""
 
     readout: float  # combined readout error of its two ends (probability)
-    sifted: dict[str, int] = field(default_factory=lambda: {"Z": 0, "X": 0})
-    errors: dict[str, int] = field(default_factory=lambda: {"Z": 0, "X": 0})
+    tally: QkdTally = field(default_factory=QkdTally)
 
     def add(self, app: Mapping[str, Any]) -> None:
         """One measured pair (a ``delivered`` record's ``app`` field)."""
-        basis = app["basis_src"]
-        if basis == app["basis_dst"]:
-            self.sifted[basis] += 1
-            self.errors[basis] += int(app["bit_src"] != app["bit_dst"])
+        self.tally.add(app["basis_src"], app["basis_dst"], app["bit_src"], app["bit_dst"])
 
     def _qber(self, basis: str) -> tuple[float, float]:
         """Readout-corrected QBER of ``basis`` and its variance (before the correction's
         1/(1 − 2e)² factor, applied by the caller)."""
-        n, k = self.sifted[basis], self.errors[basis]
+        n, k = self.tally.sifted[basis], self.tally.errors[basis]
         corrected = (k / n - self.readout) / (1.0 - 2.0 * self.readout)
         smoothed = (k + 1.0) / (n + 2.0)
         return corrected, smoothed * (1.0 - smoothed) / n
 
     def estimate(self) -> dict[str, Any]:
         """``fidelity_estimate`` (F̂), ``fidelity_estimate_se`` and what they came from."""
-        z, x = self.sifted["Z"], self.sifted["X"]
+        z, x = self.tally.sifted["Z"], self.tally.sifted["X"]
         basis = f"qkd: {z} Z and {x} X sifted bits, F = 1 - e_X - e_Z/2"
         if min(z, x) < MIN_SIFTED:
             return _none(f"{basis} (needs {MIN_SIFTED} of each)")
