@@ -2,7 +2,7 @@
 
 Run: ``.venv/bin/python benchmarks/cluster.py [--quick] [--max-nodes N] [--address ADDR]``.
 For two series — one node per actor, and packed (``nodes_per_actor`` chosen so the
-machine runs about four actors per core, or ``--pack``) — it runs trapped-ion chains of
+machine runs one actor per core, or ``--pack``) — it runs trapped-ion chains of
 growing size (10 km hops, a 3-hop QKD tenant every 3 nodes) at a fixed dilation and
 records, per size: overloaded or not, start-up time (Ray start/join to every actor
 listening), total resident memory of the actors, delivered pairs and lateness p99. A
@@ -124,7 +124,7 @@ def main() -> None:
         "--pack",
         type=int,
         default=None,
-        help="nodes per actor when packed (default: about four actors per core)",
+        help="nodes per actor when packed (default: one actor per core)",
     )
     parser.add_argument("--duration", type=float, default=0.1, help="emulated seconds per run")
     parser.add_argument("--dilation", type=float, default=50.0)

@@ -382,8 +382,9 @@ class Emulation:
     def _drive(self, actors: list, dilation: float, builder: SummaryBuilder) -> dict[str, Any]:
         """Run the actors to the scenario's end; on Ctrl-C or a failure collect what they
         still hold, note how far the run got, and re-raise."""
-        from qnemu.runtime import ray_backend
+        from qnemu.runtime import heap, ray_backend
 
+        heap.settle()  # a full collection over the driver's start-up heap stalled heartbeats
         duration = self.scenario.duration_s
         t0 = time.time() + self._start_margin_s
         self._t0, self._dilation_now = t0, dilation

@@ -9,11 +9,23 @@ from dataclasses import dataclass
 
 from qnemu.errors import EmulationError, ScenarioError
 
+ACTORS_PER_CPU_UNPACKED = 4  # one node per actor while this many actors per core suffice
+
 
 def auto_nodes_per_actor(n_nodes: int, cpus: int | None = None) -> int:
-    """Pack nodes so that a machine runs at most about four actor processes per core."""
-    max_actors = 4 * (cpus or os.cpu_count() or 1)
-    return max(1, math.ceil(n_nodes / max_actors))
+    """Nodes per actor when the scenario leaves it to the runtime.
+
+    One node per actor while that makes at most four actor processes per core; beyond, one
+    actor per core. Once nodes must share processes, fewer processes serve the same events
+    with less CPU: on a 2-core machine the busy 20-node chain used ~125 µs of actor CPU per
+    message in 2 actors against ~180 µs in 7 (switching and transport between processes),
+    and a 200-node chain started in 1.0 s with 0.37 GB in 2 actors against 4.6 s and 1.5 GB
+    in 8, with a lower p99 lateness.
+    """
+    cores = cpus or os.cpu_count() or 1
+    if n_nodes <= ACTORS_PER_CPU_UNPACKED * cores:
+        return 1
+    return math.ceil(n_nodes / cores)
 
 
 def group_nodes(

@@ -41,7 +41,7 @@ from typing import Any
 from qnemu.errors import EmulationError
 from qnemu.planning.calibration import Calibration
 from qnemu.planning.plan import NetworkPlan
-from qnemu.runtime import reaper
+from qnemu.runtime import heap, reaper
 from qnemu.runtime.clock import Clock
 from qnemu.runtime.failure import RunFailed
 from qnemu.runtime.host import Host
@@ -143,6 +143,7 @@ class HostActor:
         self._end_wall = t0_wall + duration_s * dilation
         self.host.attach(self.scheduler, self.transport.send)
         self.scheduler.schedule(0.0, self.host.start)
+        heap.settle()
         self.transport.watching = True
         self.scheduler.start()
 
@@ -206,6 +207,7 @@ class HostActor:
         self.host.attach(self.scheduler, self.transport.send)
         listed = [crash if f == crash else f for f in faults]
         self.host.rejoin(crash, crash_count, listed)
+        heap.settle()
         self.transport.watching = True
         self.scheduler.start()
         return self.scheduler.clock.now()

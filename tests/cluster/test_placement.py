@@ -8,7 +8,13 @@ import time
 import pytest
 
 from qnemu.errors import EmulationError, ScenarioError
-from qnemu.runtime.placement import RayNode, group_nodes, plan_placement, resolve_placement
+from qnemu.runtime.placement import (
+    RayNode,
+    auto_nodes_per_actor,
+    group_nodes,
+    plan_placement,
+    resolve_placement,
+)
 from qnemu.runtime.ray_backend import check_address, check_clock_offsets, resolve_address
 
 HEAD = RayNode("aaaa", "10.0.0.1", frozenset({"qnemu_host_a"}), is_driver=True)
@@ -19,6 +25,17 @@ def test_auto_placement_is_spread_on_a_cluster_and_pack_on_one_machine():
     assert resolve_placement("auto", [HEAD, WORKER]) == "spread"
     assert resolve_placement("auto", [HEAD]) == "pack"
     assert resolve_placement("pack", [HEAD, WORKER]) == "pack"
+
+
+@pytest.mark.parametrize(
+    ("nodes", "cpus", "per_actor", "actors"),
+    [(4, 2, 1, 4), (8, 2, 1, 8), (9, 2, 5, 2), (20, 2, 10, 2), (200, 2, 100, 2), (200, 16, 13, 16)],
+)
+def test_auto_packing_is_one_node_per_actor_up_to_four_per_core_then_one_actor_per_core(
+    nodes, cpus, per_actor, actors
+):
+    assert auto_nodes_per_actor(nodes, cpus) == per_actor
+    assert len(group_nodes([f"n{i}" for i in range(nodes)], per_actor)) == actors
 
 
 def test_spread_cuts_contiguous_blocks_and_never_splits_a_pack():
