@@ -27,6 +27,7 @@ from pathlib import Path
 
 import yaml
 
+TARGET = 20_000  # classical messages per wall second (issue 11)
 DEFAULT = Path(__file__).resolve().parents[1] / "qnemu" / "examples" / "default.yaml"
 # a busy telecom memory: links at tens of kHz, so the classical plane is loaded
 BUSY = {
@@ -60,6 +61,36 @@ def chain(n: int, duration_s: float, dilation: float | str = "auto", busy: bool 
     return scenario
 
 
+def actor_cpu_s() -> float:
+    """CPU seconds (user + system) used so far by every live HostActor process (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if b"HostActor" not in (entry / "cmdline").read_bytes():
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        except OSError:  # the process ended while we looked
+            continue
+    return total
+
+
+def busy_cores(samples: list[tuple[float, float]]) -> float | None:
+    """Cores the actors used in the middle half of the stretch where they were busy."""
+    busy = [
+        i
+        for i in range(1, len(samples))
+        if samples[i][1] - samples[i - 1][1] > 0.2 * (samples[i][0] - samples[i - 1][0])
+    ]
+    if len(busy) < 4:
+        return None
+    first, last = samples[busy[len(busy) // 4]], samples[busy[3 * len(busy) // 4]]
+    return (last[1] - first[1]) / (last[0] - first[0])
+
+
 def actor_rss() -> list[int]:
     """Resident memory of every live HostActor actor process, in bytes (Linux /proc)."""
     sizes = []
@@ -84,6 +115,7 @@ def run(scenario: dict, workdir: Path) -> dict:
     path.write_text(yaml.safe_dump(scenario))
     results = workdir / "runs"
     peak: list[int] = []
+    cpu: list[tuple[float, float]] = []
     first_pair: list[float] = []
     done = threading.Event()
     started = time.time()
@@ -91,11 +123,12 @@ def run(scenario: dict, workdir: Path) -> dict:
     def watch() -> None:
         while not done.is_set():
             peak.extend(actor_rss())
+            cpu.append((time.time(), actor_cpu_s()))
             if not first_pair:
                 for pairs in results.glob(f"*-{scenario['name']}/pairs.jsonl"):
                     if pairs.stat().st_size > 0:
                         first_pair.append(time.time() - started)
-            time.sleep(0.2)
+            time.sleep(0.1)
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
@@ -123,6 +156,8 @@ def run(scenario: dict, workdir: Path) -> dict:
     summary = json.loads((folder / "summary.json").read_text())
     emulator = summary["emulator"]
     idle = re.search(r"timer (\d+) µs \+ transport (\d+) µs", completed.stdout)
+    cores = busy_cores(cpu)
+    rate = emulator["messages_per_wall_s"]
     return {
         "nodes": scenario["topology"]["n"],
         "wall_to_first_pair_s": first_pair[0] if first_pair else None,
@@ -136,7 +171,10 @@ def run(scenario: dict, workdir: Path) -> dict:
         "lateness_idle_transport_us": int(idle.group(2)) if idle else None,
         "lateness_p50_ms": emulator["lateness_p50_s"] * 1e3,
         "lateness_p99_ms": emulator["lateness_p99_s"] * 1e3,
+        "lateness_tolerance_ms": emulator["lateness_tolerance_s"] * 1e3,
         "overloaded": emulator["overloaded"],
+        "actor_cores": cores,
+        "actor_cpu_us_per_message": cores / rate * 1e6 if cores and rate else None,
         "dilation": emulator["dilation"],
         "wall_per_emulated_s": emulator["wall_per_emulated_s"],
         "pairs_delivered": sum(t["pairs_delivered"] for t in summary["tenants"].values()),
@@ -164,10 +202,13 @@ def main() -> None:
                     {
                         k: row[k]
                         for k in (
+                            "actors",
                             "dilation",
                             "messages_per_wall_s",
                             "lateness_p99_ms",
+                            "lateness_tolerance_ms",
                             "overloaded",
+                            "actor_cpu_us_per_message",
                         )
                     }
                 ),
@@ -177,13 +218,29 @@ def main() -> None:
                 break
     sustained = [r["messages_per_wall_s"] for r in results["throughput"] if not r["overloaded"]]
     results["max_messages_per_wall_s_without_overload"] = max(sustained, default=None)
-    out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(results, indent=2))
+    # messages per wall second x wall tolerance = messages per emulated second x emulated
+    # tolerance: fixed by the chain, whatever the dilation. So the target rate fixes the p99
+    # lateness the machine must hold, and the CPU per message fixes the cores it needs.
+    last = results["throughput"][-1]
+    per_emulated_s = last["messages_per_wall_s"] * last["dilation"]
+    tolerance_emulated_s = last["lateness_tolerance_ms"] / 1e3 / last["dilation"]
+    cpu_us = [r["actor_cpu_us_per_message"] for r in results["throughput"]]
+    cpu_us = [c for c in cpu_us if c]
+    results["target"] = {
+        "messages_per_wall_s": TARGET,
+        "messages_per_emulated_s": per_emulated_s,
+        "dilation_needed": per_emulated_s / TARGET,
+        "p99_lateness_allowed_ms": per_emulated_s * tolerance_emulated_s / TARGET * 1e3,
+        "actor_cores_needed": TARGET * min(cpu_us) / 1e6 if cpu_us else None,
+    }
     print(
         f"max classical messages per wall second without overload: "
         f"{results['max_messages_per_wall_s_without_overload']}"
     )
+    print(f"the {TARGET} target on this chain: {json.dumps(results['target'])}")
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
     print(f"wrote {out}")
 
 

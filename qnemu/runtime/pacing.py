@@ -12,7 +12,10 @@ import math
 
 from qnemu.planning.plan import NetworkPlan
 
-LATENESS_BUDGET = 0.1  # expected lateness as a share of the shortest hop delay
+# Typical (idle, median) lateness as a share of the shortest hop delay. The loaded p99 of a
+# run is many times the idle figure: at 10% the default chain got dilation 20 and its p99
+# (1.7-2.9 ms wall) met the 2 ms overload tolerance or broke it; at 5% it gets 50.
+LATENESS_BUDGET = 0.05
 COHERENCE_BUDGET = 0.01  # ... and of the shortest T_longEB
 # A run is overloaded when its p99 lateness (emulated) exceeds both one shortest hop delay
 # (classical timing visibly distorted) and 1% of the shortest coherence budget (the physics
@@ -31,10 +34,10 @@ LIVE_OVERLOAD_MIN_SAMPLES = 100
 def choose_dilation(
     lateness_s: float, shortest_hop_s: float, shortest_t_long_eb_s: float
 ) -> tuple[float, str]:
-    """Smallest nice dilation keeping expected lateness within both budgets, and why."""
+    """Smallest nice dilation keeping the typical lateness within both budgets, and why."""
     needed = max(1.0, lateness_s / (LATENESS_BUDGET * shortest_hop_s))
     reason = (
-        f"expected lateness {lateness_s * 1e3:.3f} ms wall must stay below "
+        f"typical lateness {lateness_s * 1e3:.3f} ms wall must stay below "
         f"{LATENESS_BUDGET:.0%} of the shortest hop delay {shortest_hop_s * 1e6:.1f} µs"
     )
     if math.isfinite(shortest_t_long_eb_s):
@@ -42,7 +45,7 @@ def choose_dilation(
         if by_coherence > needed:
             needed = by_coherence
             reason = (
-                f"expected lateness {lateness_s * 1e3:.3f} ms wall must stay below "
+                f"typical lateness {lateness_s * 1e3:.3f} ms wall must stay below "
                 f"{COHERENCE_BUDGET:.0%} of the shortest T_longEB "
                 f"{shortest_t_long_eb_s * 1e3:.3f} ms"
             )

@@ -147,8 +147,10 @@ def _calibrated_dilation(
     """The dilation ``choose`` picks for the lateness two actors measure, its reason, and
     the measurement for the emulator block."""
     probes = ray_backend.call_all(actors[:2], "calibrate")
-    timer = float(np.mean([x for p in probes for x in p["timer"]]))
-    transport = float(np.mean([x for p in probes for x in p["transport"]] or [0.0]))
+    # medians: a few slow samples (a connection's first frame, another process taking the
+    # core) moved the mean by 2x between identical start-ups and the dilation with it
+    timer = float(np.median([x for p in probes for x in p["timer"]]))
+    transport = float(np.median([x for p in probes for x in p["transport"]] or [0.0]))
     lateness = timer + transport
     chosen, reason = choose(lateness)
     reason = (

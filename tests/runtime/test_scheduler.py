@@ -52,3 +52,27 @@ def test_real_time_scheduler_releases_on_the_dilated_clock():
     for t, wall in released:
         assert wall >= clock.wall_at(t)  # never early
     assert len(lateness) == 3 and min(lateness) >= 0.0
+
+
+def test_the_real_time_scheduler_asks_linux_for_a_fine_timer_slack():
+    """Sleeps replace the old spin only because the thread's timer slack is 1 ns (Linux)."""
+    import ctypes
+    import sys
+    import threading
+
+    from qnemu.runtime.scheduler import PR_SET_TIMERSLACK, fine_timer_slack
+
+    seen: list[tuple[bool, int]] = []
+
+    def on_a_loop_thread() -> None:  # slack is per thread: leave the test's own alone
+        took = fine_timer_slack()
+        slack = ctypes.CDLL(None).prctl(PR_SET_TIMERSLACK + 1, 0, 0, 0, 0)  # PR_GET_TIMERSLACK
+        seen.append((took, slack))
+
+    worker = threading.Thread(target=on_a_loop_thread)
+    worker.start()
+    worker.join()
+    if sys.platform.startswith("linux"):
+        assert seen == [(True, 1)]
+    else:
+        assert seen[0][0] is False
