@@ -61,23 +61,6 @@ def chain(n: int, duration_s: float, dilation: float | str = "auto", busy: bool 
     return scenario
 
 
-def actor_cpu_s() -> float:
-    """CPU seconds (user + system) used so far by every live HostActor process (Linux /proc)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0.0
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            if b"HostActor" not in (entry / "cmdline").read_bytes():
-                continue
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            total += (int(fields[11]) + int(fields[12])) / tick
-        except OSError:  # the process ended while we looked
-            continue
-    return total
-
-
 def busy_cores(samples: list[tuple[float, float]]) -> float | None:
     """Cores the actors used in the middle half of the stretch where they were busy."""
     busy = [
@@ -91,22 +74,25 @@ def busy_cores(samples: list[tuple[float, float]]) -> float | None:
     return (last[1] - first[1]) / (last[0] - first[0])
 
 
-def actor_rss() -> list[int]:
-    """Resident memory of every live HostActor actor process, in bytes (Linux /proc)."""
-    sizes = []
+def actor_usage() -> tuple[list[int], float]:
+    """Resident memory of every live HostActor process (bytes), and the CPU seconds (user +
+    system) they used so far, in one pass over Linux /proc."""
+    tick = os.sysconf("SC_CLK_TCK")
+    sizes, cpu_s = [], 0.0
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
-            if "HostActor" not in command:
+            if b"HostActor" not in (entry / "cmdline").read_bytes():
                 continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            cpu_s += (int(fields[11]) + int(fields[12])) / tick
             for line in (entry / "status").read_text().splitlines():
                 if line.startswith("VmRSS:"):
                     sizes.append(int(line.split()[1]) * 1024)
         except OSError:  # the process ended while we looked
             continue
-    return sizes
+    return sizes, cpu_s
 
 
 def run(scenario: dict, workdir: Path) -> dict:
@@ -122,8 +108,9 @@ def run(scenario: dict, workdir: Path) -> dict:
 
     def watch() -> None:
         while not done.is_set():
-            peak.extend(actor_rss())
-            cpu.append((time.time(), actor_cpu_s()))
+            sizes, cpu_s = actor_usage()
+            peak.extend(sizes)
+            cpu.append((time.time(), cpu_s))
             if not first_pair:
                 for pairs in results.glob(f"*-{scenario['name']}/pairs.jsonl"):
                     if pairs.stat().st_size > 0:

@@ -59,6 +59,9 @@ CLOCK_SAMPLES = 8  # RPC round trips per Ray node when measuring clock offsets
 HEARTBEAT_TIMEOUT_S = 5.0  # an actor that does not answer a drain within this is frozen
 STALL_S = 5.0  # wall seconds a due event may wait before its scheduler counts as stalled
 CONTROL_TIMEOUT_S = 60.0  # start-up calls (listen, connect, calibrate, run)
+# every HostActor, first or respawned: no CPU reserved (they are paced, not scheduled by
+# Ray), and enough concurrency for drains and control calls beside the event loop
+ACTOR_OPTIONS: dict[str, Any] = {"num_cpus": 0, "max_concurrency": 64}
 _HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 0, 0, 0])
 _reaper: Any = None  # the reaper of the embedded Ray this process started
 
@@ -538,7 +541,7 @@ def spawn(
     actor_class = ray.remote(HostActor)
     actors = []
     for i, group in enumerate(groups):
-        options: dict[str, Any] = {"num_cpus": 0, "max_concurrency": 64}
+        options: dict[str, Any] = dict(ACTOR_OPTIONS)
         if targets is not None:
             options["scheduling_strategy"] = NodeAffinitySchedulingStrategy(targets[i], soft=False)
         actors.append(
@@ -564,7 +567,7 @@ def respawn(
 
     actor_class = ray.remote(HostActor)
     return [
-        actor_class.options(num_cpus=0, max_concurrency=64).remote(
+        actor_class.options(**ACTOR_OPTIONS).remote(
             host_id, scenario, group, placement, bind_host, secret, calibration
         )
     ]
