@@ -119,6 +119,8 @@ class EndNode:
         self._requests: dict[str, deque[float]] = {t: deque() for t in sources}
         self._stock: dict[str, list[tuple[HeldQubit, list[list[str]]]]] = {t: [] for t in sources}
         self._departed: set[str] = set()  # tenants that left (the service layer)
+        # tenants whose path changed since their held qubits were last all tried
+        self._rerouted: set[str] = set()
         self.apps = AppRunner(node_id, plan, env, rng, node.send, self._use, self._serve)
 
     def start(self) -> None:
@@ -160,6 +162,7 @@ class EndNode:
         the new path keeps its last place, with nothing left to do there)."""
         path = self.plan.paths[tenant]
         self.roles.update(tenant_roles({tenant: path}, self.node_id))
+        self._rerouted.add(tenant)  # a chain may be complete on the new path
         self._outcomes.setdefault(tenant, {})
         self._end_pairs.setdefault(tenant, {})
         self._deferred.setdefault(tenant, [])
@@ -170,12 +173,22 @@ class EndNode:
         if tenant in self._requests:
             self._requests[tenant].clear()
 
-    def progress(self, tenant: str) -> None:
-        """End nodes deliver what is complete; repeaters wait for their controller."""
+    def progress(self, tenant: str, link_pair: str | None = None) -> None:
+        """End nodes deliver what is complete; repeaters wait for their controller.
+
+        ``link_pair`` names what just changed (a herald, or an outcome about that pair):
+        only the qubits whose chain of outcomes reaches it are tried, since nothing else
+        changed since they were last tried (after a reroute every qubit is tried again)."""
         if None not in self.roles[tenant]:
             return
+        reach = None
+        if link_pair is not None and tenant not in self._rerouted:
+            reach = self._chain_pairs(tenant, link_pair)
+        self._rerouted.discard(tenant)
         for held in self.memory.qubits():
-            if held.tenant == tenant and not held.busy and not held.complete:
+            if held.tenant != tenant or held.busy or held.complete:
+                continue
+            if reach is None or held.link_pair in reach:
                 self._try_deliver(tenant, held)
 
     def dropped_at_cutoff(self, held: HeldQubit) -> None:
@@ -227,7 +240,19 @@ class EndNode:
                 right_pair=message.right_pair,
             )
         )
-        self.progress(message.tenant)
+        self.progress(message.tenant, message.left_pair)
+
+    def _chain_pairs(self, tenant: str, link_pair: str) -> set[str]:
+        """``link_pair`` and every link pair joined to it by swap outcomes."""
+        book = self._outcomes[tenant]
+        seen, frontier = {link_pair}, [link_pair]
+        while frontier:
+            for message in book.get(frontier.pop(), ()):
+                for pair in (message.left_pair, message.right_pair):
+                    if pair not in seen:
+                        seen.add(pair)
+                        frontier.append(pair)
+        return seen
 
     def _chain(self, tenant: str, link_pair: str) -> list[SwapOutcome]:
         """Every swap outcome connected to ``link_pair`` through shared link pairs."""

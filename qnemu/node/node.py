@@ -388,7 +388,7 @@ class Node:
         if math.isfinite(expiry):
             held.cutoff = self.env.schedule(expiry, self._on_cutoff, held)
         self._announce_heralded(held)
-        self.end_node.progress(held.tenant)
+        self.end_node.progress(held.tenant, held.link_pair)
 
     def _on_cutoff(self, held: HeldQubit) -> None:
         held.cutoff = None
