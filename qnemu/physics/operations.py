@@ -40,8 +40,9 @@ def _swap_basis_change() -> np.ndarray:
 
 
 _SWAP_V = _swap_basis_change()
-_SWAP_VH = _SWAP_V.conj().T.copy()
-_DIAG4 = np.arange(4)
+# per outcome k: V_k (4x16), rows (a, c); V_k rho V_k^dagger is outcome k's unnormalized block
+_SWAP_VK = _SWAP_V.reshape(4, 4, 16).copy()
+_SWAP_VKH = _SWAP_VK.conj().transpose(0, 2, 1).copy()
 _EYE4 = np.eye(4)  # read-only: built once, not per swap
 _EYE4.setflags(write=False)
 
@@ -90,15 +91,19 @@ def swap(
     _checks.pair_matrix("rho_right", rho_right)
     g = _checks.probability("gate_error", gate_error)
     e = _checks.probability("measurement_error", measurement_error)
-    full = _SWAP_V @ _pair_outer(rho_left, rho_right) @ _SWAP_VH
-    blocks = full.reshape(4, 4, 4, 4)[_DIAG4, :, _DIAG4, :].reshape(4, 16)  # (k, (ac, ac'))
-    probs = full.diagonal().real.reshape(4, 4).sum(axis=1)
+    # only the four diagonal blocks of V (rho_left (x) rho_right) V^dagger are needed
+    blocks = _SWAP_VK @ _pair_outer(rho_left, rho_right) @ _SWAP_VKH  # (k, ac, a'c')
+    probs = blocks.trace(axis1=1, axis2=2).real
+    if g == 0.0 and e == 0.0:  # the report is the outcome
+        r = _sample_index(probs.tolist(), rng.random())
+        state = blocks[r]
+        return r, state / state.trace().real
     # Gate error: the depolarized fraction gives each outcome the mixture sum_k blocks[k] / 4.
     weights = (1.0 - g) * _EYE4 + g / 4.0
     if e > 0.0:
         weights = _flip_matrix(e) @ weights  # weights[r, k]: report r from pre-noise outcome k
     r = _sample_index((weights @ probs).tolist(), rng.random())
-    state = (weights[r] @ blocks).reshape(4, 4)
+    state = (weights[r] @ blocks.reshape(4, 16)).reshape(4, 4)
     return r, state / state.trace().real
 
 

@@ -3,6 +3,7 @@
 import math
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -80,3 +81,45 @@ def test_measure_and_paulis_preserve_density_matrices(rho, qubit, basis, seed):
     assert_physical(post)
     assert_physical(apply_pauli(rho, qubit, basis))
     assert_physical(exchange_qubits(rho))
+
+
+def _bell_measurement_reference(
+    rho_left: np.ndarray, rho_right: np.ndarray, g: float, e: float
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Swap from first principles on the 4-qubit state (A, B, B', C): the measured qubits
+    depolarized with probability g, projected on each Bell state, traced out; each reported
+    bit flipped with probability e. Returns the report probabilities and the (A, C) state
+    for each report."""
+    s = 1 / math.sqrt(2)
+    bells = [
+        np.array([s, 0, 0, s]),  # Phi+
+        np.array([0, s, s, 0]),  # Psi+
+        np.array([s, 0, 0, -s]),  # Phi-
+        np.array([0, s, -s, 0]),  # Psi-
+    ]
+    full = np.kron(rho_left, rho_right).reshape([2] * 8)  # (A, B, B', C) x (A, B, B', C)
+    blocks = []
+    for beta in bells:
+        # <beta|_{BB'} rho |beta>_{BB'}: rows (a, x, y, c), columns (d, z, w, h)
+        weights = np.outer(beta.conj(), beta).reshape(2, 2, 2, 2)  # (x, y), (z, w)
+        block = np.einsum("xyzw,axycdzwh->acdh", weights, full)
+        blocks.append(block.reshape(4, 4))
+    mixed = sum(blocks) / 4  # the depolarized measured qubits give each outcome a quarter
+    noisy = [(1 - g) * b + g * mixed for b in blocks]
+    flip = [[(1 - e) if bit_r == bit_k else e for bit_k in (0, 1)] for bit_r in (0, 1)]
+    reported = [
+        sum(flip[r & 1][k & 1] * flip[r >> 1][k >> 1] * noisy[k] for k in range(4))
+        for r in range(4)
+    ]
+    probabilities = np.array([np.trace(b).real for b in reported])
+    return probabilities, [b / np.trace(b).real for b in reported]
+
+
+@SETTINGS
+@given(density_matrices(), density_matrices(), seeds, st.sampled_from([0.0, 0.1]), probs)
+def test_swap_state_matches_a_first_principles_bell_measurement(rho1, rho2, seed, g, e):
+    probabilities, states = _bell_measurement_reference(rho1, rho2, g, e)
+    assert probabilities.sum() == pytest.approx(1.0, abs=1e-9)
+    outcome, out = swap(rho1, rho2, np.random.default_rng(seed), g, e)
+    assert probabilities[outcome] > 0.0
+    assert np.max(np.abs(out - states[outcome])) < 1e-9
