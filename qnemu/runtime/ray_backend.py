@@ -35,6 +35,7 @@ import socket
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,22 @@ _HTTP2_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n" + bytes([0, 0, 0, 4, 0, 0, 
 _reaper: Any = None  # the reaper of the embedded Ray this process started
 
 
+def _frame_handler(host: Host, pings: list[float]) -> Callable[[list[Any]], None]:
+    """The transport's callback for every frame: pings are timed here, the rest go to the
+    host. A plain function, not an actor method: Ray wraps every method of an actor class
+    in a tracing shim, a cost paid on each of thousands of frames a second."""
+
+    def on_frame(payload: list[Any]) -> None:
+        if payload[0] == PING:
+            if len(payload) != 2 or not isinstance(payload[1], float):
+                raise BadFrame("malformed ping")
+            pings.append(time.time() - payload[1])
+        else:
+            host.on_frame(payload)
+
+    return on_frame
+
+
 class HostActor:
     """The Ray actor hosting one or more quantum nodes (see module docstring)."""
 
@@ -82,21 +99,17 @@ class HostActor:
         # the driver's twin calibration: every actor takes the same decisions, none reruns it
         self.plan = NetworkPlan.build(scenario, calibration=calibration)
         self.host = Host(host_id, self.plan, node_ids, placement)
+        self._pings: list[float] = []
         self.transport = SocketTransport(
-            host_id, self._on_frame, bind_host, secret, on_reject=self.host.reject
+            host_id,
+            _frame_handler(self.host, self._pings),
+            bind_host,
+            secret,
+            on_reject=self.host.reject,
         )
         self.scheduler: RealTimeScheduler | None = None
-        self._pings: list[float] = []
         self._duration_s = 0.0
         self._end_wall = math.inf
-
-    def _on_frame(self, payload: list[Any]) -> None:
-        if payload[0] == PING:
-            if len(payload) != 2 or not isinstance(payload[1], float):
-                raise BadFrame("malformed ping")
-            self._pings.append(time.time() - payload[1])
-        else:
-            self.host.on_frame(payload)
 
     async def listen(self) -> dict[str, Any]:
         """Open the listening socket; returns its address and where Ray placed us."""
