@@ -49,8 +49,11 @@ def kill_marked(mark: str, grace_s: float = GRACE_S, settle_s: float = SETTLE_S)
     deadline = time.monotonic() + grace_s
     while time.monotonic() < deadline and marked(mark):
         time.sleep(0.1)
+    # the whole window, even when nothing is marked for a moment: a raylet in the middle
+    # of starting an agent can fork it after the last look found everything gone
     deadline = time.monotonic() + settle_s
-    while left := marked(mark):
+    while True:
+        left = marked(mark)
         targets += [pid for pid in left if pid not in targets]
         for pid in left:
             _signal(pid, signal.SIGKILL)
