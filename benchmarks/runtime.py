@@ -5,7 +5,10 @@ delivered pair, actor start-up time, peak RSS per node actor, classical messages
 second, transport lateness p50/p99 (idle, from the start-up calibration, and loaded, from
 the run), the dilation ``auto`` chose and wall seconds per emulated second. A throughput
 sweep then lowers the dilation of a busy 20-node chain until the run is overloaded and
-reports the most classical messages per wall second it sustained without overload.
+reports the most classical messages per wall second it sustained without overload, with
+the actors' loop CPU per message split into node logic, received frames and the loop
+itself. First, the real-time scheduler alone (empty events, no Ray) shows what waking up
+on time costs this machine at 1,000-100,000 events a second.
 
     .venv/bin/python benchmarks/runtime.py [--quick] [--out benchmarks/results/runtime.json]
 
@@ -162,10 +165,49 @@ def run(scenario: dict, workdir: Path) -> dict:
         "overloaded": emulator["overloaded"],
         "actor_cores": cores,
         "actor_cpu_us_per_message": cores / rate * 1e6 if cores and rate else None,
+        "loop_cpu_us_per_message": emulator.get("actor_cpu_us_per_message"),
+        "wakes_per_message": emulator.get("wakes_per_message"),
         "dilation": emulator["dilation"],
         "wall_per_emulated_s": emulator["wall_per_emulated_s"],
         "pairs_delivered": sum(t["pairs_delivered"] for t in summary["tenants"].values()),
     }
+
+
+def wake_cost(rate_hz: float, seconds: float = 2.0) -> dict:
+    """CPU of the real-time scheduler itself: events with empty callbacks at Poisson times,
+    ``rate_hz`` a second, on a bare asyncio loop (no Ray, no sockets). Thread CPU (user,
+    system) and voluntary context switches per event, and the release lateness."""
+    import asyncio
+    import random
+    import resource
+
+    from qnemu.runtime.clock import Clock
+    from qnemu.runtime.scheduler import RealTimeScheduler
+
+    async def measure() -> dict:
+        loop = asyncio.get_running_loop()
+        scheduler = RealTimeScheduler(Clock(time.time() + 0.05), loop, stop_at_s=seconds + 1)
+        draw, t, events = random.Random(1), 0.0, 0
+        while t < seconds:
+            t += draw.expovariate(rate_hz)
+            scheduler.schedule(t, lambda: None, measured=True)
+            events += 1
+        done = loop.create_future()
+        scheduler.schedule(seconds + 0.01, lambda: done.set_result(None))
+        before = resource.getrusage(resource.RUSAGE_THREAD)
+        scheduler.start()
+        await done
+        after = resource.getrusage(resource.RUSAGE_THREAD)
+        late = sorted(scheduler.lateness_s)
+        return {
+            "events_per_s": rate_hz,
+            "user_us_per_event": (after.ru_utime - before.ru_utime) / events * 1e6,
+            "system_us_per_event": (after.ru_stime - before.ru_stime) / events * 1e6,
+            "sleeps_per_event": (after.ru_nvcsw - before.ru_nvcsw) / events,
+            "lateness_p50_us": late[len(late) // 2] * 1e6,
+        }
+
+    return asyncio.run(measure())
 
 
 def main() -> None:
@@ -175,7 +217,12 @@ def main() -> None:
     parser.add_argument("--out", default="benchmarks/results/runtime.json")
     args = parser.parse_args()
     sizes = (5, 20) if args.quick else (5, 20, 50)
-    results: dict = {"cpus": os.cpu_count(), "chains": [], "throughput": []}
+    results: dict = {"cpus": os.cpu_count(), "chains": [], "throughput": [], "wake_cost": []}
+    # what waking up on time costs this machine, before any node logic
+    for rate in (1_000, 5_000, 20_000, 100_000):
+        row = wake_cost(rate)
+        results["wake_cost"].append(row)
+        print(json.dumps({k: round(v, 2) for k, v in row.items()}), flush=True)
     with tempfile.TemporaryDirectory() as workdir:
         for n in sizes:
             row = run(chain(n, 0.2 if n > 5 else 0.5), Path(workdir))
@@ -196,6 +243,8 @@ def main() -> None:
                             "lateness_tolerance_ms",
                             "overloaded",
                             "actor_cpu_us_per_message",
+                            "loop_cpu_us_per_message",
+                            "wakes_per_message",
                         )
                     }
                 ),

@@ -47,6 +47,7 @@ from qnemu.results import (
     check_results_root,
     percentile,
 )
+from qnemu.runtime.actor_cpu import actor_cpu
 from qnemu.runtime.failure import RunFailed
 from qnemu.runtime.host import Host
 from qnemu.runtime.pacing import (
@@ -557,6 +558,7 @@ class Emulation:
                 "frames_rejected": sum(f["frames_rejected"] for f in finals),
                 "frames_lost": sum(f.get("frames_lost", 0) for f in finals),
                 "peers_rejected": sum(f["peers_rejected"] for f in finals),
+                **actor_cpu([f["cpu"] for f in finals if "cpu" in f], released),
             }
         )
 

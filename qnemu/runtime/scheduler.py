@@ -163,6 +163,8 @@ class RealTimeScheduler(_Kernel):
         self._started = False
         self._hold_s = float("inf")  # a pause: nothing after this emulated time is released
         self.failure: Failure | None = None
+        self.wakes = 0  # timer callbacks that released events
+        self.release_cpu_s = 0.0  # the loop thread's CPU inside those releases
 
     def start(self) -> None:
         """Begin releasing events (until then they only queue up); call it on the loop's
@@ -241,6 +243,8 @@ class RealTimeScheduler(_Kernel):
         horizon = min(self.clock.now(), self._hold_s)
         heap, pop, wall_at = self._heap, heapq.heappop, self.clock.wall_at
         self._rearm = False  # handlers' schedule() calls: the timer is armed once, below
+        self.wakes += 1
+        cpu_start = time.thread_time()
         try:
             while heap and heap[0][0] <= horizon:
                 time_s, _, event = pop(heap)
@@ -253,5 +257,6 @@ class RealTimeScheduler(_Kernel):
                 event.callback(*event.args)
         finally:
             self._rearm = True
+            self.release_cpu_s += time.thread_time() - cpu_start
         self._current = None
         self._wake()

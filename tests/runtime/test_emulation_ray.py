@@ -92,6 +92,21 @@ def test_run_delivers_pairs_across_actors(asymmetric_run):
     assert 0.5 < summary["tenants"]["t"]["fidelity_mean"] <= 1.0
 
 
+def test_the_summary_says_where_the_actors_cpu_went(asymmetric_run):
+    _, summary, _ = asymmetric_run
+    emulator = summary["emulator"]
+    split = emulator["actor_cpu_us_per_message"]
+    # four actors exchanged messages and hand-overs: each part of the loop did real work
+    assert split["events"] > 0 and split["frames"] > 0 and split["loop"] > 0
+    assert split["total"] == pytest.approx(
+        split["events"] + split["frames"] + split["loop"], abs=0.2
+    )
+    assert emulator["actor_cpu_s"] == pytest.approx(
+        split["total"] * emulator["messages"] / 1e6, rel=0.01, abs=0.002
+    )
+    assert emulator["wakes_per_message"] > 0
+
+
 def test_results_folder_has_the_documented_form(asymmetric_run):
     _, summary, _ = asymmetric_run
     folder = Path(summary["results"])
