@@ -111,6 +111,9 @@ class EndNode:
         self.roles = tenant_roles(plan.paths, node_id)
         self._specs: dict[str, TenantSpec] = {t.name: t for t in plan.scenario.tenants}
         self._outcomes: dict[str, dict[str, list[SwapOutcome]]] = {t: {} for t in self.roles}
+        # per link pair, the set of link pairs the outcomes in ``_outcomes`` join it to (one
+        # shared set per chain, merged as outcomes arrive)
+        self._joined: dict[str, dict[str, set[str]]] = {t: {} for t in self.roles}
         self._seen_outcomes: set[tuple[str, str, str]] = set()  # outcomes received here
         self._expired: set[str] = set()  # link pairs this end dropped at its cutoff
         self._end_pairs: dict[str, dict[str, EndPair]] = {t: {} for t in self.roles}
@@ -150,6 +153,7 @@ class EndNode:
         self.apps._specs[tenant] = spec  # the app runner reads the same specs (issue 14's)
         self.roles.update(tenant_roles({tenant: path}, self.node_id))
         self._outcomes[tenant] = {}
+        self._joined[tenant] = {}
         self._end_pairs[tenant] = {}
         self._deferred[tenant] = []
         if path[0] == self.node_id:
@@ -164,6 +168,7 @@ class EndNode:
         self.roles.update(tenant_roles({tenant: path}, self.node_id))
         self._rerouted.add(tenant)  # a chain may be complete on the new path
         self._outcomes.setdefault(tenant, {})
+        self._joined.setdefault(tenant, {})
         self._end_pairs.setdefault(tenant, {})
         self._deferred.setdefault(tenant, [])
 
@@ -183,7 +188,7 @@ class EndNode:
             return
         reach = None
         if link_pair is not None and tenant not in self._rerouted:
-            reach = self._chain_pairs(tenant, link_pair)
+            reach = self._joined[tenant].get(link_pair, {link_pair})
         self._rerouted.discard(tenant)
         for held in self.memory.qubits():
             if held.tenant != tenant or held.busy or held.complete:
@@ -230,6 +235,7 @@ class EndNode:
         book = self._outcomes[message.tenant]
         book.setdefault(message.left_pair, []).append(message)
         book.setdefault(message.right_pair, []).append(message)
+        self._join(message.tenant, message.left_pair, message.right_pair)
         self.env.emit(
             records.OutcomeReceived(
                 t_s=self.env.now(),
@@ -242,17 +248,18 @@ class EndNode:
         )
         self.progress(message.tenant, message.left_pair)
 
-    def _chain_pairs(self, tenant: str, link_pair: str) -> set[str]:
-        """``link_pair`` and every link pair joined to it by swap outcomes."""
-        book = self._outcomes[tenant]
-        seen, frontier = {link_pair}, [link_pair]
-        while frontier:
-            for message in book.get(frontier.pop(), ()):
-                for pair in (message.left_pair, message.right_pair):
-                    if pair not in seen:
-                        seen.add(pair)
-                        frontier.append(pair)
-        return seen
+    def _join(self, tenant: str, left: str, right: str) -> None:
+        """An outcome joined ``left`` and ``right``: their chains become one (the smaller
+        set merges into the larger, so each pair moves O(log n) times)."""
+        joined = self._joined[tenant]
+        big, small = joined.get(left) or {left}, joined.get(right) or {right}
+        if big is not small:
+            if len(big) < len(small):
+                big, small = small, big
+            big |= small
+            for pair in small:
+                joined[pair] = big
+        joined[left] = joined[right] = big
 
     def _chain(self, tenant: str, link_pair: str) -> list[SwapOutcome]:
         """Every swap outcome connected to ``link_pair`` through shared link pairs."""
@@ -556,10 +563,11 @@ class EndNode:
             self._lead_purification(tenant)
 
     def _forget_chain(self, tenant: str, chain: list[SwapOutcome]) -> None:
-        book = self._outcomes[tenant]
+        book, joined = self._outcomes[tenant], self._joined[tenant]
         for message in chain:
-            book.pop(message.left_pair, None)
-            book.pop(message.right_pair, None)
+            for pair in (message.left_pair, message.right_pair):
+                book.pop(pair, None)
+                joined.pop(pair, None)
 
     def _deliver(self, tenant: str, record: PairRecord) -> None:
         """Oracle side: both ends used the pair; record what was truly delivered."""
