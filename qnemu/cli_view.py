@@ -125,6 +125,9 @@ def print_summary(console: Console, summary: dict[str, Any]) -> None:
             f"overloaded: {_overload(emulator)}",
             markup=False,
         )
+        cpu = _cpu_split(emulator)
+        if cpu and (emulator["overloaded"] or emulator.get("overload_seen_at_s") is not None):
+            console.print(cpu, markup=False)
     elif emulator:
         console.print(f"emulator: virtual time, {emulator['wall_s']:.2f} s wall", markup=False)
 
@@ -139,6 +142,19 @@ def _overload(emulator: dict[str, Any]) -> str:
         return f"no over the whole run, but a stretch from {seen:.3g} s emulated was late"
     at = "" if seen is None else f" (first seen at {seen:.3g} s emulated)"
     return f"YES - numbers not trusted{at}"
+
+
+def _cpu_split(emulator: dict[str, Any]) -> str | None:
+    """Where the actors' CPU went per message (the summary's split), to tell a late run's
+    cause: the emulated network's logic, or the emulator waking up."""
+    split = emulator.get("actor_cpu_us_per_message")
+    if not split:
+        return None
+    return (
+        f"actors' CPU per message: {split['total']:.0f} µs (node and controller logic "
+        f"{split['events']:.0f}, frames from other actors {split['frames']:.0f}, waking up "
+        f"and sockets {split['loop']:.0f}); a higher dilation gives each message more time"
+    )
 
 
 def _health(progress: Progress) -> Text:

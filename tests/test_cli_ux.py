@@ -390,3 +390,32 @@ def test_the_last_line_never_contradicts_a_live_overload_warning():
     late = _overload({"overloaded": False, "overload_seen_at_s": 0.0578})
     assert late.startswith("no over the whole run") and "0.0578 s emulated was late" in late
     assert _overload({"overloaded": True, "overload_seen_at_s": 0.1}).startswith("YES")
+
+
+def test_a_late_run_says_where_the_actors_cpu_went():
+    from rich.console import Console
+
+    from qnemu.cli_view import print_summary
+
+    emulator = {
+        "mode": "ray",
+        "actors": 2,
+        "dilation": 20.0,
+        "lateness_p50_s": 1e-4,
+        "lateness_p99_s": 0.0178,
+        "overloaded": True,
+        "overload_seen_at_s": 0.01,
+        "actor_cpu_us_per_message": {"total": 102.8, "events": 40.0, "frames": 39.7, "loop": 23.2},
+    }
+    summary = {"scenario": "s", "controller": "c", "tenants": {}, "violations": {}}
+
+    def printed(emulator: dict) -> str:
+        console = Console(record=True, width=300)
+        print_summary(console, {**summary, "emulator": emulator})
+        return console.export_text()
+
+    late = printed(emulator)
+    assert "actors' CPU per message: 103 µs (node and controller logic 40, frames from " in late
+    assert "waking up and sockets 23)" in late
+    fine = printed({**emulator, "overloaded": False, "overload_seen_at_s": None})
+    assert "CPU per message" not in fine
