@@ -280,7 +280,7 @@ class HostActor:
         failure = self.failure()
         if failure is not None:
             raise failure
-        return self.host.drain()
+        return {**self.host.drain(), "cpu": self._cpu()}
 
     def failure(self) -> RunFailed | None:
         """What went wrong here, naming the node to blame, or None."""

@@ -393,6 +393,14 @@ CATALOG: tuple[MetricSpec, ...] = (
         "wall",
     ),
     _spec(
+        "emulator_actor_cpu_seconds_total",
+        "counter",
+        ("kind",),
+        "CPU of the node actors' event loops, by what it went to: events (node and "
+        "controller logic), frames (from other actors), loop (waking up, sockets)",
+        "wall",
+    ),
+    _spec(
         "emulator_overloaded",
         "gauge",
         (),

@@ -385,6 +385,16 @@ OVERVIEW: tuple[tuple[str, tuple[PanelSpec, ...]], ...] = (
                 "s",
             ),
             PanelSpec(
+                "Actor CPU by use (cores)",
+                (Query(_rate("qnemu_emulator_actor_cpu_seconds_total", "kind"), "{{kind}}"),),
+                "none",
+                description="Cores the node actors' event loops use: events (node and "
+                "controller logic), frames (messages and hand-overs from other actors), loop "
+                "(waking up on time, sockets). A large loop share is the cost of idling "
+                "between events; events and frames that fill the cores call for a higher "
+                "dilation or more cores.",
+            ),
+            PanelSpec(
                 "Emulated time",
                 (Query(f"max by (run) ({sel('qnemu_emulated_time_seconds')})", "{{run}}"),),
                 "s",

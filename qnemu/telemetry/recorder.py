@@ -42,6 +42,7 @@ from qnemu.telemetry.catalog import CATALOG, PHASES, MetricSpec
 
 LATENESS_WINDOW = 20_000  # lateness samples behind the live p99 (a few seconds of traffic)
 P99_EVERY_S = 0.5  # recompute the live p99 at most this often (wall)
+ACTOR_CPU_KINDS = ("events", "frames", "loop")  # qnemu_emulator_actor_cpu_seconds_total
 PENDING_RUN = ""  # the run label of the starting phase while the run's name is not known
 
 
@@ -159,6 +160,7 @@ class MetricsRecorder:
         self._ghz: dict[str, GhzTally] = {}  # ghz/sensing tenant: its fusions so far
         self._emulated_s = 0.0
         self._site: dict[str, str] = {}  # node: the controller site serving it
+        self._actor_cpu: dict[int, dict[str, float]] = {}  # host: its CPU counted so far
         self._handlers: dict[type[RunEvent], Callable[[Any], None]] = {
             records.PairGenerated: self._on_pair_generated,
             records.Herald: self._on_herald,
@@ -216,6 +218,9 @@ class MetricsRecorder:
         self._qkd = {}
         self._ghz = {}
         self._faults = FaultTally()
+        self._actor_cpu = {}
+        for kind in ACTOR_CPU_KINDS:
+            self._series("emulator_actor_cpu_seconds_total", kind)
         self._series("faults_active").set(0)
         self._emulated_s = 0.0
         self._site = dict(zip(run.nodes, run.node_sites or (), strict=False))
@@ -305,9 +310,29 @@ class MetricsRecorder:
         for value in lateness:
             histogram.observe(value)
         self._lateness.extend(lateness)
+        if batch.get("cpu") is not None:
+            self._count_actor_cpu(batch["host"], batch["cpu"])
         if time.monotonic() - self._p99_at >= P99_EVERY_S:
             self._update_overload()
         self._update_utility()
+
+    def _count_actor_cpu(self, host: int, cpu: dict[str, float]) -> None:
+        """Add what an actor's loop used since its last report (its counters are totals
+        since the run was armed; a respawned actor starts again from zero)."""
+        now = {
+            "events": cpu["events_s"],
+            "frames": cpu["frames_s"],
+            "loop": cpu["loop_s"] - cpu["events_s"] - cpu["frames_s"],
+        }
+        seen = self._actor_cpu.get(host)
+        if seen is None or cpu["loop_s"] < seen["total"]:
+            seen = {"events": 0.0, "frames": 0.0, "loop": 0.0, "total": 0.0}
+        for kind in ACTOR_CPU_KINDS:
+            if now[kind] > seen[kind]:
+                self._series("emulator_actor_cpu_seconds_total", kind).inc(now[kind] - seen[kind])
+                seen[kind] = now[kind]
+        seen["total"] = cpu["loop_s"]
+        self._actor_cpu[host] = seen
 
     def close(self, summary: dict[str, Any] | None) -> None:
         """The run ended: final health figures agree with ``summary.json``."""

@@ -279,3 +279,9 @@ def test_final_counters_equal_the_summary(live_run):
     assert prometheus.value("qnemu_emulator_overloaded", at) == float(
         summary["emulator"]["overloaded"]
     )
+    cpu = {
+        r["metric"]["kind"]: float(r["value"][1])
+        for r in prometheus.query("sum by (kind) (qnemu_emulator_actor_cpu_seconds_total)", at)
+    }
+    assert set(cpu) == {"events", "frames", "loop"} and cpu["events"] > 0
+    assert sum(cpu.values()) == pytest.approx(summary["emulator"]["actor_cpu_s"], abs=0.01)

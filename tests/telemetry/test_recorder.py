@@ -336,3 +336,25 @@ def test_run_info_takes_the_folder_name_the_emulation_passes(make_chain):
     assert RunInfo.from_plan(plan, {}, "x").run == "x"
     named = RunInfo.from_plan(plan, {}).run
     assert named.endswith("-chain2") and named[:8].isdigit()
+
+
+def test_actor_cpu_is_counted_from_each_actors_running_totals(recorder):
+    def report(host, loop, events, frames):
+        cpu = {"loop_s": loop, "events_s": events, "frames_s": frames, "wakes": 1}
+        return {**batch(), "host": host, "cpu": cpu}
+
+    def counted(kind):
+        return value(recorder, "qnemu_emulator_actor_cpu_seconds_total", kind=kind)
+
+    assert counted("events") == counted("frames") == counted("loop") == 0
+    recorder.record(report(0, 1.0, 0.5, 0.2))
+    recorder.record(report(1, 2.0, 1.0, 0.5))
+    recorder.record(report(0, 1.5, 0.7, 0.3))  # host 0's totals grew: only the growth counts
+    assert counted("events") == pytest.approx(0.7 + 1.0)
+    assert counted("frames") == pytest.approx(0.3 + 0.5)
+    assert counted("loop") == pytest.approx(0.5 + 0.5)
+    recorder.record(report(0, 0.2, 0.1, 0.05))  # a respawned actor starts again at zero
+    assert counted("events") == pytest.approx(1.8)
+    assert counted("loop") == pytest.approx(1.05)
+    recorder.record(batch())  # a batch without CPU figures (the run's own decisions)
+    assert counted("frames") == pytest.approx(0.85)
