@@ -160,10 +160,14 @@ class HostActor:
         self._end_wall = t0_wall + duration_s * dilation
         self.host.attach(self.scheduler, self.transport.send)
         self.scheduler.schedule(0.0, self.host.start)
+        self._go()
+
+    def _go(self) -> None:
+        """Start-up is over: freeze its heap, start the CPU clock, release events."""
         heap.settle()
         self._loop_cpu_start = time.thread_time()
         self.transport.watching = True
-        self.scheduler.start()
+        self._armed().start()
 
     async def add_tenant(
         self, node: str, spec: dict[str, Any], path: list[str], rounds: int
@@ -225,10 +229,7 @@ class HostActor:
         self.host.attach(self.scheduler, self.transport.send)
         listed = [crash if f == crash else f for f in faults]
         self.host.rejoin(crash, crash_count, listed)
-        heap.settle()
-        self._loop_cpu_start = time.thread_time()
-        self.transport.watching = True
-        self.scheduler.start()
+        self._go()
         return self.scheduler.clock.now()
 
     # -- live control (``qnemu run --console --ray``; see qnemu.runtime.live_control) ------

@@ -37,12 +37,12 @@ from qnemu.apps.qkd import QkdTally
 from qnemu.fault_report import FaultTally
 from qnemu.records import DISCARD_REASONS, RunEvent
 from qnemu.results import VIOLATION_KINDS
+from qnemu.runtime import actor_cpu
 from qnemu.scenario.spec import FAULT_KINDS
 from qnemu.telemetry.catalog import CATALOG, PHASES, MetricSpec
 
 LATENESS_WINDOW = 20_000  # lateness samples behind the live p99 (a few seconds of traffic)
 P99_EVERY_S = 0.5  # recompute the live p99 at most this often (wall)
-ACTOR_CPU_KINDS = ("events", "frames", "loop")  # qnemu_emulator_actor_cpu_seconds_total
 PENDING_RUN = ""  # the run label of the starting phase while the run's name is not known
 
 
@@ -219,7 +219,7 @@ class MetricsRecorder:
         self._ghz = {}
         self._faults = FaultTally()
         self._actor_cpu = {}
-        for kind in ACTOR_CPU_KINDS:
+        for kind in actor_cpu.KINDS:
             self._series("emulator_actor_cpu_seconds_total", kind)
         self._series("faults_active").set(0)
         self._emulated_s = 0.0
@@ -319,15 +319,11 @@ class MetricsRecorder:
     def _count_actor_cpu(self, host: int, cpu: dict[str, float]) -> None:
         """Add what an actor's loop used since its last report (its counters are totals
         since the run was armed; a respawned actor starts again from zero)."""
-        now = {
-            "events": cpu["events_s"],
-            "frames": cpu["frames_s"],
-            "loop": cpu["loop_s"] - cpu["events_s"] - cpu["frames_s"],
-        }
+        now = actor_cpu.cpu_parts(cpu)
         seen = self._actor_cpu.get(host)
         if seen is None or cpu["loop_s"] < seen["total"]:
             seen = {"events": 0.0, "frames": 0.0, "loop": 0.0, "total": 0.0}
-        for kind in ACTOR_CPU_KINDS:
+        for kind in actor_cpu.KINDS:
             if now[kind] > seen[kind]:
                 self._series("emulator_actor_cpu_seconds_total", kind).inc(now[kind] - seen[kind])
                 seen[kind] = now[kind]
