@@ -26,8 +26,6 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from scipy.special import gammainc
-
 #: Fewer good gaps than this and the model has no moments to speak of (probability 0).
 MIN_GAPS = 10
 
@@ -83,5 +81,9 @@ def window_probability(target: int, window_s: float, moments: GapMoments | None)
     sd = math.sqrt(var_r + (target - 1) * var_t)
     if sd == 0.0:
         return 1.0 if mean <= window_s else 0.0
+    # imported here: scipy.special takes ~0.14 s to import, which every node actor and
+    # every CLI start would pay, and only admission with an SLA needs it
+    from scipy.special import gammainc
+
     shape, scale = (mean / sd) ** 2, sd * sd / mean
     return float(gammainc(shape, window_s / scale))
