@@ -78,6 +78,9 @@ class FaultTally:
 
     def __init__(self) -> None:
         self.rows: list[FaultRow] = []
+        # detections seen so far: records reach the driver host by host, so a neighbour's
+        # detection can arrive before the fault record of the host that owns the fault
+        self._detections: list[records.Detected] = []
 
     #: The kinds :meth:`add` reads (others need not be parsed for it).
     READS: ClassVar[frozenset[type[records.RunEvent]]] = frozenset(
@@ -88,18 +91,22 @@ class FaultTally:
         """Take one event; returns (kind, recovery time) of each fault it completed."""
         match event:
             case records.Fault():
-                self.rows.append(
-                    FaultRow(
-                        event.kind,
-                        event.target,
-                        event.t_s,
-                        event.until_s,
-                        list(event.tenants),
-                        event.origin,
-                        waiting=dict.fromkeys(event.tenants),
-                    )
+                row = FaultRow(
+                    event.kind,
+                    event.target,
+                    event.t_s,
+                    event.until_s,
+                    list(event.tenants),
+                    event.origin,
+                    waiting=dict.fromkeys(event.tenants),
                 )
+                self.rows.append(row)
+                for detected in sorted(self._detections, key=lambda d: d.t_s):
+                    if row.detects(detected):
+                        row.detected_s = detected.t_s - row.at_s
             case records.Detected():
+                if not event.up:
+                    self._detections.append(event)
                 for row in self.rows:
                     if row.detects(event):
                         row.detected_s = event.t_s - row.at_s

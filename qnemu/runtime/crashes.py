@@ -126,7 +126,11 @@ class ProcessCrashes:
         final = ray_backend.call_one(actor, "evacuate")
         if final is None:  # its scheduler has not reached the crash yet: next heartbeat
             return
-        self.finals.append(final)
+        # its last records now, in step with the other hosts' (the crash's own fault record
+        # must precede the neighbours' detections, and survive a run that fails later);
+        # its counters at the end, with everyone's
+        self.emit(final["events"])
+        self.finals.append({**final, "events": []})
         others, names = self._others(crash.host)
         ray_backend.call_all(others, "peer_down", crash.host, names=names)
         pid = self.pids[crash.host]
