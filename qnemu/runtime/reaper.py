@@ -4,8 +4,10 @@ Ray starts its daemons (GCS, raylet) bound to the driver's life, but the raylet'
 children (``ray::DashboardAgent``, ``ray::RuntimeEnvAgent``) may outlive a driver killed
 while Ray starts. :func:`start` marks every process the embedded Ray will start with an
 environment variable and starts this module as a small watcher in a session of its own
-(so a terminal's Ctrl-C does not reach it): it blocks reading a pipe from the driver, and
-when the pipe closes (the driver exited, however) it ends every marked process.
+(so a terminal's Ctrl-C does not reach it): while a pipe from the driver stays open it
+notes every marked process and their children (Ray's agents retitle themselves over their
+environment, so the mark may no longer show there), and when the pipe closes (the driver
+exited, however) it ends them all.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import select
 import signal
 import subprocess
 import sys
@@ -21,43 +24,86 @@ from pathlib import Path
 
 MARK_VARIABLE = "QNEMU_RAY_SESSION"
 GRACE_S = 2.0  # between SIGTERM and SIGKILL
-SETTLE_S = 3.0  # SIGKILL again, this long at most, what is still (or newly) marked
+SETTLE_S = 3.0  # SIGKILL again, this long at least, what is still (or newly) marked
+QUIET_S = 2.0  # ... and on until nothing was marked for this long
+LIMIT_S = 30.0  # ... but no longer than this (a process the kernel cannot kill)
+WATCH_FIRST_S, WATCH_LAST_S = 0.2, 5.0  # between looks for children while the driver lives
+WATCH_CLOSELY_S = 10.0  # looks every WATCH_FIRST_S this long (while Ray starts its agents)
 
 
 def marked(mark: str) -> list[int]:
     """Processes started with ``QNEMU_RAY_SESSION=mark`` in their environment (Linux)."""
+    return list(_scan(mark, {}))
+
+
+def _scan(mark: str, known: dict[int, int]) -> dict[int, int]:
+    """Add to ``known`` (pid -> start time) every marked process and every child of a known
+    one, and return those of ``known`` still running. Children count because Ray's agents
+    retitle themselves over their own environment, which then no longer shows the mark."""
     needle = f"{MARK_VARIABLE}={mark}".encode() + b"\0"
-    found = []
+    running: dict[int, tuple[int, int]] = {}  # pid -> (parent pid, start time)
     for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else []:
         if not entry.name.isdigit() or int(entry.name) == os.getpid():
             continue
+        pid = int(entry.name)
         try:
-            if needle in (entry / "environ").read_bytes():
-                found.append(int(entry.name))
-        except OSError:  # gone, or not ours to read
-            continue
-    return found
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            running[pid] = (int(fields[1]), int(fields[19]))
+            if pid not in known and _ours(entry, needle, known):
+                known[pid] = running[pid][1]
+        except (OSError, IndexError, ValueError):  # gone, or not ours to read
+            running.pop(pid, None)
+    alive = {pid: start for pid, start in known.items() if running.get(pid, (0, -1))[1] == start}
+    grown = True
+    while grown:  # children of the known, then theirs
+        grown = False
+        for pid, (parent, start) in running.items():
+            if pid not in alive and parent in alive:
+                alive[pid] = known[pid] = start
+                grown = True
+    return alive
 
 
-def kill_marked(mark: str, grace_s: float = GRACE_S, settle_s: float = SETTLE_S) -> list[int]:
-    """SIGTERM every marked process, SIGKILL those still there after ``grace_s``, then
-    keep killing for up to ``settle_s`` whatever is still marked: a raylet that was
-    starting its agents may have forked one after the first look."""
-    targets = marked(mark)
+def _ours(entry: Path, needle: bytes, known: dict[int, int]) -> bool:
+    """Marked, or naming a known process as its raylet (what is left of an agent's
+    environment after it retitled itself may still say so)."""
+    environ = (entry / "environ").read_bytes()
+    return needle in environ or any(
+        f"RAY_RAYLET_PID={pid}".encode() + b"\0" in environ for pid in known
+    )
+
+
+def kill_marked(
+    mark: str,
+    grace_s: float = GRACE_S,
+    settle_s: float = SETTLE_S,
+    quiet_s: float = QUIET_S,
+    limit_s: float = LIMIT_S,
+    known: dict[int, int] | None = None,
+) -> list[int]:
+    """SIGTERM every marked process (and the children seen of one, ``known``), SIGKILL
+    those still there after ``grace_s``, then keep killing whatever is still (or newly)
+    marked for at least ``settle_s`` and until nothing was for ``quiet_s`` (at most
+    ``limit_s``): a raylet that was starting its agents may have forked one after the
+    first look, and a loaded machine may take seconds to start it."""
+    known = {} if known is None else known
+    targets = list(_scan(mark, known))
     for pid in targets:
         _signal(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace_s
-    while time.monotonic() < deadline and marked(mark):
+    while time.monotonic() < deadline and _scan(mark, known):
         time.sleep(0.1)
-    # the whole window, even when nothing is marked for a moment: a raylet in the middle
-    # of starting an agent can fork it after the last look found everything gone
-    deadline = time.monotonic() + settle_s
+    started = last_seen = time.monotonic()
     while True:
-        left = marked(mark)
+        left = _scan(mark, known)
+        now = time.monotonic()
+        if left:
+            last_seen = now
         targets += [pid for pid in left if pid not in targets]
         for pid in left:
             _signal(pid, signal.SIGKILL)
-        if time.monotonic() >= deadline:
+        settled = now - started >= settle_s and now - last_seen >= quiet_s
+        if settled or now - started >= limit_s:
             break
         time.sleep(0.1)
     return targets
@@ -94,12 +140,20 @@ def stop(reaper: subprocess.Popen | None) -> None:
 
 
 def main() -> None:
-    """Wait for the driver's pipe to close, then end the marked processes."""
+    """Watch the marked processes and their children while the driver lives (ever less
+    often: Ray starts most of them at once), then end them when its pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     mark = sys.argv[1]
-    while sys.stdin.buffer.read(1 << 16):
-        pass
-    kill_marked(mark)
+    known: dict[int, int] = {}
+    pause, began = WATCH_FIRST_S, time.monotonic()
+    while True:
+        _scan(mark, known)
+        ready, _, _ = select.select([sys.stdin], [], [], pause)
+        if ready and not os.read(sys.stdin.fileno(), 1 << 16):
+            break
+        if time.monotonic() - began > WATCH_CLOSELY_S:
+            pause = min(pause * 1.5, WATCH_LAST_S)
+    kill_marked(mark, known=known)
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ import yaml
 
 from qnemu.emulation import Emulation
 from qnemu.planning.plan import NetworkPlan
+from qnemu.runtime import reaper
 from qnemu.runtime.clock import Clock
 from qnemu.runtime.failure import RunFailed
 from qnemu.runtime.host import Host
@@ -430,10 +431,34 @@ def test_no_ray_process_outlives_a_driver_stopped_during_start_up(tmp_path, sig)
     finally:
         process.kill()
     assert "Token authentication" not in stderr
-    deadline = time.monotonic() + 15  # orphaned agents used to live on for a minute
+    deadline = time.monotonic() + 20  # orphaned agents used to live on for a minute
     while _marked(mark) and time.monotonic() < deadline:
         time.sleep(0.2)
-    assert _marked(mark) == []
+    assert _marked(mark) == [], _survivors(mark)
+
+
+def _survivors(mark: str) -> str:
+    """What a failure needs to tell its cause: each survivor's parent, state, age and
+    whether it carries the reaper's mark (the reaper itself is listed too, if still on)."""
+    lines = []
+    uptime = float(Path("/proc/uptime").read_text().split()[0])
+    ticks = os.sysconf("SC_CLK_TCK")
+    for entry in Path("/proc").iterdir():
+        try:
+            environ = (entry / "environ").read_bytes() if entry.name.isdigit() else b""
+            if mark.encode() not in environ:
+                continue
+            stat = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()[:80]
+        except OSError:
+            continue
+        age = uptime - int(stat[19]) / ticks
+        reaped = f"{reaper.MARK_VARIABLE}=".encode() in environ
+        lines.append(
+            f"pid {entry.name} ppid {stat[1]} state {stat[0]} age {age:.1f} s "
+            f"reaper mark {reaped}: {command.strip()}"
+        )
+    return "\n".join(lines)
 
 
 # -- real actors, in this process -------------------------------------------------------------
