@@ -36,21 +36,30 @@ def marked(mark: str) -> list[int]:
     return list(_scan(mark, {}))
 
 
-def _scan(mark: str, known: dict[int, int]) -> dict[int, int]:
+def _scan(
+    mark: str, known: dict[int, int], checked: set[tuple[int, int]] | None = None
+) -> dict[int, int]:
     """Add to ``known`` (pid -> start time) every marked process and every child of a known
     one, and return those of ``known`` still running. Children count because Ray's agents
-    retitle themselves over their own environment, which then no longer shows the mark."""
+    retitle themselves over their own environment, which then no longer shows the mark.
+    ``checked``: processes whose environment was read already (not read again)."""
     needle = f"{MARK_VARIABLE}={mark}".encode() + b"\0"
     running: dict[int, tuple[int, int]] = {}  # pid -> (parent pid, start time)
-    for entry in Path("/proc").iterdir() if Path("/proc").is_dir() else []:
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+    me = os.getpid()
+    for name in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if not name.isdigit() or int(name) == me:
             continue
-        pid = int(entry.name)
+        pid = int(name)
         try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            with open(f"/proc/{name}/stat", "rb") as stat:
+                fields = stat.read().rsplit(b")", 1)[1].split()
             running[pid] = (int(fields[1]), int(fields[19]))
-            if pid not in known and _ours(entry, needle, known):
+            if pid in known or (checked is not None and (pid, running[pid][1]) in checked):
+                continue
+            if _ours(pid, needle, known):
                 known[pid] = running[pid][1]
+            elif checked is not None:
+                checked.add((pid, running[pid][1]))
         except (OSError, IndexError, ValueError):  # gone, or not ours to read
             running.pop(pid, None)
     alive = {pid: start for pid, start in known.items() if running.get(pid, (0, -1))[1] == start}
@@ -64,12 +73,13 @@ def _scan(mark: str, known: dict[int, int]) -> dict[int, int]:
     return alive
 
 
-def _ours(entry: Path, needle: bytes, known: dict[int, int]) -> bool:
+def _ours(pid: int, needle: bytes, known: dict[int, int]) -> bool:
     """Marked, or naming a known process as its raylet (what is left of an agent's
     environment after it retitled itself may still say so)."""
-    environ = (entry / "environ").read_bytes()
+    with open(f"/proc/{pid}/environ", "rb") as file:
+        environ = file.read()
     return needle in environ or any(
-        f"RAY_RAYLET_PID={pid}".encode() + b"\0" in environ for pid in known
+        f"RAY_RAYLET_PID={known_pid}".encode() + b"\0" in environ for known_pid in known
     )
 
 
@@ -145,9 +155,10 @@ def main() -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     mark = sys.argv[1]
     known: dict[int, int] = {}
+    checked: set[tuple[int, int]] = set()  # the environment of each process is read once
     pause, began = WATCH_FIRST_S, time.monotonic()
     while True:
-        _scan(mark, known)
+        _scan(mark, known, checked)
         ready, _, _ = select.select([sys.stdin], [], [], pause)
         if ready and not os.read(sys.stdin.fileno(), 1 << 16):
             break
