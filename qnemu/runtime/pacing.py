@@ -25,7 +25,10 @@ OVERLOAD_COHERENCE = 0.01
 # Clocks: every Ray node's clock must agree with the driver's (which sets t0) to within this
 # share of the shortest emulated classical delay, in wall time (x dilation).
 CLOCK_OFFSET_BUDGET = 0.5
-NICE_DILATIONS = (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10000)
+# Steps of 1.33-1.67x: on a 1-2-5 series a lateness just over a step's budget doubled the
+# run's wall time (the default chain swung between 50 and 100 between identical start-ups).
+NICE_DILATIONS: tuple[int, ...] = (1, 2, 3, 5, 7, 10, 15, 20, 30, 50, 70, 100, 150, 200)
+NICE_DILATIONS += (300, 500, 700, 1000, 1500, 2000, 3000, 5000, 7000, 10000)
 # Lateness samples seen before a run may be called overloaded while it goes (the end of the
 # run decides on all of them, however few).
 LIVE_OVERLOAD_MIN_SAMPLES = 100
