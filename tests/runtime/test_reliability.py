@@ -431,6 +431,8 @@ def test_no_ray_process_outlives_a_driver_stopped_during_start_up(tmp_path, sig)
     finally:
         process.kill()
     assert "Token authentication" not in stderr
+    # Ctrl-C during start-up exits 130 (Ray's teardown at exit used to crash it: -11)
+    assert process.returncode == (130 if sig == signal.SIGINT else -signal.SIGKILL), stderr
     deadline = time.monotonic() + 20  # orphaned agents used to live on for a minute
     while _marked(mark) and time.monotonic() < deadline:
         time.sleep(0.2)
