@@ -17,8 +17,9 @@ BUSY = {
     "seed": 3,
     "duration_s": 0.15,
     # at dilation 20 this link alone overloads a 2-core machine in most runs (p99 7-26 ms
-    # against 7.1), before the freeze could; at 50 its p99 is 0.7-1.5 ms against 17.8
-    "dilation": 50,
+    # against 7.1), before the freeze could; at 50 its p99 is 0.7-1.5 ms against 17.8, but
+    # a loaded CI machine still saw 1% of the first samples 18 ms late; at 100: 35.6 ms
+    "dilation": 100,
     "topology": {
         "nodes": [
             {"id": "alice", "hardware": "mem", "memories": 8},
@@ -87,9 +88,10 @@ def test_an_actor_frozen_for_a_second_makes_the_run_overloaded_and_it_says_so_li
     assert len(warnings) == 1 and warnings[0].startswith("overloaded at ")
     assert "not to be trusted" in warnings[0]
     seen = emulator["overload_seen_at_s"]
-    assert 0.03 < seen < BUSY["duration_s"]  # seen while it ran, after the freeze
+    # seen while it ran, after the freeze (else: what made the start late)
+    assert 0.03 < seen < BUSY["duration_s"], (warnings, emulator.get("armed_before_t0_s"))
     assert frozen.get("at", BUSY["duration_s"]) < BUSY["duration_s"]  # and said then, live
     # before the run: its dilation, why, and the wall time it should take
     [line] = [s for s in said if s.startswith("dilation ")]
-    assert line.startswith("dilation 50 (set by the user); expected wall time ")
-    assert emulator["expected_wall_s"] > BUSY["duration_s"] * 50
+    assert line.startswith("dilation 100 (set by the user); expected wall time ")
+    assert emulator["expected_wall_s"] > BUSY["duration_s"] * 100
