@@ -32,7 +32,8 @@ WATCH_CLOSELY_S = 10.0  # looks every WATCH_FIRST_S this long (while Ray starts 
 
 
 def marked(mark: str) -> list[int]:
-    """Processes started with ``QNEMU_RAY_SESSION=mark`` in their environment (Linux)."""
+    """Processes started with ``QNEMU_RAY_SESSION=mark`` in their environment, and their
+    children (Linux)."""
     return list(_scan(mark, {}))
 
 
