@@ -31,12 +31,6 @@ WATCH_FIRST_S, WATCH_LAST_S = 0.2, 5.0  # between looks for children while the d
 WATCH_CLOSELY_S = 10.0  # looks every WATCH_FIRST_S this long (while Ray starts its agents)
 
 
-def marked(mark: str) -> list[int]:
-    """Processes started with ``QNEMU_RAY_SESSION=mark`` in their environment, and their
-    children (Linux)."""
-    return list(_scan(mark, {}))
-
-
 def _scan(
     mark: str, known: dict[int, int], checked: set[tuple[int, int]] | None = None
 ) -> dict[int, int]:
@@ -91,22 +85,25 @@ def kill_marked(
     quiet_s: float = QUIET_S,
     limit_s: float = LIMIT_S,
     known: dict[int, int] | None = None,
+    checked: set[tuple[int, int]] | None = None,
 ) -> list[int]:
     """SIGTERM every marked process (and the children seen of one, ``known``), SIGKILL
     those still there after ``grace_s``, then keep killing whatever is still (or newly)
     marked for at least ``settle_s`` and until nothing was for ``quiet_s`` (at most
     ``limit_s``): a raylet that was starting its agents may have forked one after the
-    first look, and a loaded machine may take seconds to start it."""
+    first look, and a loaded machine may take seconds to start it. ``checked``: as for
+    :func:`_scan`, shared by every look."""
     known = {} if known is None else known
-    targets = list(_scan(mark, known))
+    checked = set() if checked is None else checked
+    targets = list(_scan(mark, known, checked))
     for pid in targets:
         _signal(pid, signal.SIGTERM)
     deadline = time.monotonic() + grace_s
-    while time.monotonic() < deadline and _scan(mark, known):
+    while time.monotonic() < deadline and _scan(mark, known, checked):
         time.sleep(0.1)
     started = last_seen = time.monotonic()
     while True:
-        left = _scan(mark, known)
+        left = _scan(mark, known, checked)
         now = time.monotonic()
         if left:
             last_seen = now
@@ -165,7 +162,7 @@ def main() -> None:
             break
         if time.monotonic() - began > WATCH_CLOSELY_S:
             pause = min(pause * 1.5, WATCH_LAST_S)
-    kill_marked(mark, known=known)
+    kill_marked(mark, known=known, checked=checked)
 
 
 if __name__ == "__main__":
